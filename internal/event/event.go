@@ -1,0 +1,186 @@
+// Package event defines the normalized events callbridge publishes (data version v1)
+// and how their deterministic ids are derived. Field names and types here are the
+// contract described by schemas/*.json.
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// CloudEvent types.
+const (
+	TypeCallFinished     = "callbridge.call.finished"
+	TypeTaskStatus       = "callbridge.task.status"
+	TypeIntentChanged    = "callbridge.intent.changed"
+	TypeCommandSucceeded = "callbridge.command.succeeded"
+	TypeCommandFailed    = "callbridge.command.failed"
+)
+
+// Logical topic names, before CALLBRIDGE_TOPIC_PREFIX is applied.
+const (
+	TopicCallFinished   = "call.finished"
+	TopicTaskStatus     = "task.status"
+	TopicIntentChanged  = "intent.changed"
+	TopicTaskCreate     = "task.create"
+	TopicCustomerImport = "customer.import"
+	TopicCallSingle     = "call.single"
+	TopicTaskControl    = "task.control"
+	TopicCommandResult  = "command.result"
+	TopicDLQ            = "callbridge.dlq"
+	TopicLedger         = "callbridge.ledger"
+)
+
+// Out is one event ready to be bound to a CloudEvent and produced. Source, vendor,
+// account, dataschema and trace extensions are filled in by the publisher.
+type Out struct {
+	// Topic is the logical topic (TopicCallFinished, ...).
+	Topic string
+	// Type is the CloudEvent type (TypeCallFinished, ...).
+	Type string
+	// ID is the deterministic CloudEvent id (see ID).
+	ID string
+	// Subject is the CloudEvent subject, e.g. "call/1" or "task/43".
+	Subject string
+	// Time is when it happened at the vendor.
+	Time time.Time
+	// Key is the Kafka key and partitionkey extension.
+	Key string
+	// Data is marshalled as the event's JSON data.
+	Data any
+	// Phones lists the phone numbers found in Data (including raw), so the publisher
+	// can apply the configured phone privacy everywhere they appear.
+	Phones []string
+}
+
+// ID derives a stable event id from the vendor, account, event kind, the vendor's
+// record ids and the payload with its volatile fields removed: a vendor retrying the
+// same webhook always yields the same id, so consumers can deduplicate.
+func ID(vendor, account, kind string, recordIDs []string, stablePayload []byte) string {
+	h := sha256.New()
+	for _, s := range append([]string{vendor, account, kind}, recordIDs...) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(stablePayload)
+	sum := h.Sum(nil)
+	// Formatted as a UUID (version 8, "custom") so consumers that expect UUIDs accept it.
+	sum[6] = (sum[6] & 0x0f) | 0x80
+	sum[8] = (sum[8] & 0x3f) | 0x80
+	x := hex.EncodeToString(sum[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// Call status values.
+const (
+	StatusAnswered          = "answered"
+	StatusRefused           = "refused"
+	StatusUnreachable       = "unreachable"
+	StatusCallerUnavailable = "caller_unavailable"
+	StatusVacantNumber      = "vacant_number"
+	StatusPowerOff          = "power_off"
+	StatusBusy              = "busy"
+	StatusOutOfService      = "out_of_service"
+	StatusNoAnswer          = "no_answer"
+	StatusCallerArrears     = "caller_arrears"
+	StatusCallLoss          = "call_loss"
+	StatusBlacklisted       = "blacklisted"
+	StatusSystemError       = "system_error"
+	StatusUnknown           = "unknown"
+)
+
+// Customer is the called (or calling, for inbound calls) person.
+type Customer struct {
+	ID    *string `json:"id"`
+	Name  *string `json:"name"`
+	Phone *string `json:"phone"`
+}
+
+// Utterance is one turn of a call transcript.
+type Utterance struct {
+	Speaker string `json:"speaker"` // "robot" or "customer"
+	Text    string `json:"text"`
+	StartMs *int64 `json:"startMs"`
+	EndMs   *int64 `json:"endMs"`
+}
+
+// CallFinished is the data of callbridge.call.finished.
+type CallFinished struct {
+	Vendor               string          `json:"vendor"`
+	Account              string          `json:"account"`
+	Direction            string          `json:"direction"` // "outbound" or "inbound"
+	CallID               string          `json:"callId"`
+	TaskID               *string         `json:"taskId"`
+	TaskName             *string         `json:"taskName"`
+	CompanyID            *string         `json:"companyId"`
+	Customer             Customer        `json:"customer"`
+	CallerNumber         *string         `json:"callerNumber"`
+	Status               string          `json:"status"`
+	VendorStatus         string          `json:"vendorStatus"`
+	Answered             bool            `json:"answered"`
+	IntentLevel          *string         `json:"intentLevel"` // A-F or null
+	IntentLabel          *string         `json:"intentLabel"`
+	Tags                 []string        `json:"tags"`
+	Concerns             []string        `json:"concerns"`
+	DurationSeconds      int64           `json:"durationSeconds"`
+	ChatRounds           int64           `json:"chatRounds"`
+	StartedAt            *string         `json:"startedAt"` // RFC 3339 with the vendor's offset
+	EndedAt              *string         `json:"endedAt"`
+	HangupBy             *string         `json:"hangupBy"` // "robot", "customer" or null
+	RecordingURL         *string         `json:"recordingUrl"`
+	CustomerRecordingURL *string         `json:"customerRecordingUrl"`
+	Transcript           []Utterance     `json:"transcript"`
+	Attempt              int             `json:"attempt"`
+	Raw                  json.RawMessage `json:"raw,omitempty"`
+}
+
+// Task status values.
+const (
+	TaskNotStarted     = "not_started"
+	TaskRunning        = "running"
+	TaskCompleted      = "completed"
+	TaskScheduling     = "scheduling"
+	TaskPausedByUser   = "paused_by_user"
+	TaskPausedBySystem = "paused_by_system"
+	TaskTerminated     = "terminated"
+	TaskQueued         = "queued"
+	TaskAIExpired      = "ai_expired"
+	TaskLineArrears    = "line_arrears"
+	TaskSMSArrears     = "sms_arrears"
+	TaskUnknown        = "unknown"
+)
+
+// TaskStatus is the data of callbridge.task.status.
+type TaskStatus struct {
+	Vendor       string          `json:"vendor"`
+	Account      string          `json:"account"`
+	TaskID       string          `json:"taskId"`
+	TaskName     *string         `json:"taskName"`
+	CompanyID    *string         `json:"companyId"`
+	Status       string          `json:"status"`
+	VendorStatus string          `json:"vendorStatus"`
+	Finished     bool            `json:"finished"`
+	Raw          json.RawMessage `json:"raw,omitempty"`
+}
+
+// IntentChanged is the data of callbridge.intent.changed.
+type IntentChanged struct {
+	Vendor      string          `json:"vendor"`
+	Account     string          `json:"account"`
+	CallID      string          `json:"callId"`
+	CompanyID   *string         `json:"companyId"`
+	IntentLevel *string         `json:"intentLevel"`
+	IntentLabel *string         `json:"intentLabel"`
+	ChangedBy   string          `json:"changedBy"` // "manual"
+	Raw         json.RawMessage `json:"raw,omitempty"`
+}
+
+// Str returns a pointer to s, or nil when s is empty: absent vendor values become null.
+func Str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
