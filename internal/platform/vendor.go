@@ -133,6 +133,9 @@ var (
 	ErrUnparseable = errors.New("unparseable webhook")
 	// ErrUnsupported marks a command the vendor has no API for.
 	ErrUnsupported = errors.New("unsupported by vendor")
+	// ErrInvalidInput marks command data the vendor's request cannot carry (an id that
+	// is not a number, a time that does not parse); it is never sent.
+	ErrInvalidInput = errors.New("invalid input for vendor")
 )
 
 // Error is a vendor API failure. Behaviour depends on Retryable.
