@@ -1,0 +1,239 @@
+// Package bridge wires the two halves of callbridge into one process: the HTTP
+// server (webhooks, health, metrics), the Kafka producer, the idempotency ledger and
+// the command consumer.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/callbridge/callbridge/bridge/inbound"
+	"github.com/callbridge/callbridge/bridge/outbound"
+	"github.com/callbridge/callbridge/internal/broker"
+	"github.com/callbridge/callbridge/internal/config"
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/ledger"
+	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/privacy"
+	"github.com/callbridge/callbridge/internal/publish"
+	"github.com/callbridge/callbridge/internal/telemetry"
+
+	// The vendors; adding one is one more line here.
+	_ "github.com/callbridge/callbridge/internal/platform/byai"
+	_ "github.com/callbridge/callbridge/internal/platform/yiwise"
+)
+
+// Options are what a process adds to the configuration.
+type Options struct {
+	// Telemetry records spans, metrics and logs; nil records nothing.
+	Telemetry *telemetry.Telemetry
+	// VendorTransport is the base transport for vendor API calls; nil is the default.
+	VendorTransport http.RoundTripper
+	// ValidateEvents checks every produced event against its schema.
+	ValidateEvents bool
+	// InstanceID names this process in the ledger; default host name and pid.
+	InstanceID string
+}
+
+// Bridge is one running callbridge process.
+type Bridge struct {
+	cfg      *config.Config
+	opts     Options
+	kafka    broker.Config
+	log      *slog.Logger
+	writer   *kafka.Writer
+	pub      *publish.Publisher
+	ledger   *ledger.Ledger
+	out      *outbound.Outbound
+	handler  http.Handler
+	accounts map[string]*platform.Account
+}
+
+// BrokerConfig maps the configuration to the Kafka client settings.
+func BrokerConfig(c *config.Config) broker.Config {
+	k := c.Kafka
+	return broker.Config{
+		Brokers:  k.Brokers,
+		ClientID: k.ClientID,
+		TLS: broker.TLS{Enabled: k.TLSEnabled, CAFile: k.TLSCAFile, CertFile: k.TLSCertFile,
+			KeyFile: k.TLSKeyFile, InsecureSkipVerify: k.TLSInsecureSkipVerify},
+		SASL:           broker.SASL{Mechanism: k.SASLMechanism, Username: k.SASLUsername, Password: k.SASLPassword.Reveal()},
+		Compression:    k.Compression,
+		ProduceTimeout: k.ProduceTimeout,
+		BatchTimeout:   k.BatchTimeout,
+	}
+}
+
+// Topics lists every topic the bridge uses, with their creation settings.
+func Topics(c *config.Config) []broker.TopicSpec {
+	names := []string{event.TopicCallFinished, event.TopicTaskStatus, event.TopicIntentChanged,
+		event.TopicTaskCreate, event.TopicCustomerImport, event.TopicCallSingle, event.TopicTaskControl,
+		event.TopicCommandResult, event.TopicDLQ}
+	specs := make([]broker.TopicSpec, 0, len(names))
+	for _, n := range names {
+		specs = append(specs, broker.TopicSpec{Name: c.TopicPrefix + n, Partitions: c.Kafka.Partitions, ReplicationFactor: c.Kafka.ReplicationFactor})
+	}
+	return specs
+}
+
+// New connects to Kafka, creates missing topics, opens the ledger (outbound) and
+// builds the HTTP handler. It fails when Kafka cannot be reached.
+func New(ctx context.Context, c *config.Config, opts Options) (*Bridge, error) {
+	b := &Bridge{cfg: c, opts: opts, kafka: BrokerConfig(c), log: opts.Telemetry.Logger(), accounts: map[string]*platform.Account{}}
+	for i := range c.Accounts {
+		b.accounts[c.Accounts[i].Name] = &c.Accounts[i]
+	}
+	if opts.InstanceID == "" {
+		host, _ := os.Hostname()
+		b.opts.InstanceID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if err := b.kafka.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Kafka.CreateTopics {
+		if err := broker.EnsureTopics(ctx, b.kafka, Topics(c)); err != nil {
+			return nil, fmt.Errorf("bridge: create topics: %w", err)
+		}
+	}
+	w, err := broker.NewWriter(b.kafka)
+	if err != nil {
+		return nil, err
+	}
+	b.writer = w
+	pol, err := privacy.New(privacy.Mode(c.PhonePrivacy), []byte(c.PhoneHashKey.Reveal()))
+	if err != nil {
+		return nil, err
+	}
+	b.pub = &publish.Publisher{Writer: w, TopicPrefix: c.TopicPrefix, Privacy: pol, OmitRaw: !c.IncludeRaw,
+		Validate: opts.ValidateEvents, Telemetry: opts.Telemetry}
+
+	mux := http.NewServeMux()
+	if c.InboundEnabled {
+		(&inbound.Handler{Accounts: b.accounts, Publisher: b.pub, MaxBodyBytes: c.WebhookMaxBytes,
+			ProduceTimeout: c.Kafka.ProduceTimeout, TrustedProxies: c.TrustedProxies, Telemetry: opts.Telemetry}).Register(mux)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /readyz", b.ready)
+	mux.Handle("GET /metrics", opts.Telemetry.MetricsHandler())
+	b.handler = mux
+
+	if c.OutboundEnabled {
+		if err := b.openOutbound(ctx); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (b *Bridge) openOutbound(ctx context.Context) error {
+	dialer, err := b.kafka.Dialer()
+	if err != nil {
+		return err
+	}
+	transport, err := b.kafka.Transport()
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Open(ctx, ledger.Config{Brokers: b.kafka.Brokers, Topic: b.cfg.TopicPrefix + event.TopicLedger,
+		Partitions: b.cfg.Kafka.Partitions, ReplicationFactor: b.cfg.Kafka.ReplicationFactor,
+		Dialer: dialer, Transport: transport, InstanceID: b.opts.InstanceID, Logger: b.log})
+	if err != nil {
+		return fmt.Errorf("bridge: open ledger: %w", err)
+	}
+	b.ledger = l
+	b.opts.Telemetry.Meters().ObserveLedgerSize(func() int64 { return int64(l.Len()) })
+	b.out, err = outbound.New(outbound.Config{
+		Brokers: b.kafka.Brokers, Dialer: dialer, Group: b.cfg.ConsumerGroup, TopicPrefix: b.cfg.TopicPrefix,
+		Accounts: b.accounts, Ledger: l, Publisher: b.pub, Transport: b.opts.VendorTransport,
+		Retry:      outbound.RetryPolicy{MaxAttempts: b.cfg.RetryMaxAttempts, Initial: b.cfg.RetryInitialBackoff, Max: b.cfg.RetryMaxBackoff},
+		InstanceID: b.opts.InstanceID, Telemetry: b.opts.Telemetry,
+	})
+	return err
+}
+
+// ready answers 200 only while Kafka answers: the vendors would get 503s otherwise.
+func (b *Bridge) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := broker.Ping(ctx, b.kafka); err != nil {
+		http.Error(w, "kafka unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok"))
+}
+
+// Handler serves webhooks, health, readiness and metrics.
+func (b *Bridge) Handler() http.Handler { return b.handler }
+
+// Publisher is the bridge's event publisher.
+func (b *Bridge) Publisher() *publish.Publisher { return b.pub }
+
+// Run serves HTTP on ln (nil: listen on the configured address) and consumes commands
+// until ctx is done, then stops gracefully: in-flight webhooks and commands finish.
+func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", b.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("bridge: listen: %w", err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           b.handler,
+		ReadHeaderTimeout: b.cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       b.cfg.HTTPReadTimeout,
+		WriteTimeout:      b.cfg.HTTPWriteTimeout,
+		IdleTimeout:       b.cfg.HTTPIdleTimeout,
+		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("bridge: http: %w", err)
+		}
+	}()
+	if b.out != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.out.Run(ctx); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	b.log.InfoContext(ctx, "callbridge running", "http", ln.Addr().String(), "inbound", b.cfg.InboundEnabled,
+		"outbound", b.cfg.OutboundEnabled, "accounts", len(b.accounts))
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	wg.Wait()
+	b.Close()
+	return runErr
+}
+
+// Close releases the Kafka clients.
+func (b *Bridge) Close() {
+	if b.ledger != nil {
+		_ = b.ledger.Close()
+	}
+	if b.writer != nil {
+		_ = b.writer.Close()
+	}
+}

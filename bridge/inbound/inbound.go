@@ -1,0 +1,226 @@
+// Package inbound is the inbound half of callbridge: vendor webhooks in, CloudEvents
+// on Kafka out. A webhook is answered "success" only after Kafka acknowledged every
+// record it produced, so the vendor keeps retrying anything that was not stored.
+package inbound
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/publish"
+	"github.com/callbridge/callbridge/internal/telemetry"
+)
+
+// Publisher is what the handler needs from internal/publish.
+type Publisher interface {
+	Publish(ctx context.Context, vendor, account string, outs []event.Out) error
+	DeadLetter(ctx context.Context, d publish.DeadLetter, reasonKind string) error
+}
+
+// Handler serves POST /webhooks/{account}. Zero values of optional fields are safe.
+type Handler struct {
+	// Accounts by name (required).
+	Accounts map[string]*platform.Account
+	// Publisher produces events and dead letters (required).
+	Publisher Publisher
+	// MaxBodyBytes limits a body; 0 means 1 MiB.
+	MaxBodyBytes int64
+	// ProduceTimeout bounds waiting for Kafka; past it the vendor gets 503 and retries.
+	// 0 means 10s.
+	ProduceTimeout time.Duration
+	// TrustedProxies are proxies whose X-Forwarded-For is believed for allow-lists.
+	TrustedProxies []netip.Prefix
+	// Telemetry records spans, metrics and logs; nil records nothing.
+	Telemetry *telemetry.Telemetry
+	// Now is the clock for signature freshness; nil means time.Now.
+	Now func() time.Time
+}
+
+// Outcomes recorded in metrics and logs.
+const (
+	outcomePublished    = "published"
+	outcomeDeadLettered = "dead_lettered"
+	outcomeUnauthorized = "unauthorized"
+	outcomeUnknown      = "unknown_account"
+	outcomeTooLarge     = "too_large"
+	outcomeUnavailable  = "kafka_unavailable"
+	outcomeBadRequest   = "bad_request"
+)
+
+// Register mounts the webhook route on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("POST /webhooks/{account}", h)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("account")
+	ctx, span := telemetry.StartWebhookSpan(r.Context(), r, name)
+	status, outcome, typ := h.serve(ctx, w, r, name)
+	telemetry.EndHTTP(span, status)
+	h.Telemetry.Meters().Webhook(ctx, name, typ, outcome)
+	h.Telemetry.Logger().Log(ctx, level(status), "webhook", "account", name, "type", typ, "outcome", outcome, "status", status)
+}
+
+func level(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) (status int, outcome, typ string) {
+	typ = "unknown"
+	acct, ok := h.Accounts[name]
+	if !ok {
+		return reply(w, http.StatusNotFound, "unknown account"), outcomeUnknown, typ
+	}
+	v, ok := platform.Lookup(acct.Vendor)
+	if !ok {
+		return reply(w, http.StatusNotFound, "unknown account"), outcomeUnknown, typ
+	}
+	if !h.allowed(acct, r) {
+		return reply(w, http.StatusUnauthorized, "source address not allowed"), outcomeUnauthorized, typ
+	}
+	if !tokenOK(acct.WebhookToken, r) {
+		return reply(w, http.StatusUnauthorized, "bad token"), outcomeUnauthorized, typ
+	}
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", limit)), outcomeTooLarge, typ
+		}
+		return reply(w, http.StatusBadRequest, "could not read body"), outcomeBadRequest, typ
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	if err := v.VerifyWebhook(acct, body, now()); err != nil {
+		h.Telemetry.Logger().WarnContext(ctx, "webhook rejected", "account", name, "error", err)
+		return reply(w, http.StatusUnauthorized, "bad signature"), outcomeUnauthorized, typ
+	}
+
+	pctx, cancel := context.WithTimeout(ctx, h.produceTimeout())
+	defer cancel()
+	outs, err := v.ParseWebhook(acct, body)
+	if err != nil {
+		// The vendor would retry a body that can never parse for a day: keep it on the
+		// dead-letter topic with the reason and stop the retries.
+		d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
+		if err := h.Publisher.DeadLetter(pctx, d, "unparseable_webhook"); err != nil {
+			h.Telemetry.Logger().WarnContext(ctx, "dead letter not stored", "account", name, "error", err)
+			return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
+		}
+		return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
+	}
+	if len(outs) > 0 {
+		typ = strings.TrimPrefix(outs[0].Type, "callbridge.")
+	}
+	if err := h.Publisher.Publish(pctx, acct.Vendor, name, outs); err != nil {
+		if ctx.Err() != nil {
+			return reply(w, http.StatusServiceUnavailable, "request cancelled"), outcomeUnavailable, typ
+		}
+		var invalid *publish.InvalidEventError
+		if errors.As(err, &invalid) {
+			d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
+			if err := h.Publisher.DeadLetter(pctx, d, "invalid_event"); err == nil {
+				return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
+			}
+		}
+		h.Telemetry.Logger().WarnContext(ctx, "publish failed", "account", name, "error", err)
+		return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
+	}
+	return reply(w, http.StatusOK, "success"), outcomePublished, typ
+}
+
+func (h *Handler) produceTimeout() time.Duration {
+	if h.ProduceTimeout > 0 {
+		return h.ProduceTimeout
+	}
+	return 10 * time.Second
+}
+
+func reply(w http.ResponseWriter, status int, body string) int {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+	return status
+}
+
+// tokenOK compares in constant time so the token cannot be guessed byte by byte.
+func tokenOK(want string, r *http.Request) bool {
+	got := r.Header.Get("X-Callbridge-Token")
+	if got == "" {
+		got = r.URL.Query().Get("token")
+	}
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// allowed applies the account's CIDR allow-list to the client address: the peer, or,
+// when the peer is a trusted proxy, the nearest untrusted X-Forwarded-For entry.
+func (h *Handler) allowed(acct *platform.Account, r *http.Request) bool {
+	if len(acct.AllowCIDRs) == 0 {
+		return true
+	}
+	addr, ok := clientAddr(r, h.TrustedProxies)
+	if !ok {
+		return false
+	}
+	for _, p := range acct.AllowCIDRs {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func clientAddr(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr = addr.Unmap()
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isTrusted(addr) {
+		return addr, true
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = a.Unmap()
+		if !isTrusted(a) {
+			return a, true
+		}
+	}
+	return addr, true
+}

@@ -1,0 +1,256 @@
+// Package outbound is the outbound half of callbridge: command CloudEvents in, one
+// signed vendor call per command, a result CloudEvent out.
+//
+// Consumption uses kafka-go's ConsumerGroup generations directly rather than a Reader
+// so that the half can (1) bring the idempotency ledger up to date after every
+// rebalance before touching a newly assigned partition, (2) finish the command in
+// flight before giving a partition up, and (3) commit an offset only once the
+// command's result is on Kafka.
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/ledger"
+	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/publish"
+	"github.com/callbridge/callbridge/internal/telemetry"
+)
+
+// Config configures the outbound half. Zero values of optional fields are defaults.
+type Config struct {
+	// Brokers and Dialer reach the cluster (Dialer carries TLS and SASL; nil = plain).
+	Brokers []string
+	Dialer  *kafka.Dialer
+	// Group is the consumer group id; default "callbridge".
+	Group string
+	// TopicPrefix is prepended to every topic name.
+	TopicPrefix string
+	// Accounts by name.
+	Accounts map[string]*platform.Account
+	// Ledger records every command's progress and result (required).
+	Ledger *ledger.Ledger
+	// Publisher produces results and dead letters (required).
+	Publisher *publish.Publisher
+	// Retry shapes retries of retryable vendor failures.
+	Retry RetryPolicy
+	// Transport is the base HTTP transport for vendor calls; nil = http.DefaultTransport.
+	Transport http.RoundTripper
+	// CommandTimeout bounds one command from first to last vendor call; default 2m.
+	CommandTimeout time.Duration
+	// HeartbeatInterval and SessionTimeout tune group membership; defaults 1s and 10s.
+	HeartbeatInterval, SessionTimeout time.Duration
+	// CommitInterval is how often processed offsets are committed; default 200ms.
+	CommitInterval time.Duration
+	// InstanceID names this process in the ledger; default the host name.
+	InstanceID string
+	// Telemetry records spans, metrics and logs; nil records nothing.
+	Telemetry *telemetry.Telemetry
+}
+
+// CommandTopics are the logical topics the outbound half consumes.
+var CommandTopics = []string{event.TopicTaskCreate, event.TopicCustomerImport, event.TopicCallSingle, event.TopicTaskControl}
+
+// Outbound consumes commands and executes them.
+type Outbound struct {
+	cfg     Config
+	exec    *executor
+	log     *slog.Logger
+	topicOf map[string]string // physical → logical topic
+
+	mu      sync.Mutex
+	lag     map[lagKey]int64
+	running bool
+}
+
+type lagKey struct {
+	topic     string
+	partition int
+}
+
+// New checks cfg and builds the half; Run starts consuming.
+func New(cfg Config) (*Outbound, error) {
+	if cfg.Ledger == nil || cfg.Publisher == nil || len(cfg.Brokers) == 0 {
+		return nil, errors.New("outbound: brokers, ledger and publisher are required")
+	}
+	if cfg.Group == "" {
+		cfg.Group = "callbridge"
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 2 * time.Minute
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = time.Second
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 10 * time.Second
+	}
+	if cfg.CommitInterval <= 0 {
+		cfg.CommitInterval = 200 * time.Millisecond
+	}
+	o := &Outbound{cfg: cfg, log: cfg.Telemetry.Logger(), topicOf: map[string]string{}, lag: map[lagKey]int64{}}
+	for _, t := range CommandTopics {
+		o.topicOf[cfg.TopicPrefix+t] = t
+	}
+	o.exec = newExecutor(cfg)
+	cfg.Telemetry.Meters().ObserveConsumerLag(o.consumerLag)
+	return o, nil
+}
+
+func (o *Outbound) consumerLag() []telemetry.PartitionLag {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]telemetry.PartitionLag, 0, len(o.lag))
+	for k, v := range o.lag {
+		out = append(out, telemetry.PartitionLag{Topic: k.topic, Partition: k.partition, Lag: v})
+	}
+	return out
+}
+
+// Run consumes until ctx is done. Each generation: sync the ledger, then one goroutine
+// per assigned partition processes its records in order.
+func (o *Outbound) Run(ctx context.Context) error {
+	topics := make([]string, 0, len(CommandTopics))
+	for _, t := range CommandTopics {
+		topics = append(topics, o.cfg.TopicPrefix+t)
+	}
+	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                o.cfg.Group,
+		Brokers:           o.cfg.Brokers,
+		Dialer:            o.cfg.Dialer,
+		Topics:            topics,
+		HeartbeatInterval: o.cfg.HeartbeatInterval,
+		SessionTimeout:    o.cfg.SessionTimeout,
+		RebalanceTimeout:  o.cfg.SessionTimeout,
+		JoinGroupBackoff:  200 * time.Millisecond,
+		StartOffset:       kafka.FirstOffset,
+		Timeout:           10 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("outbound: consumer group: %w", err)
+	}
+	defer group.Close()
+	for {
+		gen, err := group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			o.log.WarnContext(ctx, "consumer group", "error", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		// Another instance may have executed commands of these partitions until a
+		// moment ago; see everything it recorded before processing any of them.
+		if err := o.cfg.Ledger.Sync(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			o.log.WarnContext(ctx, "ledger sync", "error", err)
+		}
+		o.log.InfoContext(ctx, "partitions assigned", "generation", gen.ID, "assignments", describe(gen.Assignments))
+		for topic, parts := range gen.Assignments {
+			for _, p := range parts {
+				topic, p := topic, p
+				gen.Start(func(gctx context.Context) { o.consumePartition(ctx, gctx, gen, topic, p) })
+			}
+		}
+	}
+}
+
+func describe(a map[string][]kafka.PartitionAssignment) map[string][]int {
+	out := map[string][]int{}
+	for t, ps := range a {
+		for _, p := range ps {
+			out[t] = append(out[t], p.ID)
+		}
+	}
+	return out
+}
+
+// consumePartition processes one partition until the generation ends. A command in
+// flight when it ends is finished under the process context (not the generation's),
+// so the next owner finds its result in the ledger instead of a half-done step.
+func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Generation, topic string, pa kafka.PartitionAssignment) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:   o.cfg.Brokers,
+		Dialer:    o.cfg.Dialer,
+		Topic:     topic,
+		Partition: pa.ID,
+		MinBytes:  1,
+		MaxBytes:  10 << 20,
+		MaxWait:   250 * time.Millisecond,
+	})
+	defer r.Close()
+	offset := pa.Offset
+	if offset < 0 {
+		offset = kafka.FirstOffset
+	}
+	if err := r.SetOffset(offset); err != nil {
+		o.log.WarnContext(ctx, "set offset", "topic", topic, "partition", pa.ID, "error", err)
+		return
+	}
+
+	var committed, processed int64 = -1, -1
+	commit := func() {
+		if processed > committed {
+			if err := gen.CommitOffsets(map[string]map[int]int64{topic: {pa.ID: processed + 1}}); err != nil {
+				o.log.DebugContext(ctx, "commit", "topic", topic, "partition", pa.ID, "error", err)
+				return
+			}
+			committed = processed
+		}
+	}
+	defer commit()
+	ticker := time.NewTicker(o.cfg.CommitInterval)
+	defer ticker.Stop()
+
+	for {
+		select {
+		case <-ticker.C:
+			commit()
+		default:
+		}
+		fctx, cancel := context.WithTimeout(gctx, o.cfg.CommitInterval)
+		msg, err := r.FetchMessage(fctx)
+		cancel()
+		if err != nil {
+			if gctx.Err() != nil || ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				continue
+			}
+			o.log.WarnContext(ctx, "fetch", "topic", topic, "partition", pa.ID, "error", err)
+			select {
+			case <-gctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		if err := o.handle(ctx, msg); err != nil {
+			// Not even a result or a dead letter could be stored: do not move past the
+			// record. Stop this partition; the group will hand it out again.
+			o.log.ErrorContext(ctx, "command not settled; partition paused until next rebalance", "topic", topic, "partition", pa.ID, "offset", msg.Offset, "error", err)
+			return
+		}
+		processed = msg.Offset
+		o.mu.Lock()
+		o.lag[lagKey{topic, pa.ID}] = max(0, msg.HighWaterMark-msg.Offset-1)
+		o.mu.Unlock()
+	}
+}

@@ -1,0 +1,151 @@
+package config_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/callbridge/callbridge/internal/config"
+	_ "github.com/callbridge/callbridge/internal/platform/byai"
+	_ "github.com/callbridge/callbridge/internal/platform/yiwise"
+)
+
+func base() map[string]string {
+	return map[string]string{
+		"CALLBRIDGE_KAFKA_BROKERS":                            "k1:9092,k2:9092",
+		"CALLBRIDGE_ACCOUNTS":                                 "byai-main,yiwise-east",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_VENDOR":                 "byai",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_KEY":                "key",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_SECRET":             "s3cret-value",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_COMPANY_ID":             "151",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_BASE_URL":               "https://api.byrobot.cn/",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_WEBHOOK_TOKEN":          "tok",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_ALLOW_CIDRS":            "10.0.0.0/8,192.168.1.0/24",
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_PATHS":                  "task/createTask=/openapi/v1/task/create",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_VENDOR":               "yiwise",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_APP_KEY":              "k",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_APP_SECRET":           "s",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_TENANT_SIGN":          "t",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_BASE_URL":             "http://robot.yiwise.cn",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_WEBHOOK_TOKEN":        "tok2",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_TIMEZONE":             "Asia/Tokyo",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_RATE_LIMIT":           "2.5",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_VERIFY_CALLBACK_SIGN": "false",
+	}
+}
+
+func TestLoadReadsAccountsAndDefaults(t *testing.T) {
+	c, err := config.LoadFrom(base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Kafka.Brokers, ","); got != "k1:9092,k2:9092" {
+		t.Errorf("brokers = %q", got)
+	}
+	if c.HTTPAddr != ":8080" || c.PhonePrivacy != "plain" || !c.InboundEnabled || !c.OutboundEnabled {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	if len(c.Accounts) != 2 {
+		t.Fatalf("accounts = %d", len(c.Accounts))
+	}
+	b, y := c.Accounts[0], c.Accounts[1]
+	if b.Name != "byai-main" || b.Vendor != "byai" || b.AppSecret != "s3cret-value" || b.CompanyID != "151" || b.BaseURL != "https://api.byrobot.cn" {
+		t.Errorf("byai account = %+v", b)
+	}
+	if len(b.AllowCIDRs) != 2 || b.AllowCIDRs[1].String() != "192.168.1.0/24" {
+		t.Errorf("allow cidrs = %v", b.AllowCIDRs)
+	}
+	if b.Path("task/createTask", "x") != "/openapi/v1/task/create" {
+		t.Errorf("paths = %v", b.Paths)
+	}
+	if b.Loc().String() != "Asia/Shanghai" || y.Loc().String() != "Asia/Tokyo" {
+		t.Errorf("time zones = %v, %v", b.Loc(), y.Loc())
+	}
+	if y.APIVersion != "v1" || y.RateLimit != 2.5 || y.TenantSign != "t" {
+		t.Errorf("yiwise account = %+v", y)
+	}
+}
+
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, v string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	vars := base()
+	delete(vars, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_SECRET")
+	vars["CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_SECRET_FILE"] = write("secret", "from-file")
+	vars["CALLBRIDGE_KAFKA_SASL_MECHANISM"] = "scram-sha-512"
+	vars["CALLBRIDGE_KAFKA_SASL_USERNAME"] = "bridge"
+	vars["CALLBRIDGE_KAFKA_SASL_PASSWORD_FILE"] = write("pw", "pw-from-file")
+	c, err := config.LoadFrom(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Accounts[0].AppSecret != "from-file" {
+		t.Errorf("app secret = %q", c.Accounts[0].AppSecret)
+	}
+	if c.Kafka.SASLPassword.Reveal() != "pw-from-file" {
+		t.Errorf("sasl password not read from file")
+	}
+	if s := fmt.Sprintf("%v %+v", c.Kafka.SASLPassword, c.Kafka); strings.Contains(s, "pw-from-file") {
+		t.Errorf("secret printed: %s", s)
+	}
+}
+
+func TestBadValueNamesTheVariable(t *testing.T) {
+	cases := []struct {
+		name  string
+		set   map[string]string
+		unset []string
+		want  string
+	}{
+		{"bad privacy", map[string]string{"CALLBRIDGE_PHONE_PRIVACY": "blur"}, nil, "CALLBRIDGE_PHONE_PRIVACY"},
+		{"hash without key", map[string]string{"CALLBRIDGE_PHONE_PRIVACY": "hash"}, nil, "CALLBRIDGE_PHONE_HASH_KEY"},
+		{"bad sasl", map[string]string{"CALLBRIDGE_KAFKA_SASL_MECHANISM": "gssapi"}, nil, "CALLBRIDGE_KAFKA_SASL_MECHANISM"},
+		{"sasl without password", map[string]string{"CALLBRIDGE_KAFKA_SASL_MECHANISM": "plain", "CALLBRIDGE_KAFKA_SASL_USERNAME": "u"}, nil, "CALLBRIDGE_KAFKA_SASL_USERNAME"},
+		{"bad duration", map[string]string{"CALLBRIDGE_KAFKA_PRODUCE_TIMEOUT": "soon"}, nil, "CALLBRIDGE_KAFKA_PRODUCE_TIMEOUT"},
+		{"bad bool", map[string]string{"CALLBRIDGE_INBOUND_ENABLED": "maybe"}, nil, "CALLBRIDGE_INBOUND_ENABLED"},
+		{"missing vendor", nil, []string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_VENDOR"}, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_VENDOR"},
+		{"unknown vendor", map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_VENDOR": "acme"}, nil, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_VENDOR"},
+		{"missing secret", nil, []string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_SECRET"}, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_SECRET"},
+		{"missing company", nil, []string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_COMPANY_ID"}, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_COMPANY_ID"},
+		{"missing tenant", nil, []string{"CALLBRIDGE_ACCOUNT_YIWISE_EAST_TENANT_SIGN"}, "CALLBRIDGE_ACCOUNT_YIWISE_EAST_TENANT_SIGN"},
+		{"bad zone", map[string]string{"CALLBRIDGE_ACCOUNT_YIWISE_EAST_TIMEZONE": "Mars/Olympus"}, nil, "CALLBRIDGE_ACCOUNT_YIWISE_EAST_TIMEZONE"},
+		{"bad cidr", map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_ALLOW_CIDRS": "10.0.0.0/99"}, nil, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_ALLOW_CIDRS"},
+		{"bad rate", map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_RATE_LIMIT": "fast"}, nil, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_RATE_LIMIT"},
+		{"bad url", map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_BASE_URL": "api.byrobot.cn"}, nil, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_BASE_URL"},
+		{"bad account name", map[string]string{"CALLBRIDGE_ACCOUNTS": "Main Account"}, nil, "CALLBRIDGE_ACCOUNTS"},
+		{"missing secret file", map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_WEBHOOK_TOKEN_FILE": "/nonexistent/token"}, []string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_WEBHOOK_TOKEN"}, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_WEBHOOK_TOKEN_FILE"},
+		{"missing ca file", map[string]string{"CALLBRIDGE_KAFKA_TLS_CA_FILE": "/nonexistent/ca.pem"}, nil, "CALLBRIDGE_KAFKA_TLS_CA_FILE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := base()
+			for k, v := range tc.set {
+				vars[k] = v
+			}
+			for _, k := range tc.unset {
+				delete(vars, k)
+			}
+			_, err := config.LoadFrom(vars)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not name %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret-value") {
+				t.Errorf("error leaks a secret: %q", err)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}

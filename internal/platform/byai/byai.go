@@ -1,0 +1,98 @@
+// Package byai is the BYAI (百应, byrobot) platform: its webhooks become normalized
+// events and commands become calls to its signed OpenAPI under /openapi/v1/.
+package byai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/platform"
+)
+
+// Name is the vendor's registered name.
+const Name = "byai"
+
+// Vendor is BYAI as a platform.Vendor.
+type Vendor struct{}
+
+var _ platform.Vendor = Vendor{}
+
+func init() { platform.Register(Vendor{}) }
+
+// Name returns "byai".
+func (Vendor) Name() string { return Name }
+
+// NewClient returns an API client for acct; see NewClient.
+func (Vendor) NewClient(acct *platform.Account, hc *http.Client) platform.Client {
+	return NewClient(acct, hc)
+}
+
+// flex is a scalar the vendor types loosely: the same field arrives as a JSON number,
+// a string or null depending on the document and the release. Numbers keep their
+// decimal text; null, objects and arrays read as absent (""), so one odd field never
+// fails a whole record.
+type flex string
+
+func (f *flex) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	*f = ""
+	if len(b) == 0 {
+		return nil
+	}
+	switch b[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flex(s)
+	case 'n', '{', '[':
+	case 't', 'f':
+		*f = flex(b)
+	default:
+		*f = flex(normalizeNumber(string(b)))
+	}
+	return nil
+}
+
+// normalizeNumber writes integral JSON numbers (1e3, 12.0) in plain decimal, since ids
+// must compare equal however the vendor serialized them.
+func normalizeNumber(s string) string {
+	if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return s
+	}
+	if v, err := strconv.ParseFloat(s, 64); err == nil && v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return s
+}
+
+// id is the value as a vendor id: trimmed, "" when absent.
+func (f flex) id() string { return strings.TrimSpace(string(f)) }
+
+// ptr is the value as a nullable string.
+func (f flex) ptr() *string { return event.Str(string(f)) }
+
+// int is the value as an integer, when it is one.
+func (f flex) int() (int64, bool) {
+	s := normalizeNumber(strings.TrimSpace(string(f)))
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// decodeLoose fills v from raw as far as the types allow: a field of an unexpected
+// JSON type stays zero instead of failing the record; callers check what they require.
+func decodeLoose(raw []byte, v any) error {
+	err := json.Unmarshal(raw, v)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,564 @@
+package yiwise
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callbridge/callbridge/internal/command"
+	"github.com/callbridge/callbridge/internal/platform"
+)
+
+const (
+	// importBatchSize is how many customers one importTaskCustomer call carries.
+	importBatchSize = 100
+	defaultTimeout  = 10 * time.Second
+	defaultVersion  = "v1"
+	// maxResponse bounds how much of a vendor response is read.
+	maxResponse = 8 << 20
+	jsonType    = "application/json;charset=utf-8"
+	// codeOK is the envelope code of success.
+	codeOK = 200
+)
+
+// Client is the Yiwise API client of one account. Build it with NewClient.
+type Client struct {
+	acct *platform.Account
+	hc   *http.Client
+	now  func() time.Time
+}
+
+var _ platform.Client = (*Client)(nil)
+
+// NewClient returns the API client of acct, sending signed requests through hc (nil
+// means http.DefaultClient). hc itself is not modified.
+func NewClient(acct *platform.Account, hc *http.Client) platform.Client {
+	return newClient(acct, hc, time.Now)
+}
+
+func newClient(acct *platform.Account, hc *http.Client, now func() time.Time) *Client {
+	if acct == nil {
+		acct = &platform.Account{}
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := &Client{acct: acct, now: now}
+	signed := *hc
+	signed.Transport = &Signer{Base: hc.Transport, Account: acct, Now: now}
+	// Every hop carries the app secret, so redirects are not followed: a 3xx is an error.
+	signed.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.hc = &signed
+	return c
+}
+
+// Signer is an http.RoundTripper that adds Yiwise's authentication headers to every
+// request it sends through Base (nil means http.DefaultTransport).
+type Signer struct {
+	Base    http.RoundTripper
+	Account *platform.Account
+	// Now is the clock of the timestamp header; nil means time.Now.
+	Now func() time.Time
+}
+
+// RoundTrip signs a copy of req and sends it.
+func (s *Signer) RoundTrip(req *http.Request) (*http.Response, error) {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	r := req.Clone(req.Context())
+	for k, v := range SignedHeaders(s.Account, now()) {
+		r.Header[k] = v
+	}
+	base := s.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
+}
+
+// SignedHeaders returns the six authentication headers for acct at now, spelled as
+// the vendor's documents spell them.
+func SignedHeaders(acct *platform.Account, now time.Time) http.Header {
+	if acct == nil {
+		acct = &platform.Account{}
+	}
+	version := acct.APIVersion
+	if version == "" {
+		version = defaultVersion
+	}
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	return http.Header{
+		"appKey":     {acct.AppKey},
+		"appSecret":  {acct.AppSecret},
+		"tenantSign": {acct.TenantSign},
+		"version":    {version},
+		"timestamp":  {ts},
+		"signature":  {Sign(acct.AppKey, acct.AppSecret, acct.TenantSign, version, ts)},
+	}
+}
+
+// ImportBatchSize is the most customers one ImportCustomers call takes.
+func (c *Client) ImportBatchSize() int { return importBatchSize }
+
+type phoneKey struct {
+	Key   int64  `json:"key"`
+	Value string `json:"value"`
+}
+
+type robotCallJob struct {
+	Name              string `json:"name"`
+	Mode              string `json:"mode"`
+	StartTime         string `json:"startTime"`
+	DailyStartTime    string `json:"dailyStartTime"`
+	DailyEndTime      string `json:"dailyEndTime"`
+	InactiveStartTime string `json:"inactiveStartTime"`
+	InactiveEndTime   string `json:"inactiveEndTime"`
+	DialogFlowID      int64  `json:"dialogFlowId"`
+	PhoneType         string `json:"phoneType"`
+	RobotCount        int    `json:"robotCount"`
+	Description       string `json:"description,omitempty"`
+}
+
+type createTaskRequest struct {
+	JobPhoneNumberList []phoneKey   `json:"jobPhoneNumberList"`
+	RobotCallJob       robotCallJob `json:"robotCallJob"`
+}
+
+var modes = map[string]string{"scheduled": "AUTO", "manual": "MANUAL"}
+
+var phoneTypes = map[string]string{"mobile": "MOBILE", "landline": "LANDLINE", "unfixed": "UNFIXED_CALL"}
+
+// CreateTask creates a task (task/createTask) and returns its id.
+func (c *Client) CreateTask(ctx context.Context, t *command.TaskCreate) (platform.Reply, error) {
+	req, err := c.createTaskRequest(t)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	env, err := c.do(ctx, EndpointCreateTask, http.MethodPost, nil, req)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	id, ok := idString(env.decodedData())
+	if !ok {
+		// The task may well exist; without its id the caller has to look it up by name.
+		return platform.Reply{RequestID: env.RequestID}, &platform.Error{
+			Endpoint: EndpointCreateTask, HTTPStatus: env.httpStatus, Code: codeOK,
+			Message: "success without a task id in data", RequestID: env.RequestID,
+		}
+	}
+	return platform.Reply{ID: id, RequestID: env.RequestID}, nil
+}
+
+func (c *Client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, error) {
+	if t == nil {
+		return nil, invalid("no task")
+	}
+	if strings.TrimSpace(t.Name) == "" {
+		return nil, invalid("name is required")
+	}
+	mode, ok := modes[t.Mode]
+	if !ok {
+		return nil, invalid("mode %q is not manual or scheduled", t.Mode)
+	}
+	phoneType, ok := phoneTypes[t.LineType]
+	if !ok {
+		return nil, invalid("lineType %q is not mobile, landline or unfixed", t.LineType)
+	}
+	if t.Script.DialogFlowID == "" {
+		return nil, invalid("script.dialogFlowId is required")
+	}
+	flow, err := number("script.dialogFlowId", string(t.Script.DialogFlowID))
+	if err != nil {
+		return nil, err
+	}
+	callers := make([]phoneKey, 0, len(t.CallerIDs))
+	for i, id := range t.CallerIDs {
+		n, err := number(fmt.Sprintf("callerIds[%d]", i), string(id))
+		if err != nil {
+			return nil, err
+		}
+		callers = append(callers, phoneKey{Key: n})
+	}
+	loc := c.acct.Loc()
+	start := c.now()
+	if t.StartAt != "" {
+		start, err = time.Parse(time.RFC3339, t.StartAt)
+		if err != nil {
+			return nil, invalid("startAt %q is not RFC 3339", t.StartAt)
+		}
+	}
+	dailyStart, dailyEnd, err := window("dailyWindow", t.DailyWindow, "09:00", "20:00")
+	if err != nil {
+		return nil, err
+	}
+	// The API requires a break; noon to one is the vendor's own default.
+	breakStart, breakEnd, err := window("breakWindow", t.BreakWindow, "12:00", "13:00")
+	if err != nil {
+		return nil, err
+	}
+	robots := t.Concurrency
+	if robots <= 0 {
+		robots = 1
+	}
+	return &createTaskRequest{
+		JobPhoneNumberList: callers,
+		RobotCallJob: robotCallJob{
+			Name:              t.Name,
+			Mode:              mode,
+			StartTime:         start.In(loc).Format(localLayout),
+			DailyStartTime:    dailyStart,
+			DailyEndTime:      dailyEnd,
+			InactiveStartTime: breakStart,
+			InactiveEndTime:   breakEnd,
+			DialogFlowID:      flow,
+			PhoneType:         phoneType,
+			RobotCount:        robots,
+			Description:       t.Remark,
+		},
+	}, nil
+}
+
+type customerPerson struct {
+	Name        string            `json:"name"`
+	PhoneNumber string            `json:"phoneNumber"`
+	Properties  map[string]string `json:"properties,omitempty"`
+}
+
+type importRequest struct {
+	RobotCallJobID  int64            `json:"robotCallJobId"`
+	CustomerPersons []customerPerson `json:"customerPersons"`
+}
+
+// ImportCustomers adds at most ImportBatchSize customers to a task
+// (task/importTaskCustomer). An empty batch sends nothing.
+func (c *Client) ImportCustomers(ctx context.Context, taskID string, customers []command.Customer) (platform.Reply, error) {
+	id, err := number("taskId", taskID)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	if len(customers) > importBatchSize {
+		return platform.Reply{}, invalid("%d customers in one batch, at most %d", len(customers), importBatchSize)
+	}
+	if len(customers) == 0 {
+		return platform.Reply{}, nil
+	}
+	persons := make([]customerPerson, len(customers))
+	for i, cu := range customers {
+		persons[i] = customerPerson{Name: cu.Name, PhoneNumber: cu.Phone, Properties: cu.Properties}
+	}
+	env, err := c.do(ctx, EndpointImportCustomer, http.MethodPost, nil, importRequest{RobotCallJobID: id, CustomerPersons: persons})
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	// The documents answer data null; should the vendor report counts, they win.
+	reply := platform.Reply{RequestID: env.RequestID, Accepted: len(customers)}
+	if m, ok := env.decodedData().(map[string]any); ok {
+		_, okS := m["successNum"]
+		_, okF := m["failNum"]
+		if okS || okF {
+			reply.Accepted = int(intValue(m["successNum"]))
+			reply.Rejected = int(intValue(m["failNum"]))
+		}
+	}
+	return reply, nil
+}
+
+type taskRequest struct {
+	RobotCallJobID int64 `json:"robotCallJobId"`
+}
+
+// StartTask starts a task (task/start).
+func (c *Client) StartTask(ctx context.Context, taskID string) (platform.Reply, error) {
+	return c.control(ctx, EndpointStart, taskID)
+}
+
+// PauseTask pauses a task (task/pause).
+func (c *Client) PauseTask(ctx context.Context, taskID string) (platform.Reply, error) {
+	return c.control(ctx, EndpointPause, taskID)
+}
+
+// StopTask stops a task (task/stop).
+func (c *Client) StopTask(ctx context.Context, taskID string) (platform.Reply, error) {
+	return c.control(ctx, EndpointStop, taskID)
+}
+
+// DeleteTask deletes a task (task/delete).
+func (c *Client) DeleteTask(ctx context.Context, taskID string) (platform.Reply, error) {
+	return c.control(ctx, EndpointDelete, taskID)
+}
+
+func (c *Client) control(ctx context.Context, endpoint, taskID string) (platform.Reply, error) {
+	id, err := number("taskId", taskID)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	env, err := c.do(ctx, endpoint, http.MethodPost, nil, taskRequest{RobotCallJobID: id})
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	return platform.Reply{ID: taskID, RequestID: env.RequestID}, nil
+}
+
+type updateRequest struct {
+	RobotCallJobID int64 `json:"robotCallJobId"`
+	RobotCount     int   `json:"robotCount"`
+}
+
+// SetConcurrency changes a task's AI seat count (task/update).
+func (c *Client) SetConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
+	id, err := number("taskId", taskID)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	if concurrency <= 0 {
+		return platform.Reply{}, invalid("concurrency %d is not positive", concurrency)
+	}
+	env, err := c.do(ctx, EndpointUpdate, http.MethodPost, nil, updateRequest{RobotCallJobID: id, RobotCount: concurrency})
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	return platform.Reply{ID: taskID, RequestID: env.RequestID}, nil
+}
+
+// SingleCall is not offered by Yiwise's API; nothing is sent.
+func (c *Client) SingleCall(context.Context, *command.CallSingle) (platform.Reply, error) {
+	return platform.Reply{}, fmt.Errorf("yiwise has no single-call API: %w", platform.ErrUnsupported)
+}
+
+// FindTasks lists the ids of tasks named exactly name, from the first 50 the
+// vendor's name search returns (task/getTasks).
+func (c *Client) FindTasks(ctx context.Context, name string) ([]string, error) {
+	q := url.Values{"name": {name}, "pageNum": {"1"}, "pageSize": {"50"}}
+	env, err := c.do(ctx, EndpointGetTasks, http.MethodGet, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{}
+	page, _ := env.decodedData().(map[string]any)
+	content, _ := page["content"].([]any)
+	for _, e := range content {
+		task, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		if n, ok := task["name"].(string); !ok || n != name {
+			continue
+		}
+		if id, ok := idString(task["robotCallJobId"]); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// TaskDetail reads a task (task/getTaskDetail); Reply.Status is its vendor status.
+func (c *Client) TaskDetail(ctx context.Context, taskID string) (platform.Reply, error) {
+	if _, err := number("taskId", taskID); err != nil {
+		return platform.Reply{}, err
+	}
+	env, err := c.do(ctx, EndpointGetTaskDetail, http.MethodGet, url.Values{"robotCallJobId": {taskID}}, nil)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	reply := platform.Reply{ID: taskID, RequestID: env.RequestID}
+	detail, _ := env.decodedData().(map[string]any)
+	job, _ := detail["robotCallJob"].(map[string]any)
+	reply.Status = strValue(job["status"])
+	return reply, nil
+}
+
+// Company reads the account's company (company/getCompanies); Reply.ID is its
+// tenantId. It is a cheap authenticated call for checking credentials.
+func (c *Client) Company(ctx context.Context) (platform.Reply, error) {
+	env, err := c.do(ctx, EndpointGetCompanies, http.MethodGet, nil, nil)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	data := env.decodedData()
+	// Documented as one object; a list is taken at its first company.
+	if list, ok := data.([]any); ok && len(list) > 0 {
+		data = list[0]
+	}
+	m, _ := data.(map[string]any)
+	id, _ := idString(m["tenantId"])
+	return platform.Reply{ID: id, RequestID: env.RequestID}, nil
+}
+
+// envelope is every Yiwise answer: {code, data, requestId, resultMsg, errorStackTrace}.
+type envelope struct {
+	Code      json.RawMessage `json:"code"`
+	Data      json.RawMessage `json:"data"`
+	RequestID string          `json:"requestId"`
+	ResultMsg string          `json:"resultMsg"`
+
+	httpStatus int
+}
+
+// decodedData is data decoded with numbers kept exact; nil when absent or not JSON.
+func (e *envelope) decodedData() any {
+	if len(e.Data) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.Data))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	return v
+}
+
+// code reads the envelope code, a number or a numeric string.
+func (e *envelope) code() (int, bool) {
+	raw := bytes.TrimSpace(e.Code)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return 0, false
+	}
+	var s string
+	if raw[0] == '"' {
+		if json.Unmarshal(raw, &s) != nil {
+			return 0, false
+		}
+	} else {
+		s = string(raw)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	return n, err == nil
+}
+
+// do sends one request to endpoint and returns the envelope of a successful answer;
+// any failure is a *platform.Error.
+func (c *Client) do(ctx context.Context, endpoint, method string, query url.Values, body any) (*envelope, error) {
+	u := strings.TrimRight(c.acct.BaseURL, "/") + c.path(endpoint)
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var reqBody io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("yiwise %s: encode request: %w", endpoint, err)
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	timeout := c.acct.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, method, u, reqBody)
+	if err != nil {
+		// A base URL or path that does not make a URL: configuration, not worth retrying.
+		return nil, &platform.Error{Endpoint: endpoint, Message: "build request: " + err.Error(), Err: err}
+	}
+	req.Header.Set("Accept", jsonType)
+	if body != nil {
+		req.Header.Set("Content-Type", jsonType)
+	}
+
+	resp, err := c.hc.Do(req)
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		resp.Body.Close()
+		if err == nil {
+			return c.answer(endpoint, resp, b)
+		}
+	}
+	// The caller gave up: not a vendor failure, and not ours to retry.
+	if cerr := ctx.Err(); cerr != nil {
+		if !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		return nil, &platform.Error{Endpoint: endpoint, Message: err.Error(), Err: err}
+	}
+	return nil, &platform.Error{Endpoint: endpoint, Message: err.Error(), Retryable: true, Err: err}
+}
+
+func (c *Client) answer(endpoint string, resp *http.Response, b []byte) (*envelope, error) {
+	env := &envelope{httpStatus: resp.StatusCode}
+	ok2xx := resp.StatusCode >= 200 && resp.StatusCode < 300
+	isEnv := json.Unmarshal(b, env) == nil
+	code, hasCode := env.code()
+	switch {
+	case isEnv && hasCode && code == codeOK && ok2xx:
+		return env, nil
+	case isEnv && hasCode && code != codeOK:
+		return nil, &platform.Error{
+			Endpoint: endpoint, HTTPStatus: resp.StatusCode, Code: code,
+			Message: env.ResultMsg, RequestID: env.RequestID, Retryable: platform.RetryableCode(code),
+		}
+	default:
+		// No envelope (a gateway's page, a redirect) or a success code on an HTTP
+		// error: the HTTP status decides.
+		msg := fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		if ok2xx {
+			msg = "answer is not a Yiwise envelope {code, data, resultMsg}"
+		}
+		return nil, &platform.Error{
+			Endpoint: endpoint, HTTPStatus: resp.StatusCode, Message: msg,
+			RequestID: env.RequestID, Retryable: platform.RetryableCode(resp.StatusCode),
+		}
+	}
+}
+
+func (c *Client) path(endpoint string) string {
+	p := c.acct.Path(endpoint, "/apiOpen/v1/"+endpoint)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+// number reads an id or count that Yiwise takes as a JSON number.
+func number(field, s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0, invalid("%s %q is not an integer", field, truncate(s, 32))
+	}
+	return n, nil
+}
+
+// window reads a daily "HH:mm" window; each missing end takes its default.
+func window(field string, w *command.Window, defStart, defEnd string) (string, string, error) {
+	start, end := defStart, defEnd
+	if w == nil {
+		return start, end, nil
+	}
+	var err error
+	if w.Start != "" {
+		if start, err = clock(field+".start", w.Start); err != nil {
+			return "", "", err
+		}
+	}
+	if w.End != "" {
+		if end, err = clock(field+".end", w.End); err != nil {
+			return "", "", err
+		}
+	}
+	return start, end, nil
+}
+
+func clock(field, s string) (string, error) {
+	for _, layout := range []string{"15:04", "15:04:05"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return t.Format("15:04"), nil
+		}
+	}
+	return "", invalid("%s %q is not HH:mm", field, truncate(s, 16))
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("yiwise: %s: %w", fmt.Sprintf(format, args...), platform.ErrInvalidInput)
+}

@@ -1,0 +1,627 @@
+package yiwise
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // the time-zone tests must not depend on the machine's zoneinfo
+
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/platform"
+)
+
+// sample reads a vendor webhook body, preferring ../shared/testdata (the vendor's
+// documented bodies) and falling back to the repository's copy.
+func sample(tb testing.TB, name string) []byte {
+	tb.Helper()
+	for _, dir := range []string{"../../../../shared/testdata/webhooks/yiwise", "../../../testdata/webhooks/yiwise"} {
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return b
+	}
+	tb.Fatalf("no yiwise webhook sample %s", name)
+	return nil
+}
+
+func testAccount() *platform.Account {
+	return &platform.Account{Name: "yiwise-east", Vendor: Name}
+}
+
+func parseOne(t *testing.T, acct *platform.Account, body []byte) event.Out {
+	t.Helper()
+	outs, err := Vendor{}.ParseWebhook(acct, body)
+	if err != nil {
+		t.Fatalf("ParseWebhook: %v", err)
+	}
+	if len(outs) != 1 {
+		t.Fatalf("ParseWebhook returned %d events, want 1", len(outs))
+	}
+	return outs[0]
+}
+
+func callData(t *testing.T, out event.Out) *event.CallFinished {
+	t.Helper()
+	d, ok := out.Data.(*event.CallFinished)
+	if !ok {
+		t.Fatalf("Data is %T, want *event.CallFinished", out.Data)
+	}
+	return d
+}
+
+func taskData(t *testing.T, out event.Out) *event.TaskStatus {
+	t.Helper()
+	d, ok := out.Data.(*event.TaskStatus)
+	if !ok {
+		t.Fatalf("Data is %T, want *event.TaskStatus", out.Data)
+	}
+	return d
+}
+
+// dataOf returns the "data" member of a sample body, verbatim.
+func dataOf(t *testing.T, body []byte) json.RawMessage {
+	t.Helper()
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	return env.Data
+}
+
+// record builds a ROBOT_CALL_RECORD body from the sample with some data fields
+// replaced (nil deletes the field).
+func record(t *testing.T, changes map[string]any) []byte {
+	return withData(t, sample(t, "robot_call_record.json"), changes)
+}
+
+func job(t *testing.T, changes map[string]any) []byte {
+	return withData(t, sample(t, "robot_call_job.json"), changes)
+}
+
+func withData(t *testing.T, body []byte, changes map[string]any) []byte {
+	t.Helper()
+	var env map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	data := env["data"].(map[string]any)
+	for k, v := range changes {
+		if v == nil {
+			delete(data, k)
+		} else {
+			data[k] = v
+		}
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func strp(s string) *string { return &s }
+
+func eqStrPtr(t *testing.T, field string, got, want *string) {
+	t.Helper()
+	switch {
+	case got == nil && want == nil:
+	case got == nil || want == nil:
+		t.Errorf("%s = %v, want %v", field, deref(got), deref(want))
+	case *got != *want:
+		t.Errorf("%s = %q, want %q", field, *got, *want)
+	}
+}
+
+func deref(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func TestVendorIsRegisteredAsYiwise(t *testing.T) {
+	v, ok := platform.Lookup("yiwise")
+	if !ok {
+		t.Fatal("yiwise is not registered")
+	}
+	if v.Name() != "yiwise" {
+		t.Errorf("Name() = %q", v.Name())
+	}
+	if err := v.VerifyWebhook(testAccount(), []byte("anything"), time.Now()); err != nil {
+		t.Errorf("VerifyWebhook = %v, want nil (Yiwise callbacks carry no signature)", err)
+	}
+}
+
+func TestParseWebhookCallRecordSampleMapsEveryField(t *testing.T) {
+	body := sample(t, "robot_call_record.json")
+	acct := testAccount()
+	out := parseOne(t, acct, body)
+	d := callData(t, out)
+
+	if out.Topic != event.TopicCallFinished || out.Type != event.TypeCallFinished {
+		t.Errorf("topic/type = %q/%q", out.Topic, out.Type)
+	}
+	if out.Subject != "call/119" {
+		t.Errorf("Subject = %q, want call/119", out.Subject)
+	}
+	if out.Key != "43" {
+		t.Errorf("Key = %q, want the task id 43", out.Key)
+	}
+	wantEnd := time.Date(2018, 10, 12, 18, 47, 42, 0, time.FixedZone("", 8*3600))
+	if !out.Time.Equal(wantEnd) {
+		t.Errorf("Time = %v, want endTime %v", out.Time, wantEnd)
+	}
+	if !reflect.DeepEqual(out.Phones, []string{"17751279857"}) {
+		t.Errorf("Phones = %v", out.Phones)
+	}
+	if out.ID == "" || out.ID != event.ID(Name, acct.Name, event.TopicCallFinished, []string{"119"}, canonical(t, dataOf(t, body))) {
+		t.Errorf("ID = %q is not derived from the record id and the canonical data", out.ID)
+	}
+
+	if d.Vendor != "yiwise" || d.Account != "yiwise-east" || d.Direction != "outbound" {
+		t.Errorf("vendor/account/direction = %q/%q/%q", d.Vendor, d.Account, d.Direction)
+	}
+	if d.CallID != "119" {
+		t.Errorf("CallID = %q", d.CallID)
+	}
+	eqStrPtr(t, "TaskID", d.TaskID, strp("43"))
+	eqStrPtr(t, "TaskName", d.TaskName, nil)
+	eqStrPtr(t, "CompanyID", d.CompanyID, strp("1"))
+	eqStrPtr(t, "Customer.ID", d.Customer.ID, nil)
+	eqStrPtr(t, "Customer.Name", d.Customer.Name, nil)
+	eqStrPtr(t, "Customer.Phone", d.Customer.Phone, strp("17751279857"))
+	eqStrPtr(t, "CallerNumber", d.CallerNumber, nil)
+	if d.Status != "answered" || d.VendorStatus != "ANSWERED" || !d.Answered {
+		t.Errorf("status/vendorStatus/answered = %q/%q/%v", d.Status, d.VendorStatus, d.Answered)
+	}
+	eqStrPtr(t, "IntentLevel", d.IntentLevel, strp("A"))
+	eqStrPtr(t, "IntentLabel", d.IntentLabel, strp("A级(较强)"))
+	if !reflect.DeepEqual(d.Tags, []string{"有钱"}) {
+		t.Errorf("Tags = %q", d.Tags)
+	}
+	if !reflect.DeepEqual(d.Concerns, []string{"价格"}) {
+		t.Errorf("Concerns = %q", d.Concerns)
+	}
+	if d.DurationSeconds != 37 || d.ChatRounds != 0 {
+		t.Errorf("duration/rounds = %d/%d", d.DurationSeconds, d.ChatRounds)
+	}
+	eqStrPtr(t, "StartedAt", d.StartedAt, strp("2018-10-12T18:46:55+08:00"))
+	eqStrPtr(t, "EndedAt", d.EndedAt, strp("2018-10-12T18:47:42+08:00"))
+	eqStrPtr(t, "HangupBy", d.HangupBy, nil)
+	eqStrPtr(t, "RecordingURL", d.RecordingURL, strp("https://ai-call-platform-daily.oss-cn-hangzhou.aliyuncs.com/DialogueRecording/TenantId1/CallJobId43/RHGKTLBG_TaskId_1305203/ai_user.wav"))
+	eqStrPtr(t, "CustomerRecordingURL", d.CustomerRecordingURL, strp("https://ai-call-platform-daily.oss-cn-hangzhou.aliyuncs.com/DialogueRecording/TenantId1/CallJobId43/RHGKTLBG_TaskId_1305203/user.wav"))
+	wantTranscript := []event.Utterance{
+		{Speaker: "robot", Text: "喂，您好, （停顿2s），您好，想问下您位于江北纬七路隧道附近，均价17000的高端商业综合体，我可以给您介绍一下吗？"},
+		{Speaker: "customer", Text: "嗯"},
+	}
+	if !reflect.DeepEqual(d.Transcript, wantTranscript) {
+		t.Errorf("Transcript = %+v", d.Transcript)
+	}
+	if d.Attempt != 1 {
+		t.Errorf("Attempt = %d", d.Attempt)
+	}
+	if !bytes.Equal(d.Raw, dataOf(t, body)) {
+		t.Errorf("Raw = %s, want the data object verbatim", d.Raw)
+	}
+
+	// The wire form: ids are strings, absent values are null.
+	var wire map[string]any
+	b, err := json.Marshal(out.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		t.Fatal(err)
+	}
+	for field, want := range map[string]any{"callId": "119", "taskId": "43", "companyId": "1", "taskName": nil, "hangupBy": nil} {
+		if wire[field] != want {
+			t.Errorf("JSON %s = %#v, want %#v", field, wire[field], want)
+		}
+	}
+}
+
+func TestParseWebhookCallJobSampleMapsEveryField(t *testing.T) {
+	body := sample(t, "robot_call_job.json")
+	acct := testAccount()
+	before := time.Now()
+	out := parseOne(t, acct, body)
+	d := taskData(t, out)
+
+	if out.Topic != event.TopicTaskStatus || out.Type != event.TypeTaskStatus {
+		t.Errorf("topic/type = %q/%q", out.Topic, out.Type)
+	}
+	if out.Subject != "task/43" || out.Key != "43" {
+		t.Errorf("subject/key = %q/%q", out.Subject, out.Key)
+	}
+	if out.Time.Before(before) || out.Time.After(time.Now()) {
+		t.Errorf("Time = %v, want the time of parsing", out.Time)
+	}
+	if len(out.Phones) != 0 {
+		t.Errorf("Phones = %v, want none", out.Phones)
+	}
+	if out.ID != event.ID(Name, acct.Name, event.TopicTaskStatus, []string{"43", "COMPLETED"}, canonical(t, dataOf(t, body))) {
+		t.Errorf("ID = %q is not derived from the task id, status and canonical data", out.ID)
+	}
+	if d.Vendor != "yiwise" || d.Account != "yiwise-east" {
+		t.Errorf("vendor/account = %q/%q", d.Vendor, d.Account)
+	}
+	if d.TaskID != "43" {
+		t.Errorf("TaskID = %q", d.TaskID)
+	}
+	eqStrPtr(t, "TaskName", d.TaskName, nil)
+	eqStrPtr(t, "CompanyID", d.CompanyID, strp("1"))
+	if d.Status != "completed" || d.VendorStatus != "COMPLETED" || !d.Finished {
+		t.Errorf("status/vendorStatus/finished = %q/%q/%v", d.Status, d.VendorStatus, d.Finished)
+	}
+	if !bytes.Equal(d.Raw, dataOf(t, body)) {
+		t.Errorf("Raw = %s, want the data object verbatim", d.Raw)
+	}
+}
+
+func canonical(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	m, err := decodeObject(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseWebhookMapsEveryResultStatus(t *testing.T) {
+	tests := []struct {
+		vendor, want string
+	}{
+		{"ANSWERED", "answered"},
+		{"NO_ANSWER", "no_answer"},
+		{"BUSY", "busy"},
+		{"POWER_OFF", "power_off"},
+		{"OUT_OF_SERVICE", "out_of_service"},
+		{"REFUSED", "refused"},
+		{"VACANT_NUMBER", "vacant_number"},
+		{"CAN_NOT_CONNECT", "unreachable"},
+		{"FROM_PHONE_ERROR", "caller_unavailable"},
+		{"SYSTEM_ERROR", "system_error"},
+		{"CALL_LOSS_NEW", "unknown"},
+		{"answered", "unknown"},
+		{"", "unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.vendor, func(t *testing.T) {
+			d := callData(t, parseOne(t, testAccount(), record(t, map[string]any{"resultStatus": tt.vendor})))
+			if d.Status != tt.want {
+				t.Errorf("status = %q, want %q", d.Status, tt.want)
+			}
+			if d.VendorStatus != tt.vendor {
+				t.Errorf("vendorStatus = %q, want %q kept verbatim", d.VendorStatus, tt.vendor)
+			}
+			if d.Answered != (tt.want == "answered") {
+				t.Errorf("answered = %v", d.Answered)
+			}
+		})
+	}
+	t.Run("absent", func(t *testing.T) {
+		d := callData(t, parseOne(t, testAccount(), record(t, map[string]any{"resultStatus": nil})))
+		if d.Status != "unknown" || d.VendorStatus != "" || d.Answered {
+			t.Errorf("status/vendorStatus/answered = %q/%q/%v", d.Status, d.VendorStatus, d.Answered)
+		}
+	})
+}
+
+func TestParseWebhookMapsEveryTaskStatus(t *testing.T) {
+	tests := []struct {
+		vendor, want string
+		finished     bool
+	}{
+		{"NOT_STARTED", "not_started", false},
+		{"IN_PROCESS", "running", false},
+		{"COMPLETED", "completed", true},
+		{"RUNNABLE", "scheduling", false},
+		{"USER_PAUSE", "paused_by_user", false},
+		{"SYSTEM_SUSPENDED", "paused_by_system", false},
+		{"TERMINATE", "terminated", true},
+		{"IN_QUEUE", "queued", false},
+		{"AI_EXPIRED_NEW", "unknown", false},
+		{"", "unknown", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.vendor, func(t *testing.T) {
+			d := taskData(t, parseOne(t, testAccount(), job(t, map[string]any{"status": tt.vendor})))
+			if d.Status != tt.want || d.VendorStatus != tt.vendor || d.Finished != tt.finished {
+				t.Errorf("status/vendorStatus/finished = %q/%q/%v, want %q/%q/%v",
+					d.Status, d.VendorStatus, d.Finished, tt.want, tt.vendor, tt.finished)
+			}
+		})
+	}
+}
+
+func TestParseWebhookIntentLevelAndLabel(t *testing.T) {
+	tests := []struct {
+		level            any
+		wantLevel, label *string
+	}{
+		{"A", strp("A"), strp("A级(较强)")},
+		{"B", strp("B"), strp("B级(一般)")},
+		{"C", strp("C"), strp("C级(无法判断)")},
+		{"D", strp("D"), strp("D级(很少)")},
+		{"E", strp("E"), strp("E级别(需要再次跟进)")},
+		{"F", strp("F"), strp("F级别(无需再次跟进)")},
+		{"b", strp("B"), strp("B级(一般)")},
+		{"G", nil, nil},
+		{"", nil, nil},
+		{json.Number("1"), nil, nil},
+		{nil, nil, nil},
+	}
+	for _, tt := range tests {
+		name, _ := json.Marshal(tt.level)
+		t.Run(string(name), func(t *testing.T) {
+			d := callData(t, parseOne(t, testAccount(), record(t, map[string]any{"intentLevel": tt.level})))
+			eqStrPtr(t, "IntentLevel", d.IntentLevel, tt.wantLevel)
+			eqStrPtr(t, "IntentLabel", d.IntentLabel, tt.label)
+		})
+	}
+}
+
+func TestParseWebhookListsAreEmptyNotNull(t *testing.T) {
+	body := record(t, map[string]any{"attributes": nil, "customerConcern": []any{}, "robotCallDetailList": nil})
+	out := parseOne(t, testAccount(), body)
+	b, err := json.Marshal(out.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"tags":[]`, `"concerns":[]`, `"transcript":[]`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s: %s", want, b)
+		}
+	}
+}
+
+func TestParseWebhookToleratesVendorTypeVariants(t *testing.T) {
+	t.Run("string ids", func(t *testing.T) {
+		out := parseOne(t, testAccount(), record(t, map[string]any{"callRecordId": "119", "robotCallJobId": "43", "tenantId": "1"}))
+		d := callData(t, out)
+		if d.CallID != "119" || *d.TaskID != "43" || *d.CompanyID != "1" || out.Key != "43" {
+			t.Errorf("ids = %q/%v/%v key %q", d.CallID, deref(d.TaskID), deref(d.CompanyID), out.Key)
+		}
+	})
+	t.Run("large numeric id keeps every digit", func(t *testing.T) {
+		d := callData(t, parseOne(t, testAccount(), record(t, map[string]any{"callRecordId": json.Number("1234567890123456789")})))
+		if d.CallID != "1234567890123456789" {
+			t.Errorf("CallID = %q", d.CallID)
+		}
+	})
+	t.Run("null task and tenant", func(t *testing.T) {
+		body := []byte(`{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":7,"robotCallJobId":null,"tenantId":null}}`)
+		out := parseOne(t, testAccount(), body)
+		d := callData(t, out)
+		if d.TaskID != nil || d.CompanyID != nil {
+			t.Errorf("TaskID/CompanyID = %v/%v, want null", deref(d.TaskID), deref(d.CompanyID))
+		}
+		if out.Key != "7" {
+			t.Errorf("Key = %q, want the call id when there is no task", out.Key)
+		}
+		if d.StartedAt != nil || d.EndedAt != nil || d.Status != "unknown" {
+			t.Errorf("startedAt/endedAt/status = %v/%v/%q", deref(d.StartedAt), deref(d.EndedAt), d.Status)
+		}
+	})
+	t.Run("lists written as one string", func(t *testing.T) {
+		d := callData(t, parseOne(t, testAccount(), record(t, map[string]any{"attributes": "有钱", "customerConcern": "价格"})))
+		if !reflect.DeepEqual(d.Tags, []string{"有钱"}) || !reflect.DeepEqual(d.Concerns, []string{"价格"}) {
+			t.Errorf("tags/concerns = %q/%q", d.Tags, d.Concerns)
+		}
+	})
+	t.Run("counts written as strings", func(t *testing.T) {
+		d := callData(t, parseOne(t, testAccount(), record(t, map[string]any{"chatDuration": "12", "chatRound": "3"})))
+		if d.DurationSeconds != 12 || d.ChatRounds != 3 {
+			t.Errorf("duration/rounds = %d/%d", d.DurationSeconds, d.ChatRounds)
+		}
+	})
+	t.Run("transcript turns by unknown speakers are left out", func(t *testing.T) {
+		d := callData(t, parseOne(t, testAccount(), record(t, map[string]any{"robotCallDetailList": []any{
+			map[string]any{"type": "ROBOT", "text": "hi"},
+			map[string]any{"type": "SYSTEM", "text": "beep"},
+			"garbage",
+			map[string]any{"type": "PERSON", "text": "yes"},
+		}})))
+		want := []event.Utterance{{Speaker: "robot", Text: "hi"}, {Speaker: "customer", Text: "yes"}}
+		if !reflect.DeepEqual(d.Transcript, want) {
+			t.Errorf("Transcript = %+v", d.Transcript)
+		}
+	})
+	t.Run("no endTime dates the event at start plus duration", func(t *testing.T) {
+		out := parseOne(t, testAccount(), record(t, map[string]any{"endTime": nil}))
+		want := time.Date(2018, 10, 12, 18, 47, 32, 0, time.FixedZone("", 8*3600))
+		if !out.Time.Equal(want) {
+			t.Errorf("Time = %v, want %v", out.Time, want)
+		}
+		if callData(t, out).EndedAt != nil {
+			t.Errorf("EndedAt = %v, want null", *callData(t, out).EndedAt)
+		}
+	})
+}
+
+func TestParseWebhookPhonesListsEveryNumberInData(t *testing.T) {
+	body := record(t, map[string]any{"customerPerson": map[string]any{
+		"phoneNumber": "13800000001", "userPhoneId": "276", "phoneType": "MOBILE",
+	}})
+	out := parseOne(t, testAccount(), body)
+	want := []string{"17751279857", "13800000001"}
+	if !reflect.DeepEqual(out.Phones, want) {
+		t.Errorf("Phones = %v, want %v", out.Phones, want)
+	}
+}
+
+func TestParseWebhookRejectsWhatCanNeverParse(t *testing.T) {
+	tests := []struct {
+		name, body, reason string
+	}{
+		{"garbage", `not json at all`, "not a JSON object"},
+		{"empty", ``, "not a JSON object"},
+		{"array", `[]`, "not a JSON object"},
+		{"trailing garbage", `{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":1}} x`, "not a JSON object"},
+		{"null", `null`, "missing dataType"},
+		{"missing dataType", `{"data":{"robotCallJobId":1}}`, "missing dataType"},
+		{"numeric dataType", `{"dataType":1,"data":{}}`, "not a JSON object"},
+		{"unknown dataType", `{"dataType":"ROBOT_SMS_RECORD","data":{"id":1}}`, `unknown dataType "ROBOT_SMS_RECORD"`},
+		{"missing data", `{"dataType":"ROBOT_CALL_JOB"}`, "without data"},
+		{"null data", `{"dataType":"ROBOT_CALL_RECORD","data":null}`, "without data"},
+		{"array data", `{"dataType":"ROBOT_CALL_RECORD","data":[1]}`, "data is not a JSON object"},
+		{"string data", `{"dataType":"ROBOT_CALL_JOB","data":"x"}`, "data is not a JSON object"},
+		{"record without callRecordId", `{"dataType":"ROBOT_CALL_RECORD","data":{"robotCallJobId":43}}`, "without callRecordId"},
+		{"record with null callRecordId", `{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":null}}`, "without callRecordId"},
+		{"record with empty callRecordId", `{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":" "}}`, "without callRecordId"},
+		{"record with object callRecordId", `{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":{}}}`, "without callRecordId"},
+		{"job without robotCallJobId", `{"dataType":"ROBOT_CALL_JOB","data":{"status":"COMPLETED"}}`, "without robotCallJobId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			outs, err := Vendor{}.ParseWebhook(testAccount(), []byte(tt.body))
+			if !errors.Is(err, platform.ErrUnparseable) {
+				t.Fatalf("err = %v, want ErrUnparseable", err)
+			}
+			if !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("err = %q, want the reason %q", err, tt.reason)
+			}
+			if outs != nil {
+				t.Errorf("events = %v, want none", outs)
+			}
+		})
+	}
+}
+
+func TestParseWebhookIDsAreDeterministic(t *testing.T) {
+	acct := testAccount()
+	id := func(body []byte) string { return parseOne(t, acct, body).ID }
+	rec := sample(t, "robot_call_record.json")
+	jb := sample(t, "robot_call_job.json")
+
+	t.Run("same body twice gives the same id", func(t *testing.T) {
+		if a, b := id(rec), id(rec); a != b {
+			t.Errorf("ids %q and %q differ", a, b)
+		}
+		if a, b := id(jb), id(jb); a != b {
+			t.Errorf("ids %q and %q differ", a, b)
+		}
+	})
+	t.Run("formatting and key order do not matter", func(t *testing.T) {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, rec); err != nil {
+			t.Fatal(err)
+		}
+		reordered := []byte(`{"data":{"status":"COMPLETED","tenantId":1,"robotCallJobId":43},"dataType":"ROBOT_CALL_JOB"}`)
+		if id(compact.Bytes()) != id(rec) {
+			t.Error("compacted body has another id")
+		}
+		if id(reordered) != id(jb) {
+			t.Error("reordered body has another id")
+		}
+	})
+	tests := []struct {
+		name string
+		a, b []byte
+	}{
+		{"a different field", rec, record(t, map[string]any{"chatDuration": json.Number("38")})},
+		{"a different call", rec, record(t, map[string]any{"callRecordId": json.Number("120")})},
+		{"a later status of the same task", jb, job(t, map[string]any{"status": "TERMINATE"})},
+		{"the same status of another task", jb, job(t, map[string]any{"robotCallJobId": json.Number("44")})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" gives another id", func(t *testing.T) {
+			if id(tt.a) == id(tt.b) {
+				t.Error("ids are equal")
+			}
+		})
+	}
+	t.Run("another account gives another id", func(t *testing.T) {
+		other := &platform.Account{Name: "yiwise-west"}
+		if parseOne(t, other, rec).ID == id(rec) {
+			t.Error("ids are equal")
+		}
+	})
+}
+
+func TestParseWebhookUsesTheAccountTimeZone(t *testing.T) {
+	tests := []struct {
+		zone               string
+		wantStart, wantEnd string
+	}{
+		{"", "2018-10-12T18:46:55+08:00", "2018-10-12T18:47:42+08:00"},
+		{"Asia/Shanghai", "2018-10-12T18:46:55+08:00", "2018-10-12T18:47:42+08:00"},
+		{"Asia/Tokyo", "2018-10-12T18:46:55+09:00", "2018-10-12T18:47:42+09:00"},
+		{"America/New_York", "2018-10-12T18:46:55-04:00", "2018-10-12T18:47:42-04:00"},
+		{"UTC", "2018-10-12T18:46:55Z", "2018-10-12T18:47:42Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.zone, func(t *testing.T) {
+			acct := testAccount()
+			if tt.zone != "" {
+				loc, err := time.LoadLocation(tt.zone)
+				if err != nil {
+					t.Fatal(err)
+				}
+				acct.Location = loc
+			}
+			out := parseOne(t, acct, sample(t, "robot_call_record.json"))
+			d := callData(t, out)
+			eqStrPtr(t, "StartedAt", d.StartedAt, &tt.wantStart)
+			eqStrPtr(t, "EndedAt", d.EndedAt, &tt.wantEnd)
+			want, _ := time.Parse(time.RFC3339, tt.wantEnd)
+			if !out.Time.Equal(want) {
+				t.Errorf("Time = %v, want %v", out.Time, want)
+			}
+		})
+	}
+}
+
+func TestParseWebhookNilAccountDoesNotPanic(t *testing.T) {
+	outs, err := ParseWebhook(nil, sample(t, "robot_call_record.json"))
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("ParseWebhook(nil) = %v, %v", outs, err)
+	}
+	if got := *callData(t, outs[0]).StartedAt; got != "2018-10-12T18:46:55+08:00" {
+		t.Errorf("StartedAt = %q, want Shanghai time", got)
+	}
+}
+
+func FuzzParseWebhook(f *testing.F) {
+	f.Add(sample(f, "robot_call_record.json"))
+	f.Add(sample(f, "robot_call_job.json"))
+	f.Add([]byte(`{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":"1","startTime":1539341215000,"attributes":"x","robotCallDetailList":[{"type":"PERSON"}]}}`))
+	f.Add([]byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":1e400}}`))
+	f.Add([]byte(`{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":1,"x":{"phone":"123456","y":[[[{"mobilePhone":"+86 138"}]]]}}}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		outs, err := Vendor{}.ParseWebhook(testAccount(), body)
+		if err != nil {
+			if !errors.Is(err, platform.ErrUnparseable) {
+				t.Fatalf("error %v does not wrap ErrUnparseable", err)
+			}
+			return
+		}
+		for _, o := range outs {
+			if o.ID == "" || o.Key == "" || o.Subject == "" {
+				t.Fatalf("incomplete event %+v", o)
+			}
+			if _, err := json.Marshal(o.Data); err != nil {
+				t.Fatalf("event data does not marshal: %v", err)
+			}
+		}
+	})
+}

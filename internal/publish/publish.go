@@ -1,0 +1,247 @@
+// Package publish turns normalized events into CloudEvents and produces them, and
+// writes what could not become an event to the dead-letter topic. Both halves of the
+// bridge publish through it, so every event gets the same attributes, privacy policy,
+// schema check and trace context.
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/callbridge/callbridge/internal/cekafka"
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/privacy"
+	"github.com/callbridge/callbridge/internal/telemetry"
+	"github.com/callbridge/callbridge/schemas"
+)
+
+// Writer produces records; *kafka.Writer with RequiredAcks=all is the real one.
+type Writer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Publisher produces events. Zero values of the optional fields are safe.
+type Publisher struct {
+	// Writer produces the records (required).
+	Writer Writer
+	// TopicPrefix is prepended to every logical topic name.
+	TopicPrefix string
+	// Privacy rewrites phone numbers in event data; nil publishes them as sent.
+	Privacy *privacy.Policy
+	// OmitRaw drops the vendor's verbatim object from event data.
+	OmitRaw bool
+	// Validate checks every event's data against its JSON Schema before producing;
+	// an event that fails is not produced and the error says why.
+	Validate bool
+	// Telemetry records producer spans and metrics; nil records nothing.
+	Telemetry *telemetry.Telemetry
+}
+
+// InvalidEventError is an event whose data does not match its schema. Retrying cannot
+// help: callers send its input to the dead-letter topic.
+type InvalidEventError struct {
+	Type, ID string
+	Err      error
+}
+
+func (e *InvalidEventError) Error() string {
+	return fmt.Sprintf("publish: %s %s does not match its schema: %v", e.Type, e.ID, e.Err)
+}
+
+func (e *InvalidEventError) Unwrap() error { return e.Err }
+
+// Topic returns the physical name of a logical topic.
+func (p *Publisher) Topic(name string) string { return p.TopicPrefix + name }
+
+// Source is the CloudEvent source of an account's events.
+func Source(vendor, account string) string { return "/callbridge/" + vendor + "/" + account }
+
+// schemaName maps an event type to its schema: results share one schema.
+func schemaName(typ string) string {
+	name := strings.TrimPrefix(typ, "callbridge.")
+	if strings.HasPrefix(name, "command.") {
+		return "command.result"
+	}
+	return name
+}
+
+// Build returns the CloudEvent for out, with data serialized under the policy.
+func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Event, error) {
+	data, err := json.Marshal(out.Data)
+	if err != nil {
+		return cloudevents.Event{}, fmt.Errorf("publish: marshal %s data: %w", out.Type, err)
+	}
+	if p.OmitRaw {
+		if data, err = dropRaw(data); err != nil {
+			return cloudevents.Event{}, err
+		}
+	}
+	data = p.Privacy.Apply(data, out.Phones)
+	name := schemaName(out.Type)
+	if p.Validate {
+		if err := schemas.Validate(name, data); err != nil {
+			return cloudevents.Event{}, &InvalidEventError{Type: out.Type, ID: out.ID, Err: err}
+		}
+	}
+	ev := cloudevents.NewEvent()
+	ev.SetID(out.ID)
+	ev.SetSource(Source(vendor, account))
+	ev.SetType(out.Type)
+	if out.Subject != "" {
+		ev.SetSubject(out.Subject)
+	}
+	t := out.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	ev.SetTime(t)
+	ev.SetDataSchema(schemas.URI(name))
+	ev.SetExtension("vendor", vendor)
+	ev.SetExtension("account", account)
+	ev.SetExtension("partitionkey", out.Key)
+	if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		return cloudevents.Event{}, fmt.Errorf("publish: set data: %w", err)
+	}
+	return ev, nil
+}
+
+func dropRaw(data []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("publish: drop raw: %w", err)
+	}
+	delete(m, "raw")
+	return json.Marshal(m)
+}
+
+// Publish builds and produces outs in one write, returning once the cluster
+// acknowledged every record (or the first error). Each record gets a producer span
+// whose context travels in the event's traceparent.
+func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []event.Out) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, 0, len(outs))
+	spans := make([]trace.Span, 0, len(outs))
+	defer func() {
+		for _, s := range spans {
+			s.End()
+		}
+	}()
+	for _, out := range outs {
+		ev, err := p.Build(vendor, account, out)
+		if err != nil {
+			return err
+		}
+		topic := p.Topic(out.Topic)
+		_, span := telemetry.StartProducerSpan(ctx, topic, &ev)
+		spans = append(spans, span)
+		msg, err := cekafka.ToKafka(ctx, ev, topic)
+		if err != nil {
+			return fmt.Errorf("publish: bind %s: %w", out.ID, err)
+		}
+		msgs = append(msgs, msg)
+	}
+	return p.write(ctx, msgs...)
+}
+
+// PublishEvents produces ready CloudEvents (used to publish a recorded result again).
+func (p *Publisher) PublishEvents(ctx context.Context, topic string, evs ...cloudevents.Event) error {
+	msgs := make([]kafka.Message, 0, len(evs))
+	for _, ev := range evs {
+		_, span := telemetry.StartProducerSpan(ctx, p.Topic(topic), &ev)
+		defer span.End()
+		msg, err := cekafka.ToKafka(ctx, ev, p.Topic(topic))
+		if err != nil {
+			return fmt.Errorf("publish: bind %s: %w", ev.ID(), err)
+		}
+		msgs = append(msgs, msg)
+	}
+	return p.write(ctx, msgs...)
+}
+
+func (p *Publisher) write(ctx context.Context, msgs ...kafka.Message) error {
+	start := time.Now()
+	err := p.Writer.WriteMessages(ctx, msgs...)
+	m := p.Telemetry.Meters()
+	for _, msg := range msgs {
+		if err != nil {
+			m.ProducerError(ctx, msg.Topic)
+		} else {
+			m.PublishLatency(ctx, msg.Topic, time.Since(start))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("publish: produce %d records: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// DeadLetter is a record that could not become an event or be executed.
+type DeadLetter struct {
+	// Reason says why, for the operator.
+	Reason string
+	// Source is "webhook" or "command".
+	Source string
+	// Vendor and Account, where known.
+	Vendor, Account string
+	// Body is the input verbatim.
+	Body []byte
+	// Key is the original record's key, if any.
+	Key []byte
+	// Headers are the original record's headers, kept so a replay reproduces it.
+	Headers []kafka.Header
+	// Topic, Partition and Offset locate the original record, for commands.
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// Dead-letter header names.
+const (
+	HeaderReason    = "callbridge-dlq-reason"
+	HeaderSource    = "callbridge-dlq-source"
+	HeaderVendor    = "callbridge-dlq-vendor"
+	HeaderAccount   = "callbridge-dlq-account"
+	HeaderTopic     = "callbridge-dlq-topic"
+	HeaderPartition = "callbridge-dlq-partition"
+	HeaderOffset    = "callbridge-dlq-offset"
+	HeaderTime      = "callbridge-dlq-time"
+)
+
+// DeadLetter writes d to the dead-letter topic and waits for the ack.
+func (p *Publisher) DeadLetter(ctx context.Context, d DeadLetter, reasonKind string) error {
+	headers := append([]kafka.Header(nil), d.Headers...)
+	add := func(k, v string) {
+		if v != "" {
+			headers = append(headers, kafka.Header{Key: k, Value: []byte(v)})
+		}
+	}
+	add(HeaderReason, d.Reason)
+	add(HeaderSource, d.Source)
+	add(HeaderVendor, d.Vendor)
+	add(HeaderAccount, d.Account)
+	add(HeaderTopic, d.Topic)
+	if d.Topic != "" {
+		add(HeaderPartition, strconv.Itoa(d.Partition))
+		add(HeaderOffset, strconv.FormatInt(d.Offset, 10))
+	}
+	add(HeaderTime, time.Now().UTC().Format(time.RFC3339Nano))
+	key := d.Key
+	if key == nil && d.Account != "" {
+		key = []byte(d.Account)
+	}
+	err := p.write(ctx, kafka.Message{Topic: p.Topic(event.TopicDLQ), Key: key, Value: d.Body, Headers: headers})
+	if err == nil {
+		p.Telemetry.Meters().DLQWrite(ctx, reasonKind)
+	}
+	return err
+}

@@ -1,0 +1,118 @@
+package core
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/callbridge/callbridge/internal/simulator/clock"
+	"github.com/callbridge/callbridge/internal/simulator/webhook"
+)
+
+// SimConfig assembles a simulated vendor.
+type SimConfig struct {
+	// Vendor is "byai" or "yiwise".
+	Vendor string
+	// Prefix, Paths, Authorize and Envelope configure the API (see APIConfig).
+	Prefix    string
+	Paths     map[string]string
+	Authorize func(http.Header) bool
+	Envelope  func(Reply) any
+	// Statuses, FirstTaskID, FirstCallID, OnCall and OnState configure the engine.
+	Statuses                 int
+	FirstTaskID, FirstCallID int64
+	OnCall                   func(c Call, t Task)
+	OnState                  func(t Task, from State)
+
+	// WebhookURL receives callbacks; "" sends none.
+	WebhookURL string
+	// HTTPClient posts callbacks; nil means a client with a 10s timeout.
+	HTTPClient *http.Client
+	// Clock is the time source; nil means the real clock.
+	Clock clock.Clock
+	// TimeScale multiplies simulated durations; 0 means 1.
+	TimeScale float64
+	// CallDuration is the simulated time of one call; 0 means 40s.
+	CallDuration time.Duration
+	// Seed seeds the outcomes; 0 picks a random seed.
+	Seed uint64
+	// OnEvent and Logf receive events (see Emitter).
+	OnEvent func(Event)
+	Logf    func(format string, args ...any)
+}
+
+// Sim is the machinery a simulated vendor is made of.
+type Sim struct {
+	Engine  *Engine
+	API     *API
+	Sender  *webhook.Sender
+	Emitter *Emitter
+	Clock   clock.Clock
+
+	webhookURL string
+}
+
+// NewSim builds a simulated vendor serving endpoints.
+func NewSim(c SimConfig, endpoints []Endpoint) *Sim {
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	if c.TimeScale <= 0 {
+		c.TimeScale = 1
+	}
+	if c.CallDuration <= 0 {
+		c.CallDuration = 40 * time.Second
+	}
+	s := &Sim{Clock: c.Clock, webhookURL: c.WebhookURL}
+	s.Emitter = &Emitter{Vendor: c.Vendor, Now: c.Clock.Now, OnEvent: c.OnEvent, Logf: c.Logf}
+	s.Engine = NewEngine(EngineConfig{
+		Clock: c.Clock, TimeScale: c.TimeScale, CallDuration: c.CallDuration, Rand: NewRand(c.Seed),
+		Statuses: c.Statuses, FirstTaskID: c.FirstTaskID, FirstCallID: c.FirstCallID,
+		OnCall: c.OnCall, OnState: c.OnState,
+	})
+	s.Sender = webhook.New(webhook.Config{
+		Client: c.HTTPClient, Clock: c.Clock, TimeScale: c.TimeScale,
+		OnAttempt: func(a webhook.Attempt) {
+			detail := "delivered"
+			if !a.OK {
+				detail = a.Err.Error()
+			}
+			s.Emitter.Emit(Event{Kind: KindWebhook, Name: a.Kind, Code: a.Status, Detail: detail})
+		},
+	})
+	s.API = NewAPI(APIConfig{
+		Prefix: c.Prefix, Paths: c.Paths, Endpoints: endpoints,
+		Authorize: c.Authorize, Envelope: c.Envelope, Clock: c.Clock, Emit: s.Emitter.Emit,
+	})
+	return s
+}
+
+// Send delivers a callback built by render (called for each attempt), unless no
+// webhook URL is configured.
+func (s *Sim) Send(kind string, render func() []byte) {
+	if s.webhookURL == "" {
+		return
+	}
+	s.Sender.Send(s.Engine.Context(), webhook.Delivery{URL: s.webhookURL, Kind: kind, Render: render})
+}
+
+// Close stops calls and callback deliveries and waits for them.
+func (s *Sim) Close() {
+	s.Engine.Close()
+	s.Sender.Wait()
+}
+
+// Reset forgets recorded requests, injected faults, tasks and calls.
+func (s *Sim) Reset() {
+	s.API.Reset()
+	s.Engine.Reset()
+}
+
+// Fresh reports whether a signed timestamp is within maxSkew of the clock (15 minutes
+// when maxSkew is 0), as both vendors require.
+func (s *Sim) Fresh(at time.Time, maxSkew time.Duration) bool {
+	if maxSkew <= 0 {
+		maxSkew = 15 * time.Minute
+	}
+	d := s.Clock.Now().Sub(at)
+	return d <= maxSkew && d >= -maxSkew
+}

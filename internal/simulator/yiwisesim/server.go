@@ -1,0 +1,187 @@
+// Package yiwisesim is a faithful fake of Yiwise's (一知智能/探意) open API and
+// callbacks: requests are authenticated with the vendor's SHA-256 signature, answered
+// in its envelope (with a request id) and codes, tasks keep their state, and running
+// tasks place simulated calls whose results are POSTed back as Yiwise's
+// ROBOT_CALL_RECORD and ROBOT_CALL_JOB callbacks, retried like Yiwise does.
+package yiwisesim
+
+import (
+	"crypto/subtle"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/callbridge/callbridge/internal/platform/yiwise"
+	"github.com/callbridge/callbridge/internal/simulator/clock"
+	"github.com/callbridge/callbridge/internal/simulator/core"
+	"github.com/callbridge/callbridge/internal/simulator/webhook"
+)
+
+// Prefix is the path every endpoint lives under.
+const Prefix = "/apiOpen/v1/"
+
+// Statuses are Yiwise's resultStatus values in their documented order (ANSWERED is
+// 0), indexed like core.Outcome.Status; Descriptions are their meanings.
+var (
+	Statuses     = []string{"ANSWERED", "NO_ANSWER", "BUSY", "POWER_OFF", "OUT_OF_SERVICE", "REFUSED", "VACANT_NUMBER", "CAN_NOT_CONNECT", "FROM_PHONE_ERROR", "SYSTEM_ERROR"}
+	Descriptions = []string{"已接听", "未接", "占线", "关机", "被叫停机", "拒接", "空号", "无法接通", "主叫号码不可用", "外呼失败"}
+)
+
+// Task status values.
+const (
+	StatusNotStarted = "NOT_STARTED"
+	StatusInProcess  = "IN_PROCESS"
+	StatusCompleted  = "COMPLETED"
+	StatusUserPause  = "USER_PAUSE"
+	StatusTerminate  = "TERMINATE"
+)
+
+// taskStatusCodes are the numbers the getTasks status filter may use instead of names.
+var taskStatusCodes = []string{StatusNotStarted, StatusInProcess, StatusCompleted, "RUNNABLE", StatusUserPause, "SYSTEM_SUSPENDED", StatusTerminate, "IN_QUEUE"}
+
+// Aliases of the shared simulator types, so callers need only this package.
+type (
+	Request = core.Request
+	Fault   = core.Fault
+	Event   = core.Event
+	Task    = core.Task
+	Call    = core.Call
+)
+
+// Config configures the simulator. The zero value of each field means its default.
+type Config struct {
+	// AppKey, AppSecret, TenantSign and Version are the credentials every request must
+	// carry and sign; Version "" means "v1".
+	AppKey, AppSecret, TenantSign, Version string
+	// TenantID is the company's id; 0 means 1.
+	TenantID int64
+	// CompanyName is its name; "" means "模拟智能科技有限公司".
+	CompanyName string
+	// Paths overrides an endpoint's path by name, e.g.
+	// {"task/getCallRecordInfoList": "/apiOpen/v1/task/callRecordList"}; only the override is served.
+	Paths map[string]string
+
+	// WebhookURL receives every callback; "" sends none.
+	WebhookURL string
+	// HTTPClient posts callbacks; nil means a client with a 10s timeout.
+	HTTPClient *http.Client
+
+	// Clock is the time source (signature freshness, call and retry timing, body
+	// times); nil means the real clock.
+	Clock clock.Clock
+	// TimeScale multiplies every simulated duration (calls, callback retry delays):
+	// 1 is real time, 0.001 makes a vendor minute last 60ms; 0 means 1.
+	TimeScale float64
+	// CallDuration is the simulated time one call takes; 0 means 40s.
+	CallDuration time.Duration
+	// Seed makes outcomes reproducible; 0 picks a random seed.
+	Seed uint64
+	// MaxSkew is how far the timestamp header may be from the clock; 0 means 15 minutes.
+	MaxSkew time.Duration
+	// MaxImportBatch refuses (412) imports of more customers at once; 0 means no limit.
+	MaxImportBatch int
+
+	// OnEvent receives every API request, call, task change and callback attempt.
+	OnEvent func(Event)
+	// Logf, when set, prints the same events one per line. Credentials are never logged.
+	Logf func(format string, args ...any)
+}
+
+// Server is the simulated Yiwise API, an http.Handler. Close stops its calls and callbacks.
+type Server struct {
+	cfg Config
+	sim *core.Sim
+	eng *core.Engine
+}
+
+// New returns a running simulator.
+func New(cfg Config) *Server {
+	if cfg.Version == "" {
+		cfg.Version = "v1"
+	}
+	if cfg.TenantID == 0 {
+		cfg.TenantID = 1
+	}
+	if cfg.CompanyName == "" {
+		cfg.CompanyName = "模拟智能科技有限公司"
+	}
+	s := &Server{cfg: cfg}
+	s.sim = core.NewSim(core.SimConfig{
+		Vendor: "yiwise", Prefix: Prefix, Paths: cfg.Paths, Authorize: s.authorize, Envelope: s.envelope,
+		Statuses: len(Statuses), FirstTaskID: 5001, FirstCallID: 700001, OnCall: s.onCall, OnState: s.onState,
+		WebhookURL: cfg.WebhookURL, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock, TimeScale: cfg.TimeScale,
+		CallDuration: cfg.CallDuration, Seed: cfg.Seed, OnEvent: cfg.OnEvent, Logf: cfg.Logf,
+	}, s.endpoints())
+	s.eng = s.sim.Engine
+	return s
+}
+
+// ServeHTTP answers one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sim.API.ServeHTTP(w, r) }
+
+// Close stops calls and callback deliveries and waits for them.
+func (s *Server) Close() { s.sim.Close() }
+
+// Requests returns every request received, oldest first, as the vendor saw it.
+func (s *Server) Requests() []Request { return s.sim.API.Requests() }
+
+// FailNext makes the next n requests of endpoint (name like "task/start", or path)
+// fail: 401, 403, 404 and 412 as the vendor envelope code with HTTP 200, any other
+// code (429, 500, 503 …) as the HTTP status.
+func (s *Server) FailNext(endpoint string, code, n int) {
+	s.sim.API.InjectFault(endpoint, core.FaultFor(code), n)
+}
+
+// InjectFault makes the next n requests of endpoint fail with f (delays, lost
+// replies after the operation was applied, custom envelope codes).
+func (s *Server) InjectFault(endpoint string, f Fault, n int) { s.sim.API.InjectFault(endpoint, f, n) }
+
+// Task returns a snapshot of task id (deleted tasks included); Meta is a *TaskMeta.
+func (s *Server) Task(id int64) (Task, bool) { return s.eng.Task(id) }
+
+// Calls returns the finished calls of task id.
+func (s *Server) Calls(taskID int64) []Call { return s.eng.Calls(taskID) }
+
+// WebhookStats returns the callback delivery counters.
+func (s *Server) WebhookStats() webhook.Stats { return s.sim.Sender.Stats() }
+
+// Reset forgets recorded requests, injected faults, tasks and calls.
+func (s *Server) Reset() { s.sim.Reset() }
+
+// authorize checks Yiwise's headers: the credentials themselves, a timestamp (epoch
+// ms) within MaxSkew of the clock, and signature = yiwise.Sign over them.
+func (s *Server) authorize(h http.Header) bool {
+	got := map[string]string{}
+	for _, name := range []string{"appKey", "appSecret", "tenantSign", "version", "timestamp", "signature"} {
+		if got[name] = h.Get(name); got[name] == "" && name != "tenantSign" {
+			return false
+		}
+	}
+	for name, want := range map[string]string{"appKey": s.cfg.AppKey, "appSecret": s.cfg.AppSecret, "tenantSign": s.cfg.TenantSign, "version": s.cfg.Version} {
+		if subtle.ConstantTimeCompare([]byte(got[name]), []byte(want)) != 1 {
+			return false
+		}
+	}
+	ms, err := strconv.ParseInt(got["timestamp"], 10, 64)
+	if err != nil || !s.sim.Fresh(time.UnixMilli(ms), s.cfg.MaxSkew) {
+		return false
+	}
+	want := yiwise.Sign(s.cfg.AppKey, s.cfg.AppSecret, s.cfg.TenantSign, s.cfg.Version, got["timestamp"])
+	return subtle.ConstantTimeCompare([]byte(got["signature"]), []byte(want)) == 1
+}
+
+// reply is Yiwise's envelope.
+type reply struct {
+	Code            int     `json:"code"`
+	Data            any     `json:"data"`
+	RequestID       string  `json:"requestId"`
+	ResultMsg       string  `json:"resultMsg"`
+	ErrorStackTrace *string `json:"errorStackTrace"`
+}
+
+func (s *Server) envelope(r core.Reply) any {
+	var id string
+	s.eng.Rand(func(rnd *rand.Rand) { id = core.Letters(rnd, 8) })
+	return reply{Code: r.Code, Data: r.Data, RequestID: id, ResultMsg: r.Msg}
+}

@@ -1,0 +1,61 @@
+package telemetry
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestSetupExporters(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		wantErr  bool
+		withSpan bool
+	}{
+		{name: "none", env: map[string]string{"OTEL_TRACES_EXPORTER": "none"}, withSpan: true},
+		{name: "console", env: map[string]string{"OTEL_TRACES_EXPORTER": "console"}},
+		{name: "default is otlp http, no collector", env: map[string]string{"OTEL_TRACES_EXPORTER": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, withSpan: true},
+		{name: "otlp grpc, no collector", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, withSpan: true},
+		{name: "unknown exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin-ish"}, wantErr: true},
+		{name: "bad otlp protocol", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			start := time.Now()
+			tel, err := Setup(context.Background(), Options{LogWriter: &syncBuffer{}})
+			if tc.wantErr {
+				if err == nil {
+					_ = tel.Shutdown(context.Background())
+					t.Fatal("want error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Setup: %v", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Setup blocked for %v", d)
+			}
+			if tc.withSpan {
+				_, span := tel.Tracer().Start(context.Background(), "op")
+				if !span.SpanContext().IsValid() {
+					t.Errorf("span has no ids with %v", tc.env)
+				}
+				span.End()
+			}
+			// Shutdown may fail to export to the absent collector, but must
+			// give up when its context ends.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start = time.Now()
+			_ = tel.Shutdown(ctx)
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Shutdown took %v", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,242 @@
+// Package telemetry wires callbridge's traces, metrics and logs.
+//
+// Traces use go.opentelemetry.io/otel with the exporter chosen by the standard
+// OTEL_* variables (OTEL_TRACES_EXPORTER = otlp (default) | console | none,
+// OTEL_EXPORTER_OTLP_PROTOCOL / _ENDPOINT, OTEL_TRACES_SAMPLER, OTEL_BSP_*,
+// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES). Metrics are OpenTelemetry
+// instruments exported for Prometheus on a private registry (see
+// [Telemetry.MetricsHandler]). Logs are log/slog JSON lines that carry trace_id
+// and span_id whenever they are written with a context inside a span.
+//
+// Everything is usable without [Setup]: a nil *Telemetry, a nil *Metrics and
+// [Noop] all do nothing, and the package-level span helpers use the global
+// TracerProvider (a no-op until Setup or a test installs one).
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of every span and metric callbridge emits.
+const ScopeName = "github.com/callbridge/callbridge"
+
+// Options configures [Setup].
+type Options struct {
+	// ServiceName defaults to "callbridge"; OTEL_SERVICE_NAME overrides it.
+	ServiceName    string
+	ServiceVersion string
+	// LogLevel is "debug", "info", "warn" or "error" (case-insensitive); empty means info.
+	LogLevel string
+	// LogWriter receives the JSON log lines; nil means os.Stderr (stdout is
+	// left to OTEL_TRACES_EXPORTER=console).
+	LogWriter io.Writer
+	// SpanExporter, when set, replaces the OTEL_TRACES_EXPORTER choice and is
+	// fed synchronously (spans are visible as soon as they end), which is what
+	// tests with tracetest.NewInMemoryExporter want.
+	SpanExporter sdktrace.SpanExporter
+}
+
+// Telemetry owns the providers built by [Setup].
+type Telemetry struct {
+	// Metrics records callbridge's metrics; never nil on a value from Setup or Noop.
+	Metrics *Metrics
+
+	tp       *sdktrace.TracerProvider // nil: use the global provider
+	mp       *sdkmetric.MeterProvider
+	logger   *slog.Logger
+	registry *prometheus.Registry
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// current is the Telemetry of the last Setup, used by the package-level
+// Transport so vendor clients need not plumb a *Telemetry through.
+var current atomic.Pointer[Telemetry]
+
+// Default returns the Telemetry of the most recent successful Setup, or a
+// no-op one when Setup has not run.
+func Default() *Telemetry {
+	if t := current.Load(); t != nil {
+		return t
+	}
+	return sharedNoop()
+}
+
+// sharedNoop avoids building a no-op Telemetry per vendor request before Setup.
+var sharedNoop = sync.OnceValue(Noop)
+
+// Setup builds the tracer and meter providers and the logger, installs the
+// TracerProvider, MeterProvider, W3C propagators, otel error handler and
+// slog default globally, and returns the handle to shut them down.
+func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
+	// Validate cheap inputs first so a bad value fails before any global changes.
+	level, err := ParseLevel(opts.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ServiceName == "" {
+		opts.ServiceName = "callbridge"
+	}
+	if opts.LogWriter == nil {
+		opts.LogWriter = os.Stderr
+	}
+	logger := slog.New(NewLogHandler(slog.NewJSONHandler(opts.LogWriter, &slog.HandlerOptions{Level: level})))
+
+	attrs := []resource.Option{
+		resource.WithSchemaURL(semconv.SchemaURL),
+		resource.WithAttributes(semconv.ServiceName(opts.ServiceName)),
+		resource.WithTelemetrySDK(),
+		// After the explicit attributes so OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win.
+		resource.WithFromEnv(),
+	}
+	if opts.ServiceVersion != "" {
+		attrs = append(attrs, resource.WithAttributes(semconv.ServiceVersion(opts.ServiceVersion)))
+	}
+	res, err := resource.New(ctx, attrs...)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: resource: %w", err)
+	}
+
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if opts.SpanExporter != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSyncer(opts.SpanExporter))
+	} else {
+		// autoexport reads OTEL_TRACES_EXPORTER and the OTLP protocol/endpoint
+		// variables; its OTLP exporters connect lazily, so no collector never blocks here.
+		exp, err := autoexport.NewSpanExporter(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("telemetry: OTEL_TRACES_EXPORTER: %w", err)
+		}
+		if !autoexport.IsNoneSpanExporter(exp) {
+			tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+		}
+		// With "none" there is no processor, but spans still get ids, so
+		// traceparent propagation and log correlation keep working.
+	}
+	tp := sdktrace.NewTracerProvider(tpOpts...)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	exporter, err := otelprom.New(
+		otelprom.WithRegisterer(reg),
+		// Instrument names already are the final Prometheus names (with _total,
+		// _seconds), so the exporter must not append suffixes again.
+		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes),
+		otelprom.WithoutScopeInfo(),
+	)
+	if err != nil {
+		_ = tp.Shutdown(ctx)
+		return nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(exporter))
+	m, err := NewMetrics(mp)
+	if err != nil {
+		_ = tp.Shutdown(ctx)
+		_ = mp.Shutdown(ctx)
+		return nil, err
+	}
+
+	t := &Telemetry{Metrics: m, tp: tp, mp: mp, logger: logger, registry: reg}
+
+	otel.SetTracerProvider(tp)
+	otel.SetMeterProvider(mp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// Export failures (e.g. collector down) become JSON warnings instead of
+	// plain-text lines from the std logger.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		logger.Warn("opentelemetry error", slog.String("error", err.Error()))
+	}))
+	slog.SetDefault(logger)
+	current.Store(t)
+	return t, nil
+}
+
+// Noop returns a Telemetry that records nothing and logs nowhere; its
+// tracer is the global one so tests that install their own provider still
+// see spans from Transport.
+func Noop() *Telemetry {
+	m, _ := NewMetrics(noop.NewMeterProvider()) // cannot fail on the no-op provider
+	return &Telemetry{Metrics: m, logger: slog.New(slog.DiscardHandler), registry: prometheus.NewRegistry()}
+}
+
+// Shutdown flushes pending spans and stops the providers. It is safe to call
+// more than once and on nil or Noop values; ctx bounds the flush.
+func (t *Telemetry) Shutdown(ctx context.Context) error {
+	if t == nil {
+		return nil
+	}
+	t.shutdownOnce.Do(func() {
+		var errs []error
+		if t.tp != nil {
+			errs = append(errs, t.tp.Shutdown(ctx))
+		}
+		if t.mp != nil {
+			errs = append(errs, t.mp.Shutdown(ctx))
+		}
+		current.CompareAndSwap(t, nil)
+		t.shutdownErr = errors.Join(errs...)
+	})
+	return t.shutdownErr
+}
+
+func (t *Telemetry) tracerProvider() trace.TracerProvider {
+	if t == nil || t.tp == nil {
+		return otel.GetTracerProvider()
+	}
+	return t.tp
+}
+
+// Tracer returns callbridge's tracer.
+func (t *Telemetry) Tracer() trace.Tracer {
+	return t.tracerProvider().Tracer(ScopeName)
+}
+
+// Logger returns the JSON logger (slog.Default() on a nil Telemetry).
+func (t *Telemetry) Logger() *slog.Logger {
+	if t == nil || t.logger == nil {
+		return slog.Default()
+	}
+	return t.logger
+}
+
+// MetricsHandler serves the Prometheus text (or OpenMetrics) exposition of
+// this Telemetry's private registry, for GET /metrics.
+func (t *Telemetry) MetricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	if t != nil && t.registry != nil {
+		reg = t.registry
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true})
+}
+
+// metrics is a nil-safe accessor; a nil *Metrics records nothing.
+func (t *Telemetry) metrics() *Metrics {
+	if t == nil {
+		return nil
+	}
+	return t.Metrics
+}

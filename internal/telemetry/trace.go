@@ -1,0 +1,261 @@
+package telemetry
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Attributes callbridge adds beside the semantic-convention ones,
+// namespaced as OpenTelemetry recommends for custom attributes.
+const (
+	AttrAccount  = attribute.Key("callbridge.account")
+	AttrVendor   = attribute.Key("callbridge.vendor")
+	AttrEndpoint = attribute.Key("callbridge.endpoint")
+	AttrAttempt  = attribute.Key("callbridge.attempt")
+)
+
+// CloudEvents distributed tracing extension attribute names.
+const (
+	ExtTraceParent = "traceparent"
+	ExtTraceState  = "tracestate"
+)
+
+// WebhookRoute is the http.route of the inbound webhook endpoint.
+const WebhookRoute = "/webhooks/{account}"
+
+// traceContext is used directly (not the global propagator) for events and
+// vendor requests, so the CloudEvent extension is written even before Setup
+// and never carries baggage to a vendor.
+var traceContext = propagation.TraceContext{}
+
+// tracer resolves the global provider on every call so that Setup (or a
+// test's provider) installed after package init is honoured.
+func tracer() trace.Tracer { return otel.Tracer(ScopeName) }
+
+// StartWebhookSpan starts the server span of one vendor webhook, named
+// "POST /webhooks/{account}". The endpoint is public, so a traceparent sent by
+// the caller becomes a link rather than the parent. The query string (which
+// may hold the webhook token) and headers are never recorded. End it with EndHTTP.
+func StartWebhookSpan(ctx context.Context, r *http.Request, account string) (context.Context, trace.Span) {
+	method, methodAttrs := httpMethod(r.Method)
+	attrs := append(methodAttrs,
+		semconv.HTTPRoute(WebhookRoute),
+		semconv.URLPath(r.URL.Path),
+		AttrAccount.String(account),
+	)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs = append(attrs, semconv.URLScheme(scheme))
+	if host, port := splitHostPort(r.Host); host != "" {
+		attrs = append(attrs, semconv.ServerAddress(host))
+		if port > 0 {
+			attrs = append(attrs, semconv.ServerPort(port))
+		}
+	}
+	if host, port := splitHostPort(r.RemoteAddr); host != "" {
+		attrs = append(attrs, semconv.ClientAddress(host), semconv.NetworkPeerAddress(host))
+		if port > 0 {
+			attrs = append(attrs, semconv.NetworkPeerPort(port))
+		}
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, semconv.UserAgentOriginal(ua))
+	}
+	if r.ProtoMajor > 0 {
+		v := strconv.Itoa(r.ProtoMajor)
+		if r.ProtoMajor == 1 {
+			v += "." + strconv.Itoa(r.ProtoMinor)
+		}
+		attrs = append(attrs, semconv.NetworkProtocolVersion(v))
+	}
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...)}
+	remote := trace.SpanContextFromContext(traceContext.Extract(context.Background(), propagation.HeaderCarrier(r.Header)))
+	if remote.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: remote}))
+	}
+	name := method + " " + WebhookRoute
+	if method == "_OTHER" {
+		name = "HTTP " + WebhookRoute
+	}
+	return tracer().Start(ctx, name, opts...)
+}
+
+// EndHTTP records the response status on a server span and ends it; 5xx
+// marks the span as failed (4xx is the client's fault, per the HTTP conventions).
+func EndHTTP(span trace.Span, status int) {
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= 500 {
+		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+		span.SetStatus(codes.Error, "")
+	}
+	span.End()
+}
+
+// End records err (if any) on span and ends it.
+func End(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// MessagingOption adds optional messaging attributes to a span.
+type MessagingOption func(*[]attribute.KeyValue)
+
+// ConsumerGroup sets messaging.consumer.group.name.
+func ConsumerGroup(name string) MessagingOption {
+	return func(a *[]attribute.KeyValue) {
+		if name != "" {
+			*a = append(*a, semconv.MessagingConsumerGroupName(name))
+		}
+	}
+}
+
+// Partition sets messaging.destination.partition.id (for producer spans,
+// when the partition is known before sending).
+func Partition(p int) MessagingOption {
+	return func(a *[]attribute.KeyValue) {
+		*a = append(*a, semconv.MessagingDestinationPartitionID(strconv.Itoa(p)))
+	}
+}
+
+// StartProducerSpan starts the "send {topic}" producer span for one record and
+// injects its context into ev's traceparent/tracestate extensions, so the
+// event carries the trace to its consumers. ev may be nil (a raw DLQ record).
+func StartProducerSpan(ctx context.Context, topic string, ev *cloudevents.Event, opts ...MessagingOption) (context.Context, trace.Span) {
+	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeSend, "send", ev)
+	for _, o := range opts {
+		o(&attrs)
+	}
+	ctx, span := tracer().Start(ctx, "send "+topic, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
+	InjectEvent(ctx, ev)
+	return ctx, span
+}
+
+// StartConsumerSpan starts the "process {topic}" consumer span for one
+// record. Its parent is the trace in ev's traceparent/tracestate when present
+// (so a command's processing continues the platform's trace), else ctx's span.
+func StartConsumerSpan(ctx context.Context, topic string, partition int, offset int64, ev *cloudevents.Event, opts ...MessagingOption) (context.Context, trace.Span) {
+	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeProcess, "process", ev)
+	attrs = append(attrs,
+		semconv.MessagingDestinationPartitionID(strconv.Itoa(partition)),
+		semconv.MessagingKafkaOffset(int(offset)),
+	)
+	for _, o := range opts {
+		o(&attrs)
+	}
+	if ev != nil {
+		ctx = ExtractEvent(ctx, *ev)
+	}
+	return tracer().Start(ctx, "process "+topic, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+}
+
+func messagingAttrs(topic string, op attribute.KeyValue, opName string, ev *cloudevents.Event) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
+		semconv.MessagingSystemKafka,
+		op,
+		semconv.MessagingOperationName(opName),
+		semconv.MessagingDestinationName(topic),
+	}
+	if ev != nil {
+		if id := ev.ID(); id != "" {
+			attrs = append(attrs, semconv.MessagingMessageID(id), semconv.CloudEventsEventID(id))
+		}
+		if t := ev.Type(); t != "" {
+			attrs = append(attrs, semconv.CloudEventsEventType(t))
+		}
+		if key := extString(*ev, "partitionkey"); key != "" {
+			attrs = append(attrs, semconv.MessagingKafkaMessageKey(key))
+		}
+	}
+	return attrs
+}
+
+// InjectEvent writes ctx's span context into ev as the CloudEvents
+// distributed tracing extension (traceparent, and tracestate when non-empty;
+// a stale tracestate is removed). Without a valid span in ctx, ev is unchanged.
+func InjectEvent(ctx context.Context, ev *cloudevents.Event) {
+	if ev == nil {
+		return
+	}
+	c := propagation.MapCarrier{}
+	traceContext.Inject(ctx, c)
+	tp := c[ExtTraceParent]
+	if tp == "" {
+		return
+	}
+	ev.SetExtension(ExtTraceParent, tp)
+	if ts := c[ExtTraceState]; ts != "" {
+		ev.SetExtension(ExtTraceState, ts)
+	} else {
+		ev.SetExtension(ExtTraceState, nil) // nil deletes
+	}
+}
+
+// ExtractEvent returns ctx carrying the remote span context found in ev's
+// traceparent/tracestate extensions, or ctx unchanged when there is none or
+// it is malformed.
+func ExtractEvent(ctx context.Context, ev cloudevents.Event) context.Context {
+	tp := extString(ev, ExtTraceParent)
+	if tp == "" {
+		return ctx
+	}
+	c := propagation.MapCarrier{ExtTraceParent: tp}
+	if ts := extString(ev, ExtTraceState); ts != "" {
+		c[ExtTraceState] = ts
+	}
+	return traceContext.Extract(ctx, c)
+}
+
+func extString(ev cloudevents.Event, name string) string {
+	v, ok := ev.Extensions()[name]
+	if !ok {
+		return ""
+	}
+	s, err := types.ToString(v)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// httpMethod returns the semconv method value and attributes: unknown methods
+// become "_OTHER" with the original kept, to bound cardinality.
+func httpMethod(m string) (string, []attribute.KeyValue) {
+	switch m {
+	case "":
+		m = http.MethodGet
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead,
+		http.MethodPatch, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+	default:
+		return "_OTHER", []attribute.KeyValue{semconv.HTTPRequestMethodKey.String("_OTHER"), semconv.HTTPRequestMethodOriginal(m)}
+	}
+	return m, []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(m)}
+}
+
+func splitHostPort(hp string) (string, int) {
+	if hp == "" {
+		return "", 0
+	}
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return strings.Trim(hp, "[]"), 0
+	}
+	port, _ := strconv.Atoi(p)
+	return host, port
+}
