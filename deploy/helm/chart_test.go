@@ -1,6 +1,8 @@
 // Package helm_test checks the Helm chart in ./callbridge: it lints the chart, renders it with
 // the default values and every example, decodes each manifest strictly into its Kubernetes API
-// type (a misspelt or misplaced field fails), and pins what each example must produce.
+// type (a misspelt or misplaced field fails), pins what each example must produce, loads each
+// rendered environment with callbridge's own config loader, checks that bad values are
+// rejected, and that every value is documented in values.yaml and README.md.
 //
 // It needs the helm binary (PATH, else $(go env GOPATH)/bin). Without it the tests skip,
 // except under CI=true, where they fail.
@@ -689,6 +691,7 @@ func TestRenderedManifests(t *testing.T) {
 			}
 			m := render(t, file)
 			m.checkCommon(t)
+			m.checkConfigLoads(t)
 			check(t, m)
 		})
 	}
@@ -703,53 +706,46 @@ func checkEnv(t *testing.T, env, want map[string]string) {
 	}
 }
 
-// TestRenderedConfigLoads feeds each container's rendered environment to the binary's own
+// checkConfigLoads feeds each container's rendered environment to the binary's own
 // configuration loader, with the mounted Secret files stood in by temporary files: the
 // variable names, formats and *_FILE wiring the chart writes are the ones callbridge reads.
-func TestRenderedConfigLoads(t *testing.T) {
-	requireHelm(t)
-	for _, file := range valuesFiles(t) {
-		t.Run(caseName(file), func(t *testing.T) {
-			t.Parallel()
-			m := render(t, file)
-			for _, d := range m.deployments {
-				env := m.env(t, d.Spec.Template.Spec.Containers[0])
-				dir := t.TempDir()
-				vars := map[string]string{}
-				for k, v := range env {
-					if v == "<valueFrom>" {
-						continue
-					}
-					if strings.HasSuffix(k, "_FILE") && strings.HasPrefix(v, secretsDir+"/") {
-						// A stand-in for the Secret's content, long enough for any minimum (the hash key's 16 bytes).
-						path := filepath.Join(dir, strings.TrimPrefix(v, secretsDir+"/"))
-						if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-							t.Fatal(err)
-						}
-						if err := os.WriteFile(path, []byte("stand-in-secret-0123456789\n"), 0o600); err != nil {
-							t.Fatal(err)
-						}
-						v = path
-					}
-					vars[k] = v
-				}
-				cfg, err := config.LoadFrom(vars)
-				if err != nil {
-					t.Fatalf("%s: the binary rejects the rendered configuration: %v", d.Name, err)
-				}
-				var names []string
-				for _, a := range cfg.Accounts {
-					names = append(names, a.Name)
-				}
-				if got := strings.Join(names, ","); got != env["CALLBRIDGE_ACCOUNTS"] {
-					t.Errorf("%s: binary loaded accounts %q, chart declared %q", d.Name, got, env["CALLBRIDGE_ACCOUNTS"])
-				}
-				component := d.Spec.Template.Labels["app.kubernetes.io/component"]
-				if cfg.InboundEnabled != (component != "outbound") || cfg.OutboundEnabled != (component != "inbound") {
-					t.Errorf("%s (%s): binary runs inbound=%v outbound=%v", d.Name, component, cfg.InboundEnabled, cfg.OutboundEnabled)
-				}
+func (m *manifests) checkConfigLoads(t *testing.T) {
+	for _, d := range m.deployments {
+		env := m.env(t, d.Spec.Template.Spec.Containers[0])
+		dir := t.TempDir()
+		vars := map[string]string{}
+		for k, v := range env {
+			if v == "<valueFrom>" {
+				continue
 			}
-		})
+			if strings.HasSuffix(k, "_FILE") && strings.HasPrefix(v, secretsDir+"/") {
+				// A stand-in for the Secret's content, long enough for any minimum (the hash key's 16 bytes).
+				path := filepath.Join(dir, strings.TrimPrefix(v, secretsDir+"/"))
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte("stand-in-secret-0123456789\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				v = path
+			}
+			vars[k] = v
+		}
+		cfg, err := config.LoadFrom(vars)
+		if err != nil {
+			t.Fatalf("%s: the binary rejects the rendered configuration: %v", d.Name, err)
+		}
+		var names []string
+		for _, a := range cfg.Accounts {
+			names = append(names, a.Name)
+		}
+		if got := strings.Join(names, ","); got != env["CALLBRIDGE_ACCOUNTS"] {
+			t.Errorf("%s: binary loaded accounts %q, chart declared %q", d.Name, got, env["CALLBRIDGE_ACCOUNTS"])
+		}
+		component := d.Spec.Template.Labels["app.kubernetes.io/component"]
+		if cfg.InboundEnabled != (component != "outbound") || cfg.OutboundEnabled != (component != "inbound") {
+			t.Errorf("%s (%s): binary runs inbound=%v outbound=%v", d.Name, component, cfg.InboundEnabled, cfg.OutboundEnabled)
+		}
 	}
 }
 
@@ -771,7 +767,7 @@ func TestValuesRejected(t *testing.T) {
 		{"SASL without password Secret", "config:\n  kafka:\n    sasl: {mechanism: plain, username: u}\n", "/config/kafka/sasl/existingSecret", true},
 		{"hash privacy without key", "config:\n  phonePrivacy: hash\n", "/config/phoneHashKey/existingSecret", false},
 		{"half a client certificate", "config:\n  kafka:\n    tls: {enabled: true, existingSecret: s, certKey: tls.crt}\n", "/config/kafka/tls/keyKey", false},
-		{"duplicate account", "accounts:\n  - &a {name: a, vendor: byai, appKey: k, companyId: 1, baseUrl: 'https://x', existingSecret: s}\n  - *a\n", "map to the same variables", false},
+		{"duplicate account", "accounts:\n  - &a {name: a, vendor: byai, appKey: k, companyId: 1, baseUrl: 'https://x', existingSecret: s}\n  - *a\n", "accounts: \"a\" is listed twice", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -793,5 +789,81 @@ func TestValuesRejected(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValuesDocumented: every value in values.yaml carries a `# --` comment, on itself or on
+// an enclosing key, and README.md's values table lists exactly the documented keys.
+func TestValuesDocumented(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	documented := map[string]bool{}
+	keyLine := regexp.MustCompile(`^( *)([A-Za-z0-9_.-]+):`)
+	var stack, comment []string
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if trimmed := strings.TrimSpace(line); strings.HasPrefix(trimmed, "#") {
+			comment = append(comment, trimmed)
+			continue
+		}
+		m := keyLine.FindStringSubmatch(line)
+		if m == nil || len(m[1])/2 > len(stack) {
+			comment = nil // not a key, or a key inside a list item
+			continue
+		}
+		stack = append(stack[:len(m[1])/2], m[2])
+		if slices.ContainsFunc(comment, func(c string) bool { return strings.HasPrefix(c, "# --") }) {
+			documented[strings.Join(stack, ".")] = true
+		}
+		comment = nil
+	}
+
+	var values map[string]any
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		if m, ok := v.(map[string]any); ok && len(m) > 0 {
+			for k, child := range m {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), child)
+			}
+			return
+		}
+		for p := prefix; ; {
+			if documented[p] {
+				return
+			}
+			i := strings.LastIndex(p, ".")
+			if i < 0 {
+				t.Errorf("values.yaml: %s has no `# --` comment", prefix)
+				return
+			}
+			p = p[:i]
+		}
+	}
+	walk("", values)
+
+	_, section, _ := strings.Cut(string(readme), "\n## Values\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(section, -1) {
+		rows[m[1]] = true
+	}
+	for key := range documented {
+		if !rows[key] {
+			t.Errorf("README.md values table lacks %s", key)
+		}
+	}
+	for key := range rows {
+		if !documented[key] {
+			t.Errorf("README.md values table lists %s, which values.yaml does not document", key)
+		}
 	}
 }

@@ -142,11 +142,10 @@ the schema: a template `fail` is logged, not reported, in lint mode).
 {{- define "callbridge.validate" -}}
 {{- $seen := dict }}
 {{- range .Values.accounts }}
-{{- $envName := include "callbridge.accountPrefix" . }}
-{{- if hasKey $seen $envName }}
-{{- fail (printf "accounts: %q and %q map to the same variables %s*" (get $seen $envName) .name $envName) }}
+{{- if hasKey $seen .name }}
+{{- fail (printf "accounts: %q is listed twice" .name) }}
 {{- end }}
-{{- $_ := set $seen $envName .name }}
+{{- $_ := set $seen .name true }}
 {{- end }}
 {{- end }}
 

@@ -1,0 +1,243 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/callbridge/callbridge/bridge"
+	"github.com/callbridge/callbridge/internal/broker"
+	"github.com/callbridge/callbridge/internal/config"
+	"github.com/callbridge/callbridge/internal/kafkatest"
+	"github.com/callbridge/callbridge/internal/telemetry"
+)
+
+// benchParallelism multiplies GOMAXPROCS into the number of webhooks in flight
+// (RunParallel starts benchParallelism*GOMAXPROCS goroutines): vendors deliver
+// concurrently, and the producer only batches under concurrency.
+const benchParallelism = 16
+
+// BenchmarkWebhooks measures the full inbound path (HTTP → verify → normalize →
+// CloudEvent → produce with acks=all → "success") against the in-process broker,
+// next to a baseline measured in the same run against the same broker: a bare
+// net/http handler that produces the raw body with a writer from broker.NewWriter
+// (same acks, same batch timeout) and replies "success". Both use the same HTTP
+// client and the same concurrency. The figure to compare is webhooks/s of
+// bridge over baseline (goal: at least 0.8).
+//
+//	go test ./bridge -run '^$' -bench BenchmarkWebhooks -benchtime 5s -count 3
+func BenchmarkWebhooks(b *testing.B) {
+	// As deployed by the Helm chart without a collector: spans are created (ids
+	// for traceparent and logs) but not exported. Logs at the default level go
+	// nowhere, so the benchmark measures producing them, not a terminal.
+	b.Setenv("OTEL_TRACES_EXPORTER", "none")
+	k := kafkatest.New(b)
+	vars := baseVars(k.Addrs(), "http://127.0.0.1:1", "http://127.0.0.1:1")
+	vars["CALLBRIDGE_OUTBOUND_ENABLED"] = "false"
+	cfg, err := config.LoadFrom(vars)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogLevel: cfg.LogLevel, LogWriter: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// ValidateEvents as `callbridge serve` defaults it (-validate-events=true).
+	br, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, ValidateEvents: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(br.Close)
+	bridgeSrv := httptest.NewServer(br.Handler())
+	b.Cleanup(bridgeSrv.Close)
+
+	// The baseline: same broker config, its own topic with the same partitions.
+	kcfg := bridge.BrokerConfig(cfg)
+	baseTopic := cfg.TopicPrefix + "bench.baseline"
+	if err := broker.EnsureTopics(ctx, kcfg, []broker.TopicSpec{{Name: baseTopic, Partitions: cfg.Kafka.Partitions,
+		ReplicationFactor: cfg.Kafka.ReplicationFactor}}); err != nil {
+		b.Fatal(err)
+	}
+	w, err := broker.NewWriter(kcfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = w.Close() })
+	baseSrv := httptest.NewServer(benchBaselineHandler(w, baseTopic, cfg.Kafka.ProduceTimeout))
+	b.Cleanup(baseSrv.Close)
+
+	conns := benchParallelism * 4 * runtime.GOMAXPROCS(0)
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     time.Minute,
+	}}
+	b.Cleanup(client.CloseIdleConnections)
+
+	byaiBody := benchFixture(b, "byai/call_instance_result.json")
+	yiwiseBody := benchFixture(b, "yiwise/robot_call_record.json")
+	cases := []struct {
+		name, url, token string
+		body             []byte
+	}{
+		{"bridge", bridgeSrv.URL + "/webhooks/byai-main", byaiToken, byaiBody},
+		{"baseline", baseSrv.URL + "/webhooks/byai-main", byaiToken, byaiBody},
+		{"bridge-yiwise", bridgeSrv.URL + "/webhooks/yiwise-east", yiwiseToken, yiwiseBody},
+		{"baseline-yiwise", baseSrv.URL + "/webhooks/yiwise-east", yiwiseToken, yiwiseBody},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			benchPost(b, client, c.url, c.token, c.body)
+		})
+	}
+}
+
+// benchBaselineHandler reads the body and produces it raw, keyed by the account
+// (one key, like the one partition key of the repeated sample in the bridge case),
+// replying "success" after the ack.
+func benchBaselineHandler(w *kafka.Writer, topic string, timeout time.Duration) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhooks/{account}", func(rw http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(rw, "could not read body", http.StatusBadRequest)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		if err := w.WriteMessages(ctx, kafka.Message{Topic: topic, Key: []byte(r.PathValue("account")), Value: body}); err != nil {
+			http.Error(rw, "kafka unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(rw, "success")
+	})
+	return mux
+}
+
+// benchPost posts body to url b.N times from benchParallelism*GOMAXPROCS
+// goroutines and reports webhooks/s and the p50/p99 latency of one webhook.
+func benchPost(b *testing.B, client *http.Client, url, token string, body []byte) {
+	post := func() (time.Duration, error) {
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Callbridge-Token", token)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		d := time.Since(start)
+		if err != nil {
+			return 0, err
+		}
+		if resp.StatusCode != http.StatusOK || string(got) != "success" {
+			return 0, fmt.Errorf("status %d, body %q", resp.StatusCode, got)
+		}
+		return d, nil
+	}
+
+	// Warm up: open the connections and let the writer learn the metadata.
+	workers := benchParallelism * runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 4 {
+				if _, err := post(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatalf("warm-up: %v", err)
+	}
+
+	var (
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, b.N)
+		failed    atomic.Bool
+		firstErr  error
+		errOnce   sync.Once
+	)
+	b.SetParallelism(benchParallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, b.N/workers+1)
+		for pb.Next() {
+			if failed.Load() {
+				continue // drain the iterations; the benchmark fails below
+			}
+			d, err := post()
+			if err != nil {
+				errOnce.Do(func() { firstErr = err })
+				failed.Store(true)
+				continue
+			}
+			local = append(local, d)
+		}
+		mu.Lock()
+		latencies = append(latencies, local...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	if firstErr != nil {
+		b.Fatalf("webhook not accepted: %v", firstErr)
+	}
+	if len(latencies) != b.N {
+		b.Fatalf("%d latencies for %d webhooks", len(latencies), b.N)
+	}
+	slices.Sort(latencies)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
+	b.ReportMetric(benchPercentile(latencies, 0.50).Seconds()*1e3, "p50-ms")
+	b.ReportMetric(benchPercentile(latencies, 0.99).Seconds()*1e3, "p99-ms")
+}
+
+// benchPercentile returns the q-quantile of sorted (nearest rank).
+func benchPercentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted)) + 0.5)
+	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
+
+// benchFixture is readFixture for benchmarks (readFixture takes a *testing.T).
+func benchFixture(b *testing.B, rel string) []byte {
+	b.Helper()
+	for _, dir := range []string{"../../shared/testdata/webhooks", "../testdata/webhooks"} {
+		if data, err := os.ReadFile(filepath.Join(dir, rel)); err == nil {
+			return data
+		}
+	}
+	b.Fatalf("fixture %s not found", rel)
+	return nil
+}
