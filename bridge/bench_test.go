@@ -3,6 +3,8 @@ package bridge_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"strings"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +21,12 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/callbridge/callbridge/bridge"
+	"github.com/callbridge/callbridge/bridge/inbound"
+	"github.com/callbridge/callbridge/internal/cekafka"
+	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/privacy"
+	"github.com/callbridge/callbridge/internal/publish"
+	"github.com/callbridge/callbridge/schemas"
 	"github.com/callbridge/callbridge/internal/broker"
 	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/kafkatest"
@@ -240,4 +248,96 @@ func benchFixture(b *testing.B, rel string) []byte {
 	}
 	b.Fatalf("fixture %s not found", rel)
 	return nil
+}
+
+type benchNopWriter struct{}
+
+func (benchNopWriter) WriteMessages(context.Context, ...kafka.Message) error { return nil }
+
+func BenchmarkTmpStages(b *testing.B) {
+	b.Setenv("OTEL_TRACES_EXPORTER", "none")
+	vars := baseVars([]string{"127.0.0.1:9"}, "http://127.0.0.1:1", "http://127.0.0.1:1")
+	vars["CALLBRIDGE_OUTBOUND_ENABLED"] = "false"
+	cfg, err := config.LoadFrom(vars)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogLevel: cfg.LogLevel, LogWriter: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	accts := map[string]*platform.Account{}
+	for i := range cfg.Accounts {
+		accts[cfg.Accounts[i].Name] = &cfg.Accounts[i]
+	}
+	for _, vc := range []struct{ name, acct, token, fixture string }{
+		{"byai", "byai-main", byaiToken, "byai/call_instance_result.json"},
+		{"yiwise", "yiwise-east", yiwiseToken, "yiwise/robot_call_record.json"},
+	} {
+		body := benchFixture(b, vc.fixture)
+		acct := accts[vc.acct]
+		v, _ := platform.Lookup(acct.Vendor)
+		outs, err := v.ParseWebhook(acct, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pol, _ := privacy.New(privacy.Plain, nil)
+		pubV := &publish.Publisher{Writer: benchNopWriter{}, Privacy: pol, Validate: true, Telemetry: tel}
+		pubN := &publish.Publisher{Writer: benchNopWriter{}, Privacy: pol, Validate: false, Telemetry: tel}
+		data, _ := json.Marshal(outs[0].Data)
+		ev, _ := pubN.Build(acct.Vendor, vc.acct, outs[0])
+		name := strings.TrimPrefix(outs[0].Type, "callbridge.")
+		b.Logf("%s: body %d B, data %d B, outs %d", vc.name, len(body), len(data), len(outs))
+		run := func(n string, f func() error) {
+			b.Run(vc.name+"/"+n, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := f(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		run("parse", func() error { _, err := v.ParseWebhook(acct, body); return err })
+		run("marshal-data", func() error { _, err := json.Marshal(outs[0].Data); return err })
+		run("schema-validate", func() error { return schemas.Validate(name, data) })
+		run("build-novalidate", func() error { _, err := pubN.Build(acct.Vendor, vc.acct, outs[0]); return err })
+		run("build-validate", func() error { _, err := pubV.Build(acct.Vendor, vc.acct, outs[0]); return err })
+		run("tokafka", func() error { _, err := cekafka.ToKafka(context.Background(), ev, "t"); return err })
+		run("publish-validate", func() error { return pubV.Publish(context.Background(), acct.Vendor, vc.acct, outs) })
+		h := &inbound.Handler{Accounts: accts, Publisher: pubV, Telemetry: tel}
+		mux := http.NewServeMux()
+		h.Register(mux)
+		run("handler", func() error {
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/"+vc.acct, bytes.NewReader(body))
+			req.Header.Set("X-Callbridge-Token", vc.token)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				return fmt.Errorf("%d", rec.Code)
+			}
+			return nil
+		})
+		hn := &inbound.Handler{Accounts: accts, Publisher: pubN, Telemetry: telemetry.Default()}
+		muxN := http.NewServeMux()
+		hn.Register(muxN)
+		run("handler-novalidate", func() error {
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/"+vc.acct, bytes.NewReader(body))
+			req.Header.Set("X-Callbridge-Token", vc.token)
+			rec := httptest.NewRecorder()
+			muxN.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				return fmt.Errorf("%d", rec.Code)
+			}
+			return nil
+		})
+		run("baseline-handler", func() error {
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/"+vc.acct, bytes.NewReader(body))
+			rec := httptest.NewRecorder()
+			got, _ := io.ReadAll(req.Body)
+			_ = benchNopWriter{}.WriteMessages(req.Context(), kafka.Message{Topic: "t", Key: []byte(vc.acct), Value: got})
+			_, _ = io.WriteString(rec, "success")
+			return nil
+		})
+	}
 }

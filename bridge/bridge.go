@@ -155,8 +155,8 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 	b.out, err = outbound.New(outbound.Config{
 		Brokers: b.kafka.Brokers, Dialer: dialer, Group: b.cfg.ConsumerGroup, TopicPrefix: b.cfg.TopicPrefix,
 		Accounts: b.accounts, Ledger: l, Publisher: b.pub, Transport: b.opts.VendorTransport,
-		Retry:      outbound.RetryPolicy{MaxAttempts: b.cfg.RetryMaxAttempts, Initial: b.cfg.RetryInitialBackoff, Max: b.cfg.RetryMaxBackoff},
-		InstanceID: b.opts.InstanceID, Telemetry: b.opts.Telemetry,
+		Retry:          outbound.RetryPolicy{MaxAttempts: b.cfg.RetryMaxAttempts, Initial: b.cfg.RetryInitialBackoff, Max: b.cfg.RetryMaxBackoff},
+		CommandTimeout: b.cfg.CommandTimeout, InstanceID: b.opts.InstanceID, Telemetry: b.opts.Telemetry,
 	})
 	return err
 }

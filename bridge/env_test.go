@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,7 +96,8 @@ func start(t *testing.T, k *kafkatest.Cluster, vars map[string]string) *testEnv 
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, ValidateEvents: true, VendorTransport: vendorTransport})
+	instance := fmt.Sprintf("test-instance-%d", instances.Add(1))
+	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, ValidateEvents: true, VendorTransport: vendorTransport, InstanceID: instance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +106,9 @@ func start(t *testing.T, k *kafkatest.Cluster, vars map[string]string) *testEnv 
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, kafka: k, cfg: cfg, bridge: b, srv: srv, spans: spans, tel: tel, logs: logs}
 }
+
+// instances numbers the bridges a test starts, so each has its own ledger owner id.
+var instances atomic.Int32
 
 // vendorTransport is nil (the default transport) unless a test swaps it.
 var vendorTransport http.RoundTripper

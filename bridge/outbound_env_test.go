@@ -85,7 +85,7 @@ func (e *outEnv) send(typ, id string, data any, opts ...func(*cloudevents.Event,
 	ev.SetSource("/platform/test")
 	ev.SetType("callbridge." + typ)
 	ev.SetTime(time.Now())
-	if err := ev.SetData(cloudevents.ApplicationJSON, b); err != nil {
+	if err := ev.SetData(cloudevents.ApplicationJSON, json.RawMessage(b)); err != nil {
 		e.t.Fatal(err)
 	}
 	msg, err := cekafka.ToKafka(context.Background(), ev, e.cfg.TopicPrefix+typ)

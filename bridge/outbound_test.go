@@ -150,3 +150,183 @@ func first(h map[string][]string, k string) string {
 	}
 	return ""
 }
+
+// createdTask creates a task through the bridge and returns its vendor id.
+func createdTask(t *testing.T, env *outEnv, vendor, id string) string {
+	t.Helper()
+	data := byaiCreate("task-"+id, 2, false)
+	if vendor == "yiwise" {
+		data = yiwiseCreate("task-"+id, 2, false)
+	}
+	env.send(event.TopicTaskCreate, id, data)
+	_, r := env.result(id)
+	if r.Outcome != command.Succeeded {
+		t.Fatalf("setup create: %+v", r.Error)
+	}
+	return r.TaskID
+}
+
+func TestEveryCommandReachesTheVendorAsDocumented(t *testing.T) {
+	env := newOutbound(t, nil)
+	byaiTask := createdTask(t, env, "byai", "setup-byai")
+	yiwiseTask := createdTask(t, env, "yiwise", "setup-yiwise")
+
+	type check func(t *testing.T, reqs []vendorRequest, r command.Result)
+	cases := []struct {
+		name, vendor, topic string
+		data                map[string]any
+		endpoint            string // the request that carries the command
+		method, path        string
+		outcome, errCode    string
+		check               check
+	}{
+		{"byai import", "byai", event.TopicCustomerImport, map[string]any{"account": "byai-main", "taskId": byaiTask, "customers": append(customers(2), map[string]any{"name": "坏号", "phone": "12345"})},
+			byai.EndpointImportCustomer, "POST", "/openapi/v1/task/importTaskCustomer", command.Succeeded, "",
+			func(t *testing.T, reqs []vendorRequest, r command.Result) {
+				b := reqs[len(reqs)-1].Body
+				list, _ := b["customerInfoList"].([]any)
+				c0, _ := list[0].(map[string]any)
+				if asNum(t, b, "taskId") != byaiTask || asNum(t, b, "companyId") != "1" || len(list) != 3 || c0["phone"] != "13800000000" || c0["name"] != "客户0" {
+					t.Errorf("body %v", b)
+				}
+				if r.Imported == nil || r.Imported.Accepted != 2 || r.Imported.Rejected != 1 {
+					t.Errorf("imported %+v, want 2 accepted 1 rejected", r.Imported)
+				}
+			}},
+		{"yiwise import", "yiwise", event.TopicCustomerImport, map[string]any{"account": "yiwise-east", "taskId": yiwiseTask, "customers": customers(2)},
+			yiwise.EndpointImportCustomer, "POST", "/apiOpen/v1/task/importTaskCustomer", command.Succeeded, "",
+			func(t *testing.T, reqs []vendorRequest, r command.Result) {
+				b := reqs[len(reqs)-1].Body
+				list, _ := b["customerPersons"].([]any)
+				c0, _ := list[0].(map[string]any)
+				if asNum(t, b, "robotCallJobId") != yiwiseTask || len(list) != 2 || c0["phoneNumber"] != "13800000000" {
+					t.Errorf("body %v", b)
+				}
+				if r.Imported == nil || r.Imported.Accepted != 2 {
+					t.Errorf("imported %+v", r.Imported)
+				}
+			}},
+		{"byai single call", "byai", event.TopicCallSingle, map[string]any{"account": "byai-main", "phone": "13900000001", "name": "王五", "variables": map[string]string{"产品": "理财"}, "script": map[string]any{"robotDefId": 14, "sceneDefId": 34, "sceneRecordId": 34}},
+			byai.EndpointSingleCall, "POST", "/openapi/v1/task/singleCallByMobile", command.Succeeded, "",
+			func(t *testing.T, reqs []vendorRequest, r command.Result) {
+				b := reqs[len(reqs)-1].Body
+				if b["mobile"] != "13900000001" || b["userName"] != "王五" || asNum(t, b, "robotDefId") != "14" || asNum(t, b, "companyId") != "1" {
+					t.Errorf("body %v", b)
+				}
+				if v, _ := b["variables"].(map[string]any); v["产品"] != "理财" {
+					t.Errorf("variables %v", b["variables"])
+				}
+				if r.CallID == "" {
+					t.Errorf("no callId in %+v", r)
+				}
+			}},
+		{"yiwise single call is unsupported", "yiwise", event.TopicCallSingle, map[string]any{"account": "yiwise-east", "phone": "13900000001", "script": map[string]any{"dialogFlowId": 136}},
+			"", "", "", command.Failed, command.ErrUnsupportedByVendor, nil},
+	}
+	for _, action := range []string{"start", "pause", "stop", "delete"} {
+		for _, v := range []struct{ vendor, account, task, prefix, field string }{
+			{"byai", "byai-main", byaiTask, "/openapi/v1/", "taskId"}, {"yiwise", "yiwise-east", yiwiseTask, "/apiOpen/v1/", "robotCallJobId"},
+		} {
+			action, v := action, v
+			cases = append(cases, struct {
+				name, vendor, topic string
+				data                map[string]any
+				endpoint            string
+				method, path        string
+				outcome, errCode    string
+				check               check
+			}{v.vendor + " " + action, v.vendor, event.TopicTaskControl, map[string]any{"account": v.account, "taskId": v.task, "action": action},
+				"task/" + action, "POST", v.prefix + "task/" + action, command.Succeeded, "",
+				func(t *testing.T, reqs []vendorRequest, r command.Result) {
+					b := reqs[len(reqs)-1].Body
+					if v.vendor == "byai" && action == "delete" {
+						// The document types delete's taskId as a String.
+						if b["taskId"] != v.task {
+							t.Errorf("delete taskId %#v, want the string %q", b["taskId"], v.task)
+						}
+					} else if asNum(t, b, v.field) != v.task {
+						t.Errorf("%s body %v", action, b)
+					}
+					if r.TaskID != v.task {
+						t.Errorf("result taskId %q, want %q", r.TaskID, v.task)
+					}
+				}})
+		}
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fmt.Sprintf("cmd-%d", i)
+			before := len(env.requests(tc.vendor, ""))
+			env.send(tc.topic, id, tc.data)
+			ev, r := env.result(id)
+			if r.Outcome != tc.outcome || (tc.errCode != "" && (r.Error == nil || r.Error.Code != tc.errCode)) {
+				t.Fatalf("result %+v error %+v, want %s %s", r, r.Error, tc.outcome, tc.errCode)
+			}
+			if r.CommandType != tc.topic || r.Vendor != tc.vendor {
+				t.Errorf("commandType %q vendor %q", r.CommandType, r.Vendor)
+			}
+			wantType := event.TypeCommandSucceeded
+			if tc.outcome == command.Failed {
+				wantType = event.TypeCommandFailed
+			}
+			if ev.Type() != wantType {
+				t.Errorf("event type %s, want %s", ev.Type(), wantType)
+			}
+			after := env.requests(tc.vendor, "")[before:]
+			if tc.endpoint == "" {
+				if len(after) != 0 {
+					t.Errorf("%d vendor requests for a command that must not reach the vendor", len(after))
+				}
+				return
+			}
+			var reqs []vendorRequest
+			for _, rq := range after {
+				if rq.Endpoint == tc.endpoint {
+					reqs = append(reqs, rq)
+				}
+			}
+			if len(reqs) != 1 {
+				t.Fatalf("%d %s requests, want 1 (all: %v)", len(reqs), tc.endpoint, after)
+			}
+			if reqs[0].Method != tc.method || reqs[0].Path != tc.path {
+				t.Errorf("request %s %s, want %s %s", reqs[0].Method, reqs[0].Path, tc.method, tc.path)
+			}
+			tc.check(t, reqs, r)
+		})
+	}
+}
+
+func TestSetConcurrencyReadsTheTaskFirstOnBYAI(t *testing.T) {
+	env := newOutbound(t, nil)
+	byaiTask := createdTask(t, env, "byai", "setup-byai")
+	yiwiseTask := createdTask(t, env, "yiwise", "setup-yiwise")
+
+	env.send(event.TopicTaskControl, "conc-byai", map[string]any{"account": "byai-main", "taskId": byaiTask, "action": "set_concurrency", "concurrency": 4})
+	if _, r := env.result("conc-byai"); r.Outcome != command.Succeeded {
+		t.Fatalf("byai set_concurrency: %+v", r.Error)
+	}
+	var order []string
+	for _, rq := range env.requests("byai", "") {
+		order = append(order, rq.Endpoint)
+	}
+	updates := env.requests("byai", byai.EndpointUpdate)
+	if len(updates) != 1 {
+		t.Fatalf("%d update requests (calls: %v)", len(updates), order)
+	}
+	if got := fmt.Sprint(order[len(order)-3:]); got != "[task/getTaskDetail company/getPhones task/update]" {
+		t.Errorf("calls %v, want detail, phones, update", got)
+	}
+	b := updates[0].Body
+	if asNum(t, b, "concurrencyQuota") != "4" || b["taskName"] != "task-setup-byai" || asNum(t, b, "taskType") != "2" || b["userPhoneIds"] != "1,2" || asNum(t, b, "callType") != "0" {
+		t.Errorf("update body %v", b)
+	}
+
+	env.send(event.TopicTaskControl, "conc-yiwise", map[string]any{"account": "yiwise-east", "taskId": yiwiseTask, "action": "set_concurrency", "concurrency": 7})
+	if _, r := env.result("conc-yiwise"); r.Outcome != command.Succeeded {
+		t.Fatalf("yiwise set_concurrency: %+v", r.Error)
+	}
+	yu := env.requests("yiwise", yiwise.EndpointUpdate)
+	if len(yu) != 1 || asNum(t, yu[0].Body, "robotCount") != "7" || asNum(t, yu[0].Body, "robotCallJobId") != yiwiseTask {
+		t.Errorf("yiwise update %v", yu)
+	}
+}

@@ -152,6 +152,11 @@ func (x *executor) finish(ctx context.Context, e *ledger.Entry, vendor string, a
 	if err := x.cfg.Ledger.Put(ctx, *e); err != nil {
 		return *e, fmt.Errorf("outbound: record result of %s: %w", e.CommandID, err)
 	}
+	// Publish what was recorded (Put stamps the time), so that a repeat of the command
+	// publishes the identical result.
+	if rec, ok := x.cfg.Ledger.Get(e.CommandID); ok && rec.Done() {
+		return rec, nil
+	}
 	return *e, nil
 }
 

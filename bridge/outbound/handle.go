@@ -70,6 +70,9 @@ func outcomeLabel(r *command.Result) string {
 // so publishing it again for a repeated command yields the identical event.
 func (o *Outbound) publishResult(ctx context.Context, key string, e ledger.Entry) error {
 	r := e.Result
+	if r.VendorRequestIDs == nil {
+		r.VendorRequestIDs = []string{}
+	}
 	typ := event.TypeCommandSucceeded
 	if r.Outcome == command.Failed {
 		typ = event.TypeCommandFailed

@@ -80,7 +80,7 @@ func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ev.SetType("callbridge." + typ)
 	ev.SetTime(time.Now())
 	ev.SetExtension("partitionkey", *key)
-	if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
+	if err := ev.SetData(cloudevents.ApplicationJSON, json.RawMessage(data)); err != nil {
 		return err
 	}
 	if *structured {

@@ -167,8 +167,8 @@ func TestWriterRefusesUnknownTopic(t *testing.T) {
 	}
 	defer w.Close()
 	err = w.WriteMessages(testCtx(t, 3*time.Second), kafka.Message{Topic: "never.created", Value: []byte("x")})
-	if err == nil {
-		t.Fatal("writer produced to a topic that does not exist; auto-creation must stay off")
+	if !errors.Is(err, kafka.UnknownTopicOrPartition) {
+		t.Fatalf("WriteMessages = %v, want UnknownTopicOrPartition: auto-creation must stay off", err)
 	}
 }
 

@@ -101,6 +101,9 @@ type Config struct {
 	// RetryInitialBackoff and RetryMaxBackoff shape exponential backoff with jitter.
 	RetryInitialBackoff time.Duration `env:"RETRY_INITIAL_BACKOFF" envDefault:"200ms"`
 	RetryMaxBackoff     time.Duration `env:"RETRY_MAX_BACKOFF" envDefault:"30s"`
+	// CommandTimeout bounds one command from its first to its last vendor call; a
+	// command still in flight then is left for the next attempt to resolve.
+	CommandTimeout time.Duration `env:"COMMAND_TIMEOUT" envDefault:"2m"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	// AccountNames lists the accounts, each configured under CALLBRIDGE_ACCOUNT_<NAME>_.

@@ -107,7 +107,7 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 	ev.SetExtension("vendor", vendor)
 	ev.SetExtension("account", account)
 	ev.SetExtension("partitionkey", out.Key)
-	if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
+	if err := ev.SetData(cloudevents.ApplicationJSON, json.RawMessage(data)); err != nil {
 		return cloudevents.Event{}, fmt.Errorf("publish: set data: %w", err)
 	}
 	return ev, nil
