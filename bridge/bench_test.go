@@ -3,8 +3,8 @@ package bridge_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
-	"strings"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,15 +24,15 @@ import (
 
 	"github.com/callbridge/callbridge/bridge"
 	"github.com/callbridge/callbridge/bridge/inbound"
+	"github.com/callbridge/callbridge/internal/broker"
 	"github.com/callbridge/callbridge/internal/cekafka"
+	"github.com/callbridge/callbridge/internal/config"
+	"github.com/callbridge/callbridge/internal/kafkatest"
 	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/internal/privacy"
 	"github.com/callbridge/callbridge/internal/publish"
-	"github.com/callbridge/callbridge/schemas"
-	"github.com/callbridge/callbridge/internal/broker"
-	"github.com/callbridge/callbridge/internal/config"
-	"github.com/callbridge/callbridge/internal/kafkatest"
 	"github.com/callbridge/callbridge/internal/telemetry"
+	"github.com/callbridge/callbridge/schemas"
 )
 
 // benchParallelism multiplies GOMAXPROCS into the number of webhooks in flight
@@ -197,6 +199,8 @@ func benchPost(b *testing.B, client *http.Client, url, token string, body []byte
 	)
 	b.SetParallelism(benchParallelism)
 	b.ReportAllocs()
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		local := make([]time.Duration, 0, b.N/workers+1)
@@ -217,6 +221,9 @@ func benchPost(b *testing.B, client *http.Client, url, token string, body []byte
 		mu.Unlock()
 	})
 	b.StopTimer()
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
 	if firstErr != nil {
 		b.Fatalf("webhook not accepted: %v", firstErr)
 	}
@@ -298,6 +305,10 @@ func BenchmarkTmpStages(b *testing.B) {
 				}
 			})
 		}
+		run("json-valid-body", func() error { json.Valid(body); return nil })
+		run("unmarshal-rawmap-body", func() error { var m map[string]json.RawMessage; return json.Unmarshal(body, &m) })
+		run("unmarshal-any-body", func() error { var m any; return json.Unmarshal(body, &m) })
+		run("sha256-body", func() error { h := sha256.Sum256(body); _ = h; return nil })
 		run("parse", func() error { _, err := v.ParseWebhook(acct, body); return err })
 		run("marshal-data", func() error { _, err := json.Marshal(outs[0].Data); return err })
 		run("schema-validate", func() error { return schemas.Validate(name, data) })

@@ -35,10 +35,28 @@ const (
 	yiwiseToken = "tok-yiwise-0123456789"
 )
 
+// cluster is the Kafka a test runs against: the in-process broker by default, or a
+// real Kafka container (see realkafka_test.go).
+type cluster interface{ Addrs() []string }
+
+// newCluster returns the Kafka for one test.
+var newCluster = func(t *testing.T) cluster { return kafkatest.New(t) }
+
+// inProcess returns the in-process broker, skipping tests that need its fault switch
+// when they run against a real cluster.
+func inProcess(t *testing.T, c cluster) *kafkatest.Cluster {
+	t.Helper()
+	k, ok := c.(*kafkatest.Cluster)
+	if !ok {
+		t.Skip("needs the in-process broker's fault switch")
+	}
+	return k
+}
+
 // testEnv is a bridge serving HTTP against an in-process broker.
 type testEnv struct {
 	t       *testing.T
-	kafka   *kafkatest.Cluster
+	kafka   cluster
 	cfg     *config.Config
 	bridge  *bridge.Bridge
 	srv     *httptest.Server
@@ -72,7 +90,7 @@ func baseVars(brokers []string, byaiURL, yiwiseURL string) map[string]string {
 // newInbound starts a bridge with only the inbound half.
 func newInbound(t *testing.T, extra map[string]string) *testEnv {
 	t.Helper()
-	k := kafkatest.New(t)
+	k := newCluster(t)
 	vars := baseVars(k.Addrs(), "http://127.0.0.1:1", "http://127.0.0.1:1")
 	vars["CALLBRIDGE_OUTBOUND_ENABLED"] = "false"
 	for key, v := range extra {
@@ -81,8 +99,14 @@ func newInbound(t *testing.T, extra map[string]string) *testEnv {
 	return start(t, k, vars)
 }
 
-func start(t *testing.T, k *kafkatest.Cluster, vars map[string]string) *testEnv {
+func start(t *testing.T, k cluster, vars map[string]string) *testEnv {
 	t.Helper()
+	if _, ok := k.(*kafkatest.Cluster); !ok && vars["CALLBRIDGE_TOPIC_PREFIX"] == "" {
+		// A real cluster is shared by the tests: give each its own topics and group.
+		prefix := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + fmt.Sprintf("-%d.", time.Now().UnixNano())
+		vars["CALLBRIDGE_TOPIC_PREFIX"] = prefix
+		vars["CALLBRIDGE_CONSUMER_GROUP"] = prefix + "callbridge"
+	}
 	cfg, err := config.LoadFrom(vars)
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +156,9 @@ func (e *testEnv) post(account, token string, body []byte) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// topic is the physical name of a logical topic.
+func (e *testEnv) topic(name string) string { return e.cfg.TopicPrefix + name }
 
 // events reads CloudEvents from a logical topic, waiting for at least min, and checks
 // each against the contract: attributes and data valid under its schema.

@@ -165,7 +165,7 @@ func TestDuplicateDeliveryKeepsTheEventID(t *testing.T) {
 func TestKafkaDownGives503AndTheRetrySucceedsWithNothingLost(t *testing.T) {
 	env := newInbound(t, map[string]string{"CALLBRIDGE_KAFKA_PRODUCE_TIMEOUT": "1s"})
 	body := readFixture(t, "yiwise/robot_call_record.json")
-	env.kafka.SetDown(true)
+	inProcess(t, env.kafka).SetDown(true)
 	start := time.Now()
 	if status, _ := env.post("yiwise-east", yiwiseToken, body); status != http.StatusServiceUnavailable {
 		t.Fatalf("status with Kafka down = %d, want 503", status)
@@ -176,7 +176,7 @@ func TestKafkaDownGives503AndTheRetrySucceedsWithNothingLost(t *testing.T) {
 	if rec := httpGet(t, env.srv.URL+"/healthz"); rec != http.StatusOK {
 		t.Errorf("healthz = %d while Kafka is down, want 200 (the process is alive)", rec)
 	}
-	env.kafka.SetDown(false)
+	inProcess(t, env.kafka).SetDown(false)
 	if status, reply := env.post("yiwise-east", yiwiseToken, body); status != http.StatusOK || reply != "success" {
 		t.Fatalf("retry after Kafka is back = %d %q", status, reply)
 	}
@@ -222,7 +222,7 @@ func TestRejectedRequestsWriteNothing(t *testing.T) {
 		})
 	}
 	for _, topic := range []string{event.TopicCallFinished, event.TopicTaskStatus, event.TopicIntentChanged, event.TopicDLQ} {
-		if msgs := kafkatest.ReadAll(t, env.kafka.Addrs(), topic, 0, 0); len(msgs) != 0 {
+		if msgs := kafkatest.ReadAll(t, env.kafka.Addrs(), env.topic(topic), 0, 0); len(msgs) != 0 {
 			t.Errorf("%d records on %s after rejected requests", len(msgs), topic)
 		}
 	}
@@ -242,7 +242,7 @@ func TestGarbageLandsOnTheDeadLetterTopic(t *testing.T) {
 			if status, reply := env.post(tc.account, tc.token, []byte(tc.body)); status != http.StatusOK || reply != "success" {
 				t.Fatalf("POST = %d %q, want 200 success (the vendor must stop retrying)", status, reply)
 			}
-			msgs := kafkatest.ReadAll(t, env.kafka.Addrs(), event.TopicDLQ, i+1, 10*time.Second)
+			msgs := kafkatest.ReadAll(t, env.kafka.Addrs(), env.topic(event.TopicDLQ), i+1, 10*time.Second)
 			if len(msgs) != i+1 {
 				t.Fatalf("%d dead letters, want %d", len(msgs), i+1)
 			}
@@ -288,7 +288,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	if got := httpGet(t, env.srv.URL+"/readyz"); got != http.StatusOK {
 		t.Errorf("readyz = %d with Kafka up", got)
 	}
-	env.kafka.Close()
+	inProcess(t, env.kafka).Close()
 	if got := httpGet(t, env.srv.URL+"/readyz"); got != http.StatusServiceUnavailable {
 		t.Errorf("readyz = %d with Kafka gone, want 503", got)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/callbridge/callbridge/internal/cekafka"
 	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/event"
-	"github.com/callbridge/callbridge/internal/kafkatest"
 	"github.com/callbridge/callbridge/internal/simulator/byaisim"
 	"github.com/callbridge/callbridge/internal/simulator/yiwisesim"
 )
@@ -34,7 +33,7 @@ type outEnv struct {
 
 func newOutbound(t *testing.T, extra map[string]string) *outEnv {
 	t.Helper()
-	k := kafkatest.New(t)
+	k := newCluster(t)
 	by := byaisim.New(byaisim.Config{AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", CompanyID: 1, TimeScale: 1000})
 	yw := yiwisesim.New(yiwisesim.Config{AppKey: "gvlfIPLJTMEAHgyM", AppSecret: "TuPngoiRCvpxYdOHcQOsWYvaLGhATNiW", TenantSign: "zhongna", TimeScale: 1000})
 	bySrv, ywSrv := httptest.NewServer(by), httptest.NewServer(yw)

@@ -132,11 +132,11 @@ func TestInvalidCommandsFailWithoutReachingTheVendor(t *testing.T) {
 
 func TestARecordThatIsNotACloudEventGoesToTheDeadLetterTopic(t *testing.T) {
 	env := newOutbound(t, nil)
-	garbage := kafka.Message{Topic: event.TopicTaskControl, Key: []byte("k"), Value: []byte(`{"account":"byai-main"}`), Headers: []kafka.Header{{Key: "origin", Value: []byte("legacy")}}}
+	garbage := kafka.Message{Topic: env.topic(event.TopicTaskControl), Key: []byte("k"), Value: []byte(`{"account":"byai-main"}`), Headers: []kafka.Header{{Key: "origin", Value: []byte("legacy")}}}
 	if err := env.writer.WriteMessages(context.Background(), garbage); err != nil {
 		t.Fatal(err)
 	}
-	msgs := kafkatest.ReadAll(t, env.kafka.Addrs(), event.TopicDLQ, 1, 30*time.Second)
+	msgs := kafkatest.ReadAll(t, env.kafka.Addrs(), env.topic(event.TopicDLQ), 1, 30*time.Second)
 	if len(msgs) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(msgs))
 	}
@@ -146,7 +146,7 @@ func TestARecordThatIsNotACloudEventGoesToTheDeadLetterTopic(t *testing.T) {
 		h[hd.Key] = string(hd.Value)
 	}
 	if string(m.Value) != string(garbage.Value) || string(m.Key) != "k" || h["origin"] != "legacy" ||
-		h[publish.HeaderSource] != "command" || h[publish.HeaderTopic] != event.TopicTaskControl || !strings.Contains(h[publish.HeaderReason], "CloudEvent") {
+		h[publish.HeaderSource] != "command" || h[publish.HeaderTopic] != env.topic(event.TopicTaskControl) || !strings.Contains(h[publish.HeaderReason], "CloudEvent") {
 		t.Errorf("dead letter %q headers %v", m.Value, h)
 	}
 	// The partition goes on: a valid command behind it is executed.
@@ -280,7 +280,7 @@ func TestTwoInstancesWithARebalanceExecuteNoCommandTwice(t *testing.T) {
 	})
 	// Both instances must have executed commands, or there was no rebalance mid-batch.
 	owners := map[string]int{}
-	for _, m := range kafkatest.ReadAll(t, env.kafka.Addrs(), event.TopicLedger, 1, time.Second) {
+	for _, m := range kafkatest.ReadAll(t, env.kafka.Addrs(), env.topic(event.TopicLedger), 1, time.Second) {
 		var e struct{ State, Owner string }
 		if json.Unmarshal(m.Value, &e) == nil && e.State == "done" {
 			owners[e.Owner]++
