@@ -11,6 +11,7 @@ import (
 
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/kafkatest"
+	"github.com/callbridge/callbridge/internal/platform/byai"
 	"github.com/callbridge/callbridge/internal/publish"
 )
 
@@ -302,4 +303,46 @@ func httpGet(t *testing.T, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+func TestBYAICallbackSignatureIsVerifiedWhenEnabled(t *testing.T) {
+	env := newInbound(t, map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_VERIFY_CALLBACK_SIGN": "true"})
+	signed := func(dateTime, sign string) []byte {
+		var body map[string]any
+		if err := json.Unmarshal(readFixture(t, "byai/job_info_result.json"), &body); err != nil {
+			t.Fatal(err)
+		}
+		inner := body["data"].(map[string]any)["data"].(map[string]any)
+		inner["dateTime"], inner["sign"] = dateTime, sign
+		b, _ := json.Marshal(body)
+		return b
+	}
+	const key, secret = "WtSMaXXXXXXXXtvy", "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q"
+	now := time.Now().UTC()
+	rfc := now.Format(byai.DateTimeLayout)
+	java := now.Format("Mon Jan 02 15:04:05 GMT 2006")
+	stale := now.Add(-20 * time.Minute).Format(byai.DateTimeLayout)
+	cases := []struct {
+		name   string
+		body   []byte
+		status int
+	}{
+		{"valid RFC 1123", signed(rfc, byai.Sign(key, secret, rfc)), http.StatusOK},
+		{"valid Java date", signed(java, byai.Sign(key, secret, java)), http.StatusOK},
+		{"wrong sign", signed(rfc, byai.Sign(key, "other-secret", rfc)), http.StatusUnauthorized},
+		{"stale dateTime", signed(stale, byai.Sign(key, secret, stale)), http.StatusUnauthorized},
+		{"unsigned", readFixture(t, "byai/job_info_result.json"), http.StatusUnauthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, _ := env.post("byai-main", byaiToken, tc.body); status != tc.status {
+				t.Fatalf("status %d, want %d", status, tc.status)
+			}
+		})
+	}
+	// The two accepted bodies differ only in their volatile sign fields: one event id.
+	evs := env.events(event.TopicTaskStatus, 2)
+	if len(evs) != 2 || evs[0].ID() != evs[1].ID() {
+		t.Errorf("%d events; a re-signed retry must keep the event id", len(evs))
+	}
 }

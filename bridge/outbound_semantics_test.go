@@ -322,3 +322,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+
+func TestTheAccountRateLimitSpacesVendorCalls(t *testing.T) {
+	env := newOutbound(t, map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_RATE_LIMIT": "5"})
+	const n = 8
+	for i := range n {
+		env.send(event.TopicCallSingle, fmt.Sprintf("rate-%d", i), singleCall(fmt.Sprintf("137%08d", i)))
+	}
+	waitFor(t, "all results", func() bool { return len(env.events(event.TopicCommandResult, 0)) == n })
+	calls := env.byai.Requests()
+	if len(calls) != n {
+		t.Fatalf("%d calls, want %d", len(calls), n)
+	}
+	// 5/s with a burst of 5: the last 3 calls wait for tokens, so the spread is at
+	// least 3/5 s (a lower bound: the limiter can never make it shorter).
+	first, last := calls[0].At, calls[len(calls)-1].At
+	if spread := last.Sub(first); spread < 550*time.Millisecond {
+		t.Errorf("%d calls within %v, faster than 5 per second allows", n, spread)
+	}
+}
