@@ -53,6 +53,7 @@ type Bridge struct {
 	writer   *kafka.Writer
 	pub      *publish.Publisher
 	ledger   *ledger.Ledger
+	ledgerTr *kafka.Transport
 	out      *outbound.Outbound
 	handler  http.Handler
 	accounts map[string]*platform.Account
@@ -128,7 +129,7 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Bridge, error) {
 
 	if c.OutboundEnabled {
 		if err := b.openOutbound(ctx); err != nil {
-			w.Close()
+			_ = broker.CloseWriter(w)
 			return nil, err
 		}
 	}
@@ -150,7 +151,7 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bridge: open ledger: %w", err)
 	}
-	b.ledger = l
+	b.ledger, b.ledgerTr = l, transport
 	b.opts.Telemetry.Meters().ObserveLedgerSize(func() int64 { return int64(l.Len()) })
 	b.out, err = outbound.New(outbound.Config{
 		Brokers: b.kafka.Brokers, Dialer: dialer, Group: b.cfg.ConsumerGroup, TopicPrefix: b.cfg.TopicPrefix,
@@ -232,8 +233,9 @@ func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 func (b *Bridge) Close() {
 	if b.ledger != nil {
 		_ = b.ledger.Close()
+		b.ledgerTr.CloseIdleConnections()
 	}
 	if b.writer != nil {
-		_ = b.writer.Close()
+		_ = broker.CloseWriter(b.writer)
 	}
 }

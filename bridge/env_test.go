@@ -40,11 +40,11 @@ const (
 type cluster interface{ Addrs() []string }
 
 // newCluster returns the Kafka for one test.
-var newCluster = func(t *testing.T) cluster { return kafkatest.New(t) }
+var newCluster = func(t testing.TB) cluster { return kafkatest.New(t) }
 
 // inProcess returns the in-process broker, skipping tests that need its fault switch
 // when they run against a real cluster.
-func inProcess(t *testing.T, c cluster) *kafkatest.Cluster {
+func inProcess(t testing.TB, c cluster) *kafkatest.Cluster {
 	t.Helper()
 	k, ok := c.(*kafkatest.Cluster)
 	if !ok {
@@ -55,7 +55,7 @@ func inProcess(t *testing.T, c cluster) *kafkatest.Cluster {
 
 // testEnv is a bridge serving HTTP against an in-process broker.
 type testEnv struct {
-	t       *testing.T
+	t       testing.TB
 	kafka   cluster
 	cfg     *config.Config
 	bridge  *bridge.Bridge
@@ -88,7 +88,7 @@ func baseVars(brokers []string, byaiURL, yiwiseURL string) map[string]string {
 }
 
 // newInbound starts a bridge with only the inbound half.
-func newInbound(t *testing.T, extra map[string]string) *testEnv {
+func newInbound(t testing.TB, extra map[string]string) *testEnv {
 	t.Helper()
 	k := newCluster(t)
 	vars := baseVars(k.Addrs(), "http://127.0.0.1:1", "http://127.0.0.1:1")
@@ -99,7 +99,7 @@ func newInbound(t *testing.T, extra map[string]string) *testEnv {
 	return start(t, k, vars)
 }
 
-func start(t *testing.T, k cluster, vars map[string]string) *testEnv {
+func start(t testing.TB, k cluster, vars map[string]string) *testEnv {
 	t.Helper()
 	if _, ok := k.(*kafkatest.Cluster); !ok && vars["CALLBRIDGE_TOPIC_PREFIX"] == "" {
 		// A real cluster is shared by the tests: give each its own topics and group.
@@ -192,7 +192,7 @@ func (e *testEnv) events(topic string, min int) []*cloudevents.Event {
 	return out
 }
 
-func readFixture(t *testing.T, rel string) []byte {
+func readFixture(t testing.TB, rel string) []byte {
 	t.Helper()
 	for _, dir := range []string{"../../shared/testdata/webhooks", "../testdata/webhooks"} {
 		if b, err := os.ReadFile(filepath.Join(dir, rel)); err == nil {

@@ -331,7 +331,9 @@ func TestBYAICallbackSignatureIsVerifiedWhenEnabled(t *testing.T) {
 		{"valid Java date", signed(java, byai.Sign(key, secret, java)), http.StatusOK},
 		{"wrong sign", signed(rfc, byai.Sign(key, "other-secret", rfc)), http.StatusUnauthorized},
 		{"stale dateTime", signed(stale, byai.Sign(key, secret, stale)), http.StatusUnauthorized},
-		{"unsigned", readFixture(t, "byai/job_info_result.json"), http.StatusUnauthorized},
+		{"unsigned call record", readFixture(t, "byai/call_instance_result.json"), http.StatusUnauthorized},
+		{"task status, which BYAI documents unsigned", readFixture(t, "byai/job_info_result.json"), http.StatusOK},
+		{"manual intent change, documented unsigned", readFixture(t, "byai/intent_level_changed.json"), http.StatusOK},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,8 +343,8 @@ func TestBYAICallbackSignatureIsVerifiedWhenEnabled(t *testing.T) {
 		})
 	}
 	// The two accepted bodies differ only in their volatile sign fields: one event id.
-	evs := env.events(event.TopicTaskStatus, 2)
-	if len(evs) != 2 || evs[0].ID() != evs[1].ID() {
+	evs := env.events(event.TopicTaskStatus, 3)
+	if len(evs) != 3 || evs[0].ID() != evs[1].ID() || evs[1].ID() != evs[2].ID() {
 		t.Errorf("%d events; a re-signed retry must keep the event id", len(evs))
 	}
 }

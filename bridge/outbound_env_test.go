@@ -31,7 +31,7 @@ type outEnv struct {
 	stop   func()
 }
 
-func newOutbound(t *testing.T, extra map[string]string) *outEnv {
+func newOutbound(t testing.TB, extra map[string]string) *outEnv {
 	t.Helper()
 	k := newCluster(t)
 	by := byaisim.New(byaisim.Config{AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", CompanyID: 1, TimeScale: 1000})

@@ -34,7 +34,7 @@ func TestAgainstRealKafka(t *testing.T) {
 	testcontainers.SkipIfProviderIsNotHealthy(t)
 	rk := startRealKafka(t)
 	saved := newCluster
-	newCluster = func(*testing.T) cluster { return rk }
+	newCluster = func(testing.TB) cluster { return rk }
 	t.Cleanup(func() { newCluster = saved })
 
 	for _, tc := range []struct {

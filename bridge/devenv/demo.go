@@ -56,14 +56,14 @@ func demoCommands(customers int) []command.TaskCreate {
 		{
 			Account: BYAIAccount, Name: "新房推广（演示）", Mode: "manual", LineType: "mobile",
 			CallerIDs: []command.ID{"1"}, Concurrency: 2,
-			Script:    command.Script{RobotDefID: "14", SceneDefID: "34", SceneRecordID: "34"},
-			Remark:    "callbridge dev demo", Customers: demoCustomers(r, customers), Start: true,
+			Script: command.Script{RobotDefID: "14", SceneDefID: "34", SceneRecordID: "34"},
+			Remark: "callbridge dev demo", Customers: demoCustomers(r, customers), Start: true,
 		},
 		{
 			Account: YiwiseAccount, Name: "房产推广回访（演示）", Mode: "manual", LineType: "mobile",
 			CallerIDs: []command.ID{"276"}, Concurrency: 2,
-			Script:    command.Script{DialogFlowID: "136"},
-			Remark:    "callbridge dev demo", Customers: demoCustomers(r, customers), Start: true,
+			Script: command.Script{DialogFlowID: "136"},
+			Remark: "callbridge dev demo", Customers: demoCustomers(r, customers), Start: true,
 		},
 	}
 }
@@ -86,7 +86,8 @@ func produceDemo(ctx context.Context, w *kafka.Writer, prefix string, customers 
 		ev.SetType(command.TypeTaskCreate)
 		ev.SetTime(time.Now())
 		ev.SetExtension("partitionkey", id)
-		if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		// RawMessage, not []byte: sdk-go marks []byte data as base64.
+		if err := ev.SetData(cloudevents.ApplicationJSON, json.RawMessage(data)); err != nil {
 			return fmt.Errorf("devenv: demo command data: %w", err)
 		}
 		msg, err := cekafka.ToKafka(ctx, ev, prefix+event.TopicTaskCreate)

@@ -97,11 +97,9 @@ const (
 	yiwiseTenantSign = "devtenant"
 	shutdownTimeout  = 10 * time.Second
 
-	// verifyBYAISign would have the bridge check the signs the BYAI simulator puts on
-	// call callbacks. Off for now: the bridge (byai.Vendor.VerifyWebhook) demands a
-	// sign on every callback, but BYAI signs only call records, so its task-status
-	// and intent-change callbacks would all be refused with 401.
-	verifyBYAISign = false
+	// verifyBYAISign has the bridge check the signs the BYAI simulator puts on call
+	// callbacks, as a production account would.
+	verifyBYAISign = true
 )
 
 // Run starts everything, sends the demo campaigns and prints what happens until ctx
@@ -118,6 +116,11 @@ func Run(ctx context.Context, o Options) (err error) {
 	defer func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			cleanups[i]()
+		}
+		// Ctrl-C while starting is a clean stop too.
+		if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			err = nil
+			p.Line(KindInfo, "stopped", "", "everything stopped cleanly", false)
 		}
 	}()
 
@@ -184,7 +187,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 
 	printBanner(p, banner{kafka: kafkaAddr, http: httpURL, byai: sims.BYAIURL, yiwise: sims.YiwiseURL,
-		webhooks: []string{MaskToken(webhook(BYAIAccount)), MaskToken(webhook(YiwiseAccount))},
+		webhooks:  []string{MaskToken(webhook(BYAIAccount)), MaskToken(webhook(YiwiseAccount))},
 		customers: o.Customers})
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -198,8 +201,8 @@ func Run(ctx context.Context, o Options) (err error) {
 
 	bridgeDone := make(chan error, 1)
 	go func() { bridgeDone <- b.Run(runCtx, ln) }()
-	// Whatever happens next, the bridge stops before the simulators and the broker
-	// go away (cleanups run after this one... in reverse, so register it last).
+	// Registered last so that it runs first: the bridge stops (finishing the webhooks
+	// and commands in flight) while the simulators and the broker are still there.
 	bridgeStopped := false
 	cleanups = append(cleanups, func() {
 		stop()
@@ -327,7 +330,6 @@ func randomToken() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
 
 type banner struct {
 	kafka, http, byai, yiwise string

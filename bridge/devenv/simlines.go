@@ -102,6 +102,12 @@ func (t *callbackTracer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}{bytes.NewReader(reply), resp.Body}
 	text := strings.TrimSpace(string(reply))
 	ok := resp.StatusCode/100 == 2 && text == "success"
+	if ok {
+		// Delivered: forget it, so a long simulate session does not grow the map.
+		t.mu.Lock()
+		delete(t.attempts, cb.key)
+		t.mu.Unlock()
+	}
 	if len(text) > 60 {
 		text = text[:60] + "…"
 	}

@@ -47,7 +47,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer broker.CloseWriter(w)
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: bc.Brokers, Dialer: dialer, GroupID: *group,
 		Topic: cfg.TopicPrefix + event.TopicDLQ, StartOffset: kafka.FirstOffset, MaxWait: 500 * time.Millisecond})
 	defer r.Close()

@@ -94,7 +94,7 @@ func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer broker.CloseWriter(w)
 	if err := w.WriteMessages(ctx, msg); err != nil {
 		return fmt.Errorf("produce to %s: %w", msg.Topic, err)
 	}

@@ -53,7 +53,8 @@ func (c Config) Transport() (*kafka.Transport, error) {
 // partitions by murmur2 of the key exactly as the Java client and librdkafka do
 // (so keyed records from any client land on the same partition), never creates
 // topics implicitly, and bounds each produce request by ProduceTimeout.
-// Close the writer to release its connections.
+// Release it with CloseWriter: kafka.Writer.Close leaves a transport it did not
+// create open.
 func NewWriter(cfg Config) (*kafka.Writer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -73,6 +74,15 @@ func NewWriter(cfg Config) (*kafka.Writer, error) {
 		Transport:              tr,
 		AllowAutoTopicCreation: false,
 	}, nil
+}
+
+// CloseWriter flushes and closes w and releases its transport's connections.
+func CloseWriter(w *kafka.Writer) error {
+	err := w.Close()
+	if t, ok := w.Transport.(*kafka.Transport); ok {
+		t.CloseIdleConnections()
+	}
+	return err
 }
 
 // TopicSpec describes a topic EnsureTopics creates when it is missing.
