@@ -55,14 +55,14 @@ func inProcess(t testing.TB, c cluster) *kafkatest.Cluster {
 
 // testEnv is a bridge serving HTTP against an in-process broker.
 type testEnv struct {
-	t       testing.TB
-	kafka   cluster
-	cfg     *config.Config
-	bridge  *bridge.Bridge
-	srv     *httptest.Server
-	spans   *tracetest.InMemoryExporter
-	tel     *telemetry.Telemetry
-	logs    *lockedWriter
+	t      testing.TB
+	kafka  cluster
+	cfg    *config.Config
+	bridge *bridge.Bridge
+	srv    *httptest.Server
+	spans  *tracetest.InMemoryExporter
+	tel    *telemetry.Telemetry
+	logs   *lockedWriter
 }
 
 // baseVars configures one account per vendor against the given vendor URLs.

@@ -19,7 +19,7 @@ import (
 func TestDocumentedWebhooksBecomeCloudEvents(t *testing.T) {
 	env := newInbound(t, nil)
 	cases := []struct {
-		fixture, account, token string
+		fixture, account, token  string
 		topic, typ, key, subject string
 		golden                   string
 		check                    func(t *testing.T, d map[string]any)

@@ -166,6 +166,3 @@ func (e *outEnv) requests(vendor, endpoint string) []vendorRequest {
 	}
 	return out
 }
-
-
-

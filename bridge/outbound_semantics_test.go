@@ -322,7 +322,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-
 func TestTheAccountRateLimitSpacesVendorCalls(t *testing.T) {
 	env := newOutbound(t, map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_RATE_LIMIT": "5"})
 	const n = 8

@@ -24,8 +24,8 @@ func byaiCreate(name string, n int, start bool) map[string]any {
 		"dailyWindow": map[string]string{"start": "09:00", "end": "20:00"},
 		"breakWindow": map[string]string{"start": "12:00", "end": "13:30"},
 		"callerIds":   []any{"1", 2}, "lineType": "mobile", "concurrency": 2,
-		"script":      map[string]any{"robotDefId": "14", "sceneDefId": 34, "sceneRecordId": "34"},
-		"remark":      "spring", "customers": customers(n), "start": start,
+		"script": map[string]any{"robotDefId": "14", "sceneDefId": 34, "sceneRecordId": "34"},
+		"remark": "spring", "customers": customers(n), "start": start,
 	}
 }
 
@@ -34,7 +34,7 @@ func yiwiseCreate(name string, n int, start bool) map[string]any {
 		"account": "yiwise-east", "name": name, "mode": "scheduled", "startAt": "2026-11-22T09:30:00+08:00",
 		"dailyWindow": map[string]string{"start": "09:00", "end": "20:00"},
 		"callerIds":   []any{"348"}, "lineType": "landline", "concurrency": 3,
-		"script":      map[string]any{"dialogFlowId": "136"}, "customers": customers(n), "start": start,
+		"script": map[string]any{"dialogFlowId": "136"}, "customers": customers(n), "start": start,
 	}
 }
 

@@ -78,4 +78,3 @@ func (t *limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return t.next.RoundTrip(r)
 }
-
