@@ -2,21 +2,19 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
 )
 
 // Dialer returns a kafka-go Dialer (for kafka.Reader and direct connections) that
 // uses the configured client id, TLS and SASL.
 func (c Config) Dialer() (*kafka.Dialer, error) {
-	tc, err := c.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	mech, err := c.SASLMechanism()
+	tc, mech, err := c.security()
 	if err != nil {
 		return nil, err
 	}
@@ -32,11 +30,7 @@ func (c Config) Dialer() (*kafka.Dialer, error) {
 // Transport returns a kafka-go Transport (for kafka.Writer and kafka.Client) that
 // uses the configured client id, TLS and SASL.
 func (c Config) Transport() (*kafka.Transport, error) {
-	tc, err := c.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	mech, err := c.SASLMechanism()
+	tc, mech, err := c.security()
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +40,19 @@ func (c Config) Transport() (*kafka.Transport, error) {
 		TLS:         tc,
 		SASL:        mech,
 	}, nil
+}
+
+// security builds the TLS config and SASL mechanism both client kinds share.
+func (c Config) security() (*tls.Config, sasl.Mechanism, error) {
+	tc, err := c.TLSConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	mech, err := c.SASLMechanism()
+	if err != nil {
+		return nil, nil, err
+	}
+	return tc, mech, nil
 }
 
 // NewWriter returns the writer every producer of the product uses. It has no fixed

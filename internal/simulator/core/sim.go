@@ -116,3 +116,43 @@ func (s *Sim) Fresh(at time.Time, maxSkew time.Duration) bool {
 	d := s.Clock.Now().Sub(at)
 	return d <= maxSkew && d >= -maxSkew
 }
+
+// Hooks are the methods both vendors' servers expose for serving, inspection and
+// fault injection; each Server embeds them.
+type Hooks struct{ sim *Sim }
+
+// Hooks returns the hooks of s.
+func (s *Sim) Hooks() Hooks { return Hooks{s} }
+
+// ServeHTTP answers one API request.
+func (h Hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.sim.API.ServeHTTP(w, r) }
+
+// Close stops calls and callback deliveries and waits for them.
+func (h Hooks) Close() { h.sim.Close() }
+
+// Requests returns every request received, oldest first, as the vendor saw it.
+func (h Hooks) Requests() []Request { return h.sim.API.Requests() }
+
+// FailNext makes the next n requests of endpoint (name like "task/start", or path)
+// fail: 401, 403, 404 and 412 as the vendor envelope code with HTTP 200, any other
+// code (429, 500, 503 …) as the HTTP status.
+func (h Hooks) FailNext(endpoint string, code, n int) {
+	h.sim.API.InjectFault(endpoint, FaultFor(code), n)
+}
+
+// InjectFault makes the next n requests of endpoint fail with f (delays, lost
+// replies after the operation was applied, custom envelope codes).
+func (h Hooks) InjectFault(endpoint string, f Fault, n int) { h.sim.API.InjectFault(endpoint, f, n) }
+
+// Task returns a snapshot of task id (deleted tasks included); Meta is the vendor's
+// own *TaskMeta.
+func (h Hooks) Task(id int64) (Task, bool) { return h.sim.Engine.Task(id) }
+
+// Calls returns the finished calls of task id.
+func (h Hooks) Calls(taskID int64) []Call { return h.sim.Engine.Calls(taskID) }
+
+// WebhookStats returns the callback delivery counters.
+func (h Hooks) WebhookStats() webhook.Stats { return h.sim.Sender.Stats() }
+
+// Reset forgets recorded requests, injected faults, tasks and calls.
+func (h Hooks) Reset() { h.sim.Reset() }

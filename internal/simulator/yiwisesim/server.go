@@ -15,7 +15,6 @@ import (
 	"github.com/callbridge/callbridge/internal/platform/yiwise"
 	"github.com/callbridge/callbridge/internal/simulator/clock"
 	"github.com/callbridge/callbridge/internal/simulator/core"
-	"github.com/callbridge/callbridge/internal/simulator/webhook"
 )
 
 // Prefix is the path every endpoint lives under.
@@ -90,6 +89,7 @@ type Config struct {
 
 // Server is the simulated Yiwise API, an http.Handler. Close stops its calls and callbacks.
 type Server struct {
+	core.Hooks
 	cfg Config
 	sim *core.Sim
 	eng *core.Engine
@@ -114,40 +114,9 @@ func New(cfg Config) *Server {
 		CallDuration: cfg.CallDuration, Seed: cfg.Seed, OnEvent: cfg.OnEvent, Logf: cfg.Logf,
 	}, s.endpoints())
 	s.eng = s.sim.Engine
+	s.Hooks = s.sim.Hooks()
 	return s
 }
-
-// ServeHTTP answers one API request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sim.API.ServeHTTP(w, r) }
-
-// Close stops calls and callback deliveries and waits for them.
-func (s *Server) Close() { s.sim.Close() }
-
-// Requests returns every request received, oldest first, as the vendor saw it.
-func (s *Server) Requests() []Request { return s.sim.API.Requests() }
-
-// FailNext makes the next n requests of endpoint (name like "task/start", or path)
-// fail: 401, 403, 404 and 412 as the vendor envelope code with HTTP 200, any other
-// code (429, 500, 503 …) as the HTTP status.
-func (s *Server) FailNext(endpoint string, code, n int) {
-	s.sim.API.InjectFault(endpoint, core.FaultFor(code), n)
-}
-
-// InjectFault makes the next n requests of endpoint fail with f (delays, lost
-// replies after the operation was applied, custom envelope codes).
-func (s *Server) InjectFault(endpoint string, f Fault, n int) { s.sim.API.InjectFault(endpoint, f, n) }
-
-// Task returns a snapshot of task id (deleted tasks included); Meta is a *TaskMeta.
-func (s *Server) Task(id int64) (Task, bool) { return s.eng.Task(id) }
-
-// Calls returns the finished calls of task id.
-func (s *Server) Calls(taskID int64) []Call { return s.eng.Calls(taskID) }
-
-// WebhookStats returns the callback delivery counters.
-func (s *Server) WebhookStats() webhook.Stats { return s.sim.Sender.Stats() }
-
-// Reset forgets recorded requests, injected faults, tasks and calls.
-func (s *Server) Reset() { s.sim.Reset() }
 
 // authorize checks Yiwise's headers: the credentials themselves, a timestamp (epoch
 // ms) within MaxSkew of the clock, and signature = yiwise.Sign over them.
