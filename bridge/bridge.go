@@ -38,7 +38,8 @@ type Options struct {
 	Telemetry *telemetry.Telemetry
 	// VendorTransport is the base transport for vendor API calls; nil is the default.
 	VendorTransport http.RoundTripper
-	// ValidateEvents checks every produced event against its schema.
+	// ValidateEvents checks every produced event against its schema, whatever
+	// CALLBRIDGE_VALIDATE_EVENTS says (tests and dev turn it on).
 	ValidateEvents bool
 	// InstanceID names this process in the ledger; default host name and pid.
 	InstanceID string
@@ -115,7 +116,7 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Bridge, error) {
 		return nil, err
 	}
 	b.pub = &publish.Publisher{Writer: w, TopicPrefix: c.TopicPrefix, Privacy: pol, OmitRaw: !c.IncludeRaw,
-		Validate: opts.ValidateEvents, Telemetry: opts.Telemetry}
+		Validate: opts.ValidateEvents || c.ValidateEvents, Telemetry: opts.Telemetry}
 
 	mux := http.NewServeMux()
 	if c.InboundEnabled {

@@ -12,7 +12,6 @@ import (
 
 func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	validate := fs.Bool("validate-events", true, "check every produced event against its JSON Schema (invalid input goes to the DLQ)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -25,7 +24,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return usageError{fmt.Errorf("config: CALLBRIDGE_LOG_LEVEL or OTEL_*: %w", err)}
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, ValidateEvents: *validate})
+	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel})
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,10 @@ type Config struct {
 	PhoneHashKey Secret `env:"PHONE_HASH_KEY"`
 	// IncludeRaw keeps the vendor's object verbatim in event data as "raw".
 	IncludeRaw bool `env:"INCLUDE_RAW" envDefault:"true"`
+	// ValidateEvents checks every produced event against its JSON Schema; an event
+	// that fails goes to the dead-letter topic. The tests validate every event the
+	// parsers make, so this is a safety net that costs CPU per event.
+	ValidateEvents bool `env:"VALIDATE_EVENTS" envDefault:"false"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// WebhookMaxBytes limits a webhook body (413 above it).

@@ -51,8 +51,10 @@ type Out struct {
 	// Data is marshalled as the event's JSON data.
 	Data any
 	// Phones lists the phone numbers found in Data (including raw), so the publisher
-	// can apply the configured phone privacy everywhere they appear.
-	Phones []string
+	// can apply the configured phone privacy everywhere they appear. It is a function
+	// because finding them walks the whole payload, which only a non-plain privacy
+	// policy needs; nil means none.
+	Phones func() []string
 }
 
 // ID derives a stable event id from the vendor, account, event kind, the vendor's

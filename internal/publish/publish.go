@@ -84,7 +84,9 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 			return cloudevents.Event{}, err
 		}
 	}
-	data = p.Privacy.Apply(data, out.Phones)
+	if p.Privacy.Mode() != privacy.Plain && out.Phones != nil {
+		data = p.Privacy.Apply(data, out.Phones())
+	}
 	name := schemaName(out.Type)
 	if p.Validate {
 		if err := schemas.Validate(name, data); err != nil {
@@ -107,9 +109,10 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 	ev.SetExtension("vendor", vendor)
 	ev.SetExtension("account", account)
 	ev.SetExtension("partitionkey", out.Key)
-	if err := ev.SetData(cloudevents.ApplicationJSON, json.RawMessage(data)); err != nil {
-		return cloudevents.Event{}, fmt.Errorf("publish: set data: %w", err)
-	}
+	// data is compact JSON from json.Marshal: set it as is rather than through
+	// SetData, which would parse and re-encode it.
+	ev.SetDataContentType(cloudevents.ApplicationJSON)
+	ev.DataEncoded = data
 	return ev, nil
 }
 

@@ -73,7 +73,7 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 	if p.stable, err = json.Marshal(tree); err != nil {
 		return nil, unparseable("inner data: %v", err)
 	}
-	p.phones = phonesIn(tree)
+	p.phones = func() []string { return phonesIn(tree) }
 
 	switch dataType {
 	case DataTypeCall, "":
@@ -133,7 +133,7 @@ type parser struct {
 	acct   *platform.Account
 	raw    json.RawMessage
 	stable []byte
-	phones []string
+	phones func() []string
 	now    time.Time
 }
 

@@ -251,8 +251,8 @@ func checkParse(t *testing.T, body []byte, want wantOut) {
 	if !o.Time.Equal(want.time) {
 		t.Errorf("time = %v, want %v", o.Time, want.time)
 	}
-	if !slices.Equal(o.Phones, want.phones) {
-		t.Errorf("phones = %q, want %q", o.Phones, want.phones)
+	if !slices.Equal(o.Phones(), want.phones) {
+		t.Errorf("phones = %q, want %q", o.Phones(), want.phones)
 	}
 	if o.ID == "" {
 		t.Error("empty id")

@@ -184,7 +184,7 @@ func parseCallRecord(acct *platform.Account, d map[string]any, raw json.RawMessa
 		Time:    at,
 		Key:     key,
 		Data:    data,
-		Phones:  phones(d, phone),
+		Phones:  func() []string { return phones(d, phone) },
 	}, nil
 }
 
@@ -220,7 +220,7 @@ func parseCallJob(acct *platform.Account, d map[string]any, raw json.RawMessage,
 		Time:   time.Now(),
 		Key:    taskID,
 		Data:   data,
-		Phones: phones(d, ""),
+		Phones: func() []string { return phones(d, "") },
 	}, nil
 }
 

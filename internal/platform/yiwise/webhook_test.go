@@ -165,8 +165,8 @@ func TestParseWebhookCallRecordSampleMapsEveryField(t *testing.T) {
 	if !out.Time.Equal(wantEnd) {
 		t.Errorf("Time = %v, want endTime %v", out.Time, wantEnd)
 	}
-	if !reflect.DeepEqual(out.Phones, []string{"17751279857"}) {
-		t.Errorf("Phones = %v", out.Phones)
+	if !reflect.DeepEqual(out.Phones(), []string{"17751279857"}) {
+		t.Errorf("Phones = %v", out.Phones())
 	}
 	if out.ID == "" || out.ID != event.ID(Name, acct.Name, event.TopicCallFinished, []string{"119"}, canonical(t, dataOf(t, body))) {
 		t.Errorf("ID = %q is not derived from the record id and the canonical data", out.ID)
@@ -250,8 +250,8 @@ func TestParseWebhookCallJobSampleMapsEveryField(t *testing.T) {
 	if out.Time.Before(before) || out.Time.After(time.Now()) {
 		t.Errorf("Time = %v, want the time of parsing", out.Time)
 	}
-	if len(out.Phones) != 0 {
-		t.Errorf("Phones = %v, want none", out.Phones)
+	if len(out.Phones()) != 0 {
+		t.Errorf("Phones = %v, want none", out.Phones())
 	}
 	if out.ID != event.ID(Name, acct.Name, event.TopicTaskStatus, []string{"43", "COMPLETED"}, canonical(t, dataOf(t, body))) {
 		t.Errorf("ID = %q is not derived from the task id, status and canonical data", out.ID)
@@ -463,8 +463,8 @@ func TestParseWebhookPhonesListsEveryNumberInData(t *testing.T) {
 	}})
 	out := parseOne(t, testAccount(), body)
 	want := []string{"17751279857", "13800000001"}
-	if !reflect.DeepEqual(out.Phones, want) {
-		t.Errorf("Phones = %v, want %v", out.Phones, want)
+	if !reflect.DeepEqual(out.Phones(), want) {
+		t.Errorf("Phones = %v, want %v", out.Phones(), want)
 	}
 }
 
