@@ -348,3 +348,28 @@ func TestBYAICallbackSignatureIsVerifiedWhenEnabled(t *testing.T) {
 		t.Errorf("%d events; a re-signed retry must keep the event id", len(evs))
 	}
 }
+
+func TestRawCanBeSwitchedOff(t *testing.T) {
+	for _, include := range []string{"true", "false"} {
+		t.Run("include="+include, func(t *testing.T) {
+			env := newInbound(t, map[string]string{"CALLBRIDGE_INCLUDE_RAW": include})
+			if status, _ := env.post("byai-main", byaiToken, readFixture(t, "byai/call_instance_result.json")); status != http.StatusOK {
+				t.Fatalf("status %d", status)
+			}
+			var d map[string]json.RawMessage
+			if err := json.Unmarshal(env.events(event.TopicCallFinished, 1)[0].Data(), &d); err != nil {
+				t.Fatal(err)
+			}
+			raw, has := d["raw"]
+			if has != (include == "true") {
+				t.Fatalf("raw present = %v with CALLBRIDGE_INCLUDE_RAW=%s", has, include)
+			}
+			if has {
+				var inner map[string]any
+				if err := json.Unmarshal(raw, &inner); err != nil || inner["sceneInstance"] == nil {
+					t.Errorf("raw is not the vendor's object: %.80s", raw)
+				}
+			}
+		})
+	}
+}

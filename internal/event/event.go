@@ -186,3 +186,32 @@ func Str(s string) *string {
 	}
 	return &s
 }
+
+// RawCarrier is event data that carries the vendor's object verbatim. Publishers
+// marshal the rest and splice raw in, rather than have encoding/json re-scan and
+// compact a payload that is already valid JSON.
+type RawCarrier interface {
+	// WithoutRaw returns a shallow copy of the data with Raw cleared, and Raw.
+	WithoutRaw() (any, json.RawMessage)
+}
+
+// WithoutRaw implements RawCarrier.
+func (c *CallFinished) WithoutRaw() (any, json.RawMessage) {
+	cp := *c
+	cp.Raw = nil
+	return &cp, c.Raw
+}
+
+// WithoutRaw implements RawCarrier.
+func (s *TaskStatus) WithoutRaw() (any, json.RawMessage) {
+	cp := *s
+	cp.Raw = nil
+	return &cp, s.Raw
+}
+
+// WithoutRaw implements RawCarrier.
+func (i *IntentChanged) WithoutRaw() (any, json.RawMessage) {
+	cp := *i
+	cp.Raw = nil
+	return &cp, i.Raw
+}

@@ -75,14 +75,9 @@ func schemaName(typ string) string {
 
 // Build returns the CloudEvent for out, with data serialized under the policy.
 func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Event, error) {
-	data, err := json.Marshal(out.Data)
+	data, err := p.marshal(out.Data)
 	if err != nil {
 		return cloudevents.Event{}, fmt.Errorf("publish: marshal %s data: %w", out.Type, err)
-	}
-	if p.OmitRaw {
-		if data, err = dropRaw(data); err != nil {
-			return cloudevents.Event{}, err
-		}
 	}
 	if p.Privacy.Mode() != privacy.Plain && out.Phones != nil {
 		data = p.Privacy.Apply(data, out.Phones())
@@ -116,13 +111,27 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 	return ev, nil
 }
 
-func dropRaw(data []byte) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("publish: drop raw: %w", err)
+// marshal encodes event data. The vendor's raw object is spliced in as it came
+// (already valid JSON: the parser decoded it) instead of being re-scanned, or left
+// out when OmitRaw is set.
+func (p *Publisher) marshal(v any) ([]byte, error) {
+	rc, ok := v.(event.RawCarrier)
+	if !ok {
+		return json.Marshal(v)
 	}
-	delete(m, "raw")
-	return json.Marshal(m)
+	rest, raw := rc.WithoutRaw()
+	data, err := json.Marshal(rest)
+	if err != nil || p.OmitRaw || len(raw) == 0 || len(data) < 2 || data[len(data)-1] != '}' {
+		return data, err
+	}
+	out := make([]byte, 0, len(data)+len(raw)+8)
+	out = append(out, data[:len(data)-1]...)
+	if len(data) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, `"raw":`...)
+	out = append(out, raw...)
+	return append(out, '}'), nil
 }
 
 // Publish builds and produces outs in one write, returning once the cluster
