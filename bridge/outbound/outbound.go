@@ -193,6 +193,10 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		MinBytes:  1,
 		MaxBytes:  10 << 20,
 		MaxWait:   250 * time.Millisecond,
+		// kafka-go backs off 100ms after an idle fetch by default, which would add up
+		// to that much latency to the first command after a quiet moment.
+		ReadBackoffMin: time.Millisecond,
+		ReadBackoffMax: 100 * time.Millisecond,
 	})
 	defer r.Close()
 	offset := pa.Offset
@@ -245,7 +249,13 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		if err := o.handle(ctx, msg); err != nil {
 			// Not even a result or a dead letter could be stored: do not move past the
 			// record. Stop this partition; the group will hand it out again.
-			o.log.ErrorContext(ctx, "command not settled; partition paused until next rebalance", "topic", topic, "partition", pa.ID, "offset", msg.Offset, "error", err)
+			o.log.ErrorContext(ctx, "command not settled; the partition restarts from its last commit", "topic", topic, "partition", pa.ID, "offset", msg.Offset, "error", err)
+			// Returning ends the generation and the group rejoins at once; pause first
+			// so an unreachable cluster is not hammered.
+			select {
+			case <-gctx.Done():
+			case <-time.After(2 * time.Second):
+			}
 			return
 		}
 		processed = msg.Offset
