@@ -38,7 +38,8 @@ func benchCommands(b *testing.B, producers int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: env.kafka.Addrs(), GroupID: "bench-results", Topic: env.topic(event.TopicCommandResult),
-		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 10 * time.Millisecond, StartOffset: kafka.FirstOffset})
+		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 10 * time.Millisecond, StartOffset: kafka.FirstOffset,
+		ReadBackoffMin: time.Millisecond, ReadBackoffMax: 10 * time.Millisecond})
 	defer r.Close()
 	go func() {
 		for {
