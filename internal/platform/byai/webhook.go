@@ -56,31 +56,48 @@ func (Vendor) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, er
 }
 
 func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.Out, error) {
-	dataType, inner, err := unwrap(body)
+	// One decode reads the whole callback into the fields the events use; it also
+	// validates the body, which the walks below rely on.
+	var cb callback
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '{' {
+		return nil, unparseable("body is not a JSON object")
+	}
+	decoded := true
+	if err := json.Unmarshal(body, &cb); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			if !json.Valid(body) {
+				return nil, unparseable("body is not a JSON object")
+			}
+			decoded = false
+		}
+	}
+	loc, err := locate(body[i:])
 	if err != nil {
 		return nil, err
 	}
-	var tree map[string]any
-	dec := json.NewDecoder(bytes.NewReader(inner))
-	dec.UseNumber()
-	if err := dec.Decode(&tree); err != nil {
-		return nil, unparseable("inner data: %v", err)
-	}
-	p := &parser{acct: acct, raw: inner, now: now}
+	dataType := loc.dataType
+	// Events keep the record after the body is gone; the body may be reused.
+	inner := bytes.Clone(loc.inner)
 	// Retries of one callback differ only in sign and dateTime; they must share an id.
-	delete(tree, "sign")
-	delete(tree, "dateTime")
-	if p.stable, err = json.Marshal(tree); err != nil {
-		return nil, unparseable("inner data: %v", err)
+	rec := readRecord(inner)
+	p := &parser{acct: acct, raw: inner, stable: rec.stable, now: now}
+	if decoded && loc.exact {
+		if dataType == "" {
+			p.fields = &cb.Data.recordFields
+		} else {
+			p.fields = &cb.Data.Data
+		}
 	}
-	p.phones = func() []string { return phonesIn(tree) }
+	p.phones = func() []string { return recordPhones(inner) }
 
 	switch dataType {
 	case DataTypeCall, "":
 		switch {
-		case tree["sceneInstance"] != nil:
+		case rec.hasScene:
 			return p.call("outbound")
-		case tree["taskResult"] != nil:
+		case rec.hasResults:
 			// The intent-change callback reuses CALL_INSTANCE_RESULT with only taskResult.
 			return p.intentChanged()
 		}
@@ -89,7 +106,7 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 		}
 		return nil, unparseable("%s without sceneInstance or taskResult", dataType)
 	case DataTypeInboundCall:
-		if tree["sceneInstance"] == nil {
+		if !rec.hasScene {
 			return nil, unparseable("%s without sceneInstance", dataType)
 		}
 		return p.call("inbound")
@@ -99,6 +116,21 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 	return nil, unparseable("unknown dataType %q", dataType)
 }
 
+// callback is a whole callback body: data.data is the record of the wrapped shape, data
+// itself the record of the legacy shape.
+type callback struct {
+	Data struct {
+		Data recordFields `json:"data"`
+		recordFields
+	} `json:"data"`
+}
+
+// recordFields is every field the events read from a vendor record, of any kind.
+type recordFields struct {
+	callRecord
+	jobInfo
+}
+
 func unparseable(format string, args ...any) error {
 	return fmt.Errorf("byai: %w: %s", platform.ErrUnparseable, fmt.Sprintf(format, args...))
 }
@@ -106,26 +138,81 @@ func unparseable(format string, args ...any) error {
 // unwrap returns the dataType and the vendor record of a callback: data.data for the
 // wrapped shape, data itself for the legacy shape without dataType.
 func unwrap(body []byte) (dataType string, inner json.RawMessage, err error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '{' || !json.Valid(body) {
 		return "", nil, unparseable("body is not a JSON object")
 	}
-	var data map[string]json.RawMessage
-	if err := json.Unmarshal(top["data"], &data); err != nil || data == nil {
-		return "", nil, unparseable("body has no data object")
+	loc, err := locate(body[i:])
+	return loc.dataType, loc.inner, err
+}
+
+// located is where a callback keeps its record.
+type located struct {
+	dataType string
+	inner    []byte
+	// exact says no other member name leads encoding/json, which matches names without
+	// regard to case and merges repeated ones, to another record than inner.
+	exact bool
+}
+
+// locate finds the record of obj, a valid JSON object, as unwrap describes. Members are
+// looked up as in a decoded map: by exact name, the last of repeated names winning.
+func locate(obj []byte) (located, error) {
+	var data []byte
+	datas, others := 0, 0
+	r := newObjectReader(obj)
+	for k, v, ok := r.next(); ok; k, v, ok = r.next() {
+		if string(k) == "data" {
+			data = v
+			datas++
+		} else if mayFoldTo(k, "data") {
+			others++
+		}
 	}
-	dt := data["dataType"]
+	if len(data) == 0 || data[0] != '{' {
+		return located{}, unparseable("body has no data object")
+	}
+	exact := datas == 1 && others == 0
+	var dt, rec []byte
+	datas, others = 0, 0
+	r = newObjectReader(data)
+	for k, v, ok := r.next(); ok; k, v, ok = r.next() {
+		switch {
+		case string(k) == "dataType":
+			dt = v
+		case string(k) == "data":
+			rec = v
+			datas++
+		case mayFoldTo(k, "data"):
+			others++
+		}
+	}
 	if len(dt) == 0 || string(dt) == "null" {
-		return "", top["data"], nil
+		return located{inner: data, exact: exact}, nil
 	}
-	if err := json.Unmarshal(dt, &dataType); err != nil || dataType == "" {
-		return "", nil, unparseable("dataType is not a string")
+	if dt[0] != '"' {
+		return located{}, unparseable("dataType is not a string")
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data["data"], &obj); err != nil || obj == nil {
-		return "", nil, unparseable("%s has no data object", dataType)
+	dataType := string(unquote(dt))
+	if dataType == "" {
+		return located{}, unparseable("dataType is not a string")
 	}
-	return dataType, data["data"], nil
+	if len(rec) == 0 || rec[0] != '{' {
+		return located{}, unparseable("%s has no data object", dataType)
+	}
+	return located{dataType: dataType, inner: rec, exact: exact && datas == 1 && others == 0}, nil
+}
+
+// mayFoldTo says whether encoding/json could match the member name k to a field named
+// name (ASCII) other than by equality: equal but for case, or holding non-ASCII
+// characters, some of which fold to ASCII letters.
+func mayFoldTo(k []byte, name string) bool {
+	for _, c := range k {
+		if c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return string(k) != name && strings.EqualFold(string(k), name)
 }
 
 // parser holds what every event of one callback shares.
@@ -135,6 +222,20 @@ type parser struct {
 	stable []byte
 	phones func() []string
 	now    time.Time
+	// fields is the record as decoded with the whole callback, or nil to decode raw.
+	fields *recordFields
+}
+
+// record returns the fields of the record.
+func (p *parser) record() (*recordFields, error) {
+	if p.fields != nil {
+		return p.fields, nil
+	}
+	var f recordFields
+	if err := decodeLoose(p.raw, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 func (p *parser) out(kind, typ, recordID, subject, key string, at time.Time, data any) event.Out {
@@ -199,10 +300,11 @@ type callRecord struct {
 }
 
 func (p *parser) call(direction string) ([]event.Out, error) {
-	var rec callRecord
-	if err := decodeLoose(p.raw, &rec); err != nil {
+	f, err := p.record()
+	if err != nil {
 		return nil, unparseable("call record: %v", err)
 	}
+	rec := &f.callRecord
 	si := &rec.SceneInstance
 	callID, caller := si.CallInstanceID.id(), si.CallerPhone
 	if direction == "inbound" {
@@ -262,10 +364,11 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 }
 
 func (p *parser) intentChanged() ([]event.Out, error) {
-	var rec callRecord
-	if err := decodeLoose(p.raw, &rec); err != nil {
+	f, err := p.record()
+	if err != nil {
 		return nil, unparseable("intent change: %v", err)
 	}
+	rec := &f.callRecord
 	var outs []event.Out
 	seen := map[string]bool{}
 	for i := range rec.TaskResult {
@@ -309,10 +412,11 @@ type jobInfo struct {
 }
 
 func (p *parser) taskStatus() ([]event.Out, error) {
-	var job jobInfo
-	if err := decodeLoose(p.raw, &job); err != nil {
+	f, err := p.record()
+	if err != nil {
 		return nil, unparseable("job info: %v", err)
 	}
+	job := &f.jobInfo
 	taskID := job.CallJobID.id()
 	if taskID == "" {
 		return nil, unparseable("job info has no callJobId")
@@ -486,6 +590,20 @@ func rfc3339(t time.Time, ok bool) *string {
 		return nil
 	}
 	return event.Str(t.Format(time.RFC3339))
+}
+
+// recordPhones lists the phone numbers in a vendor record (see phonesIn), leaving out
+// its volatile sign and dateTime.
+func recordPhones(inner []byte) []string {
+	var tree map[string]any
+	dec := json.NewDecoder(bytes.NewReader(inner))
+	dec.UseNumber()
+	if dec.Decode(&tree) != nil {
+		return []string{}
+	}
+	delete(tree, "sign")
+	delete(tree, "dateTime")
+	return phonesIn(tree)
 }
 
 // phonesIn lists every phone number value in a decoded record, including inside the

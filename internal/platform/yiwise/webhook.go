@@ -59,45 +59,45 @@ var intentLabels = map[string]string{
 
 // ParseWebhook turns one Yiwise callback body, {dataType, data}, into its event.
 // Errors wrap platform.ErrUnparseable.
+//
+// The data object is split once, shallowly, into its members' JSON texts: they give
+// the event id (see stablePayload) and each field is read from its member's text,
+// leniently, without decoding anything the event does not carry.
 func ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
 	if acct == nil {
 		acct = &platform.Account{}
 	}
-	var env struct {
-		DataType *string         `json:"dataType"`
-		Data     json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
+	dataType, ok, data, err := unwrap(body)
+	if err != nil {
 		return nil, fmt.Errorf("%w: yiwise: body is not a JSON object {dataType, data}: %v", platform.ErrUnparseable, err)
 	}
-	if env.DataType == nil {
+	if !ok {
 		return nil, fmt.Errorf("%w: yiwise: missing dataType", platform.ErrUnparseable)
 	}
-	dataType := strings.TrimSpace(*env.DataType)
+	dataType = strings.TrimSpace(dataType)
 	if dataType != DataTypeCallRecord && dataType != DataTypeCallJob {
 		return nil, fmt.Errorf("%w: yiwise: unknown dataType %q", platform.ErrUnparseable, truncate(dataType, 64))
 	}
-	raw := bytes.TrimSpace(env.Data)
+	raw := bytes.TrimSpace(data)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, fmt.Errorf("%w: yiwise: %s without data", platform.ErrUnparseable, dataType)
 	}
-	data, err := decodeObject(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: yiwise: %s data is not a JSON object: %v", platform.ErrUnparseable, dataType, err)
+	// The event keeps its own copy: the caller may reuse body.
+	raw = bytes.Clone(raw)
+	// The body is valid JSON (unwrap checked all of it), so the data object can be
+	// split into its members without encoding/json.
+	var buf [32]member
+	fields, ok := objectMembers(raw, buf[:0])
+	if !ok {
+		return nil, fmt.Errorf("%w: yiwise: %s data is not a JSON object: it is %s", platform.ErrUnparseable, dataType, kind(raw))
 	}
-	// Re-marshalling the decoded map sorts keys and drops insignificant whitespace,
-	// so the id does not depend on how the vendor formatted the same payload.
-	stable, err := json.Marshal(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: yiwise: %s data: %v", platform.ErrUnparseable, dataType, err)
-	}
-	rawCopy := json.RawMessage(bytes.Clone(raw))
+	stable := stablePayload(fields)
 
 	var out event.Out
 	if dataType == DataTypeCallRecord {
-		out, err = parseCallRecord(acct, data, rawCopy, stable)
+		out, err = parseCallRecord(acct, fields, raw, stable)
 	} else {
-		out, err = parseCallJob(acct, data, rawCopy, stable)
+		out, err = parseCallJob(acct, fields, raw, stable)
 	}
 	if err != nil {
 		return nil, err
@@ -105,15 +105,77 @@ func ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
 	return []event.Out{out}, nil
 }
 
-func parseCallRecord(acct *platform.Account, d map[string]any, raw json.RawMessage, stable []byte) (event.Out, error) {
-	callID, ok := idString(d["callRecordId"])
+// unwrap returns the dataType (ok false when absent or null) and data members of a
+// callback body, as json.Unmarshal into
+//
+//	struct {
+//		DataType *string         `json:"dataType"`
+//		Data     json.RawMessage `json:"data"`
+//	}
+//
+// would, and its error when the body is not such an object. data is part of body.
+func unwrap(body []byte) (dataType string, ok bool, data []byte, err error) {
+	if json.Valid(body) {
+		if dt, d, shaped := unwrapValid(body); shaped {
+			if dt == nil {
+				return "", false, d, nil
+			}
+			dataType, _ = jsonString(dt)
+			return dataType, true, d, nil
+		}
+	}
+	// Not JSON, or not an object of that shape: let encoding/json say why (or decode
+	// what it makes of it, such as null).
+	var env struct {
+		DataType *string         `json:"dataType"`
+		Data     json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return "", false, nil, err
+	}
+	if env.DataType == nil {
+		return "", false, env.Data, nil
+	}
+	return *env.DataType, true, env.Data, nil
+}
+
+// unwrapValid is unwrap's fast path for a valid JSON body: the JSON texts of its
+// dataType (nil when absent or null) and data members. shaped is false when the body
+// is not an object or its dataType is neither a string nor null. Member names match
+// case-insensitively, and the last match wins, as in json.Unmarshal.
+func unwrapValid(body []byte) (dataType, data []byte, shaped bool) {
+	var buf [8]member
+	top, ok := objectMembers(body[skipSpace(body, 0):], buf[:0])
+	if !ok {
+		return nil, nil, false
+	}
+	for _, m := range top {
+		switch {
+		case bytes.EqualFold(m.key, []byte("dataType")):
+			switch {
+			case isNull(m.val):
+				dataType = nil
+			case m.val[0] == '"':
+				dataType = m.val
+			default:
+				return nil, nil, false
+			}
+		case bytes.EqualFold(m.key, []byte("data")):
+			data = m.val
+		}
+	}
+	return dataType, data, true
+}
+
+func parseCallRecord(acct *platform.Account, d members, raw json.RawMessage, stable []byte) (event.Out, error) {
+	callID, ok := rawID(d.get("callRecordId"))
 	if !ok {
 		return event.Out{}, fmt.Errorf("%w: yiwise: ROBOT_CALL_RECORD without callRecordId", platform.ErrUnparseable)
 	}
-	taskID, _ := idString(d["robotCallJobId"])
-	companyID, _ := idString(d["tenantId"])
-	phone, _ := scalarString(d["calledPhoneNumber"])
-	vendorStatus, _ := scalarString(d["resultStatus"])
+	taskID, _ := rawID(d.get("robotCallJobId"))
+	companyID, _ := rawID(d.get("tenantId"))
+	phone, _ := rawScalar(d.get("calledPhoneNumber"))
+	vendorStatus, _ := rawScalar(d.get("resultStatus"))
 	vendorStatus = strings.TrimSpace(vendorStatus)
 	status, ok := callStatus[vendorStatus]
 	if !ok {
@@ -121,7 +183,7 @@ func parseCallRecord(acct *platform.Account, d map[string]any, raw json.RawMessa
 	}
 
 	var level, label *string
-	if lv, _ := scalarString(d["intentLevel"]); lv != "" {
+	if lv, _ := rawScalar(d.get("intentLevel")); lv != "" {
 		lv = strings.ToUpper(strings.TrimSpace(lv))
 		if l, ok := intentLabels[lv]; ok {
 			level, label = event.Str(lv), event.Str(l)
@@ -129,13 +191,13 @@ func parseCallRecord(acct *platform.Account, d map[string]any, raw json.RawMessa
 	}
 
 	loc := acct.Loc()
-	started, _ := localTime(d["startTime"], loc)
-	ended, endOK := localTime(d["endTime"], loc)
+	started, _ := localTime(d.get("startTime"), loc)
+	ended, endOK := localTime(d.get("endTime"), loc)
 
-	details, ok := d["robotCallDetailList"]
-	if !ok || details == nil {
+	details, ok := d.lookup("robotCallDetailList")
+	if !ok || isNull(details) {
 		// The query APIs name the same list callDetailList.
-		details = d["callDetailList"]
+		details = d.get("callDetailList")
 	}
 
 	data := &event.CallFinished{
@@ -151,14 +213,14 @@ func parseCallRecord(acct *platform.Account, d map[string]any, raw json.RawMessa
 		Answered:             status == event.StatusAnswered,
 		IntentLevel:          level,
 		IntentLabel:          label,
-		Tags:                 stringList(d["attributes"]),
-		Concerns:             stringList(d["customerConcern"]),
-		DurationSeconds:      intValue(d["chatDuration"]),
-		ChatRounds:           intValue(d["chatRound"]),
+		Tags:                 stringList(d.get("attributes")),
+		Concerns:             stringList(d.get("customerConcern")),
+		DurationSeconds:      rawInt(d.get("chatDuration")),
+		ChatRounds:           rawInt(d.get("chatRound")),
 		StartedAt:            formatTime(started),
 		EndedAt:              formatTime(ended),
-		RecordingURL:         event.Str(strValue(d["fullAudioUrl"])),
-		CustomerRecordingURL: event.Str(strValue(d["customerAudioUrl"])),
+		RecordingURL:         event.Str(rawStr(d.get("fullAudioUrl"))),
+		CustomerRecordingURL: event.Str(rawStr(d.get("customerAudioUrl"))),
 		Transcript:           transcript(details),
 		Attempt:              1,
 		Raw:                  raw,
@@ -184,17 +246,17 @@ func parseCallRecord(acct *platform.Account, d map[string]any, raw json.RawMessa
 		Time:    at,
 		Key:     key,
 		Data:    data,
-		Phones:  func() []string { return phones(d, phone) },
+		Phones:  func() []string { return phonesIn(raw, phone) },
 	}, nil
 }
 
-func parseCallJob(acct *platform.Account, d map[string]any, raw json.RawMessage, stable []byte) (event.Out, error) {
-	taskID, ok := idString(d["robotCallJobId"])
+func parseCallJob(acct *platform.Account, d members, raw json.RawMessage, stable []byte) (event.Out, error) {
+	taskID, ok := rawID(d.get("robotCallJobId"))
 	if !ok {
 		return event.Out{}, fmt.Errorf("%w: yiwise: ROBOT_CALL_JOB without robotCallJobId", platform.ErrUnparseable)
 	}
-	companyID, _ := idString(d["tenantId"])
-	vendorStatus := strings.TrimSpace(strValue(d["status"]))
+	companyID, _ := rawID(d.get("tenantId"))
+	vendorStatus := strings.TrimSpace(rawStr(d.get("status")))
 	status, ok := taskStatus[vendorStatus]
 	if !ok {
 		status = event.TaskUnknown
@@ -220,7 +282,7 @@ func parseCallJob(acct *platform.Account, d map[string]any, raw json.RawMessage,
 		Time:   time.Now(),
 		Key:    taskID,
 		Data:   data,
-		Phones: func() []string { return phones(d, "") },
+		Phones: func() []string { return phonesIn(raw, "") },
 	}, nil
 }
 
@@ -237,45 +299,48 @@ func decodeObject(raw []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// idString reads a vendor id written as a JSON number or string; null and "" are absent.
-func idString(v any) (string, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		return x.String(), true
-	case string:
+// rawID reads a vendor id written as a JSON number or string; null and "" are absent.
+func rawID(v []byte) (string, bool) {
+	if isNumber(v) {
+		return string(v), true
+	}
+	if x, ok := jsonString(v); ok {
 		s := strings.TrimSpace(x)
 		return s, s != ""
 	}
 	return "", false
 }
 
-// scalarString renders a JSON string, number or bool as text.
-func scalarString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		return strconv.FormatBool(x), true
+// rawScalar renders a JSON string, number or bool as text.
+func rawScalar(v []byte) (string, bool) {
+	switch {
+	case len(v) == 0:
+		return "", false
+	case v[0] == '"':
+		return jsonString(v)
+	case isNumber(v):
+		return string(v), true
+	case v[0] == 't':
+		return "true", true
+	case v[0] == 'f':
+		return "false", true
 	}
 	return "", false
 }
 
-func strValue(v any) string {
-	s, _ := scalarString(v)
+func rawStr(v []byte) string {
+	s, _ := rawScalar(v)
 	return s
 }
 
-// intValue reads a count written as a JSON number or numeric string; anything else is 0.
-func intValue(v any) int64 {
+// rawInt reads a count written as a JSON number or numeric string; anything else is 0.
+func rawInt(v []byte) int64 {
 	var s string
-	switch x := v.(type) {
-	case json.Number:
-		s = x.String()
-	case string:
+	if isNumber(v) {
+		s = string(v)
+	} else if x, ok := jsonString(v); ok {
 		s = strings.TrimSpace(x)
-	default:
+	} else {
 		return 0
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -289,67 +354,109 @@ func intValue(v any) int64 {
 
 // stringList reads a list of strings; the documents type some lists as String, so a
 // lone string is a one-element list. Never nil.
-func stringList(v any) []string {
+func stringList(v []byte) []string {
 	out := []string{}
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			if s, ok := scalarString(e); ok && strings.TrimSpace(s) != "" {
+	var buf [16][]byte
+	if list, ok := arrayElements(v, buf[:0]); ok {
+		for _, e := range list {
+			if s, ok := rawScalar(e); ok && strings.TrimSpace(s) != "" {
 				out = append(out, s)
 			}
 		}
-	default:
-		if s, ok := scalarString(x); ok && strings.TrimSpace(s) != "" {
-			out = append(out, s)
-		}
+		return out
+	}
+	if s, ok := rawScalar(v); ok && strings.TrimSpace(s) != "" {
+		out = append(out, s)
 	}
 	return out
 }
 
 // transcript reads robotCallDetailList; turns by an unknown speaker are left out
 // (they stay in raw). Never nil.
-func transcript(v any) []event.Utterance {
+func transcript(v []byte) []event.Utterance {
 	out := []event.Utterance{}
-	list, _ := v.([]any)
+	var buf [64][]byte
+	list, _ := arrayElements(v, buf[:0])
 	for _, e := range list {
-		m, ok := e.(map[string]any)
+		var mbuf [8]member
+		m, ok := objectMembers(e, mbuf[:0])
 		if !ok {
 			continue
 		}
-		var speaker string
-		switch strings.ToUpper(strings.TrimSpace(strValue(m["type"]))) {
-		case "ROBOT":
-			speaker = "robot"
-		case "PERSON":
-			speaker = "customer"
-		default:
+		speaker := speakerOf(m.get("type"))
+		if speaker == "" {
 			continue
 		}
-		out = append(out, event.Utterance{Speaker: speaker, Text: strValue(m["text"])})
+		out = append(out, event.Utterance{Speaker: speaker, Text: rawStr(m.get("text"))})
 	}
 	return out
 }
 
+// speakerOf maps the type of a transcript turn to its speaker, "" for an unknown one.
+func speakerOf(v []byte) string {
+	if b, ok := plainString(v); ok && isASCII(b) {
+		// The common case, without decoding: for ASCII text the comparison below is
+		// the same as the general one.
+		b = bytes.TrimSpace(b)
+		switch {
+		case bytes.EqualFold(b, []byte("ROBOT")):
+			return "robot"
+		case bytes.EqualFold(b, []byte("PERSON")):
+			return "customer"
+		}
+		return ""
+	}
+	switch strings.ToUpper(strings.TrimSpace(rawStr(v))) {
+	case "ROBOT":
+		return "robot"
+	case "PERSON":
+		return "customer"
+	}
+	return ""
+}
+
 // localTime reads a vendor time: "yyyy-MM-dd HH:mm:ss" in loc as documented, also the
 // ISO form phoneLogInfo uses, RFC 3339, and epoch milliseconds.
-func localTime(v any, loc *time.Location) (time.Time, bool) {
-	switch x := v.(type) {
-	case string:
-		s := strings.TrimSpace(x)
-		for _, layout := range []string{localLayout, "2006-01-02T15:04:05", "2006-01-02 15:04"} {
-			if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-				return t, true
-			}
-		}
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			return t.In(loc), true
-		}
-	case json.Number:
-		if ms, err := x.Int64(); err == nil && ms > 0 && ms < 1e15 {
+func localTime(v []byte, loc *time.Location) (time.Time, bool) {
+	if isNumber(v) {
+		if ms, err := strconv.ParseInt(string(v), 10, 64); err == nil && ms > 0 && ms < 1e15 {
 			return time.UnixMilli(ms).In(loc), true
 		}
+		return time.Time{}, false
+	}
+	x, ok := jsonString(v)
+	if !ok {
+		return time.Time{}, false
+	}
+	s := strings.TrimSpace(x)
+	for _, layout := range []string{localLayout, "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, true
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.In(loc), true
 	}
 	return time.Time{}, false
+}
+
+// kind names the type of the valid JSON value v.
+func kind(v []byte) string {
+	switch {
+	case len(v) == 0:
+		return "empty"
+	case v[0] == '{':
+		return "an object"
+	case v[0] == '[':
+		return "an array"
+	case v[0] == '"':
+		return "a string"
+	case v[0] == 't' || v[0] == 'f':
+		return "a boolean"
+	case v[0] == 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 func formatTime(t time.Time) *string {
@@ -357,6 +464,19 @@ func formatTime(t time.Time) *string {
 		return nil
 	}
 	return event.Str(t.Format(time.RFC3339))
+}
+
+// phonesIn decodes the data object raw (only when the publisher asks) and lists its
+// phone numbers, first first.
+func phonesIn(raw json.RawMessage, first string) []string {
+	d, err := decodeObject(raw)
+	if err != nil {
+		if first == "" {
+			return nil
+		}
+		return []string{first}
+	}
+	return phones(d, first)
 }
 
 // phones lists every phone number in d: the called number first, then any other
@@ -418,4 +538,57 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// The readers below take a value decoded into any (with UseNumber), as the API
+// client does.
+
+// idString reads a vendor id written as a JSON number or string; null and "" are absent.
+func idString(v any) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		return x.String(), true
+	case string:
+		s := strings.TrimSpace(x)
+		return s, s != ""
+	}
+	return "", false
+}
+
+// scalarString renders a JSON string, number or bool as text.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+func strValue(v any) string {
+	s, _ := scalarString(v)
+	return s
+}
+
+// intValue reads a count written as a JSON number or numeric string; anything else is 0.
+func intValue(v any) int64 {
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = x.String()
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		return 0
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f > -9e18 && f < 9e18 {
+		return int64(f)
+	}
+	return 0
 }

@@ -2,11 +2,13 @@ package yiwise
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -272,17 +274,30 @@ func TestParseWebhookCallJobSampleMapsEveryField(t *testing.T) {
 	}
 }
 
+// canonical is the id payload of a data object, built independently of the parser:
+// the members in key order, each the length-prefixed key and the compacted value
+// followed by a NUL.
 func canonical(t *testing.T, raw []byte) []byte {
 	t.Helper()
-	m, err := decodeObject(raw)
-	if err != nil {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return b
+	sort.Strings(keys)
+	var b bytes.Buffer
+	for _, k := range keys {
+		b.Write(binary.AppendUvarint(nil, uint64(len(k))))
+		b.WriteString(k)
+		if err := json.Compact(&b, m[k]); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteByte(0)
+	}
+	return b.Bytes()
 }
 
 func TestParseWebhookMapsEveryResultStatus(t *testing.T) {
@@ -526,6 +541,10 @@ func TestParseWebhookIDsAreDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		reordered := []byte(`{"data":{"status":"COMPLETED","tenantId":1,"robotCallJobId":43},"dataType":"ROBOT_CALL_JOB"}`)
+		spaced := []byte("{\"dataType\":\"ROBOT_CALL_JOB\",\"data\":{ \"robotCallJobId\" :\t43,\r\n\"tenantId\": 1 , \"status\": \"COMPLETED\" }}")
+		if id(spaced) != id(jb) {
+			t.Error("re-spaced body has another id")
+		}
 		if id(compact.Bytes()) != id(rec) {
 			t.Error("compacted body has another id")
 		}
@@ -538,6 +557,10 @@ func TestParseWebhookIDsAreDeterministic(t *testing.T) {
 		a, b []byte
 	}{
 		{"a different field", rec, record(t, map[string]any{"chatDuration": json.Number("38")})},
+		{"a different nested field", rec, record(t, map[string]any{"robotCallDetailList": []any{map[string]any{"type": "ROBOT", "text": "hi"}}})},
+		{"an added field", rec, record(t, map[string]any{"hangupBy": "ROBOT"})},
+		{"a value moved to another key", []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"a":"bc"}}`), []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"ab":"c"}}`)},
+		{"a number and a string", []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"x":1}}`), []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"x":"1"}}`)},
 		{"a different call", rec, record(t, map[string]any{"callRecordId": json.Number("120")})},
 		{"a later status of the same task", jb, job(t, map[string]any{"status": "TERMINATE"})},
 		{"the same status of another task", jb, job(t, map[string]any{"robotCallJobId": json.Number("44")})},

@@ -1,0 +1,38 @@
+package byai
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// BenchmarkParseWebhook parses each documented BYAI callback body and the legacy
+// record without dataType.
+func BenchmarkParseWebhook(b *testing.B) {
+	dir := samplesDir(b)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var paths []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	paths = append(paths, "testdata/legacy_call.json")
+	acct := testAccount()
+	for _, path := range paths {
+		body := readFile(b, path)
+		b.Run(strings.TrimSuffix(filepath.Base(path), ".json"), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := (Vendor{}).ParseWebhook(acct, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
