@@ -72,11 +72,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Telemetry.Logger().Log(ctx, level(status), "webhook", "account", name, "type", typ, "outcome", outcome, "status", status)
 }
 
+// level logs accepted webhooks at debug: at vendor volumes an info line per webhook
+// costs a write each, and callbridge_webhooks_total already counts them.
 func level(status int) slog.Level {
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		return slog.LevelWarn
+	case status >= 400:
+		return slog.LevelInfo
 	}
-	return slog.LevelInfo
+	return slog.LevelDebug
 }
 
 func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) (status int, outcome, typ string) {
