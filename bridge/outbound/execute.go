@@ -248,7 +248,8 @@ func unknownOutcome(step string) *command.Error {
 func (s *session) taskCreate(ctx context.Context, c *command.TaskCreate) (*command.Error, error) {
 	st := &s.e.Steps
 	switch p := s.e.Pending; {
-	case p == "create":
+	case p == "create" || p == "find":
+		// "find" is a previous resume that was itself interrupted while asking.
 		// The create call may have reached the vendor: ask it rather than create twice.
 		ids, cerr, err := s.findTasks(ctx, c.Name)
 		if err != nil || cerr != nil {

@@ -155,11 +155,8 @@ func (o *Outbound) Run(ctx context.Context) error {
 		}
 		// Another instance may have executed commands of these partitions until a
 		// moment ago; see everything it recorded before processing any of them.
-		if err := o.cfg.Ledger.Sync(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			o.log.WarnContext(ctx, "ledger sync", "error", err)
+		if !o.syncLedger(ctx) {
+			return nil
 		}
 		o.log.InfoContext(ctx, "partitions assigned", "generation", gen.ID, "assignments", describe(gen.Assignments))
 		for topic, parts := range gen.Assignments {
@@ -167,6 +164,26 @@ func (o *Outbound) Run(ctx context.Context) error {
 				topic, p := topic, p
 				gen.Start(func(gctx context.Context) { o.consumePartition(ctx, gctx, gen, topic, p) })
 			}
+		}
+	}
+}
+
+// syncLedger retries the ledger read barrier until it succeeds: processing a newly
+// assigned partition without it could execute a command twice. False means ctx ended.
+func (o *Outbound) syncLedger(ctx context.Context) bool {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := o.cfg.Ledger.Sync(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		o.log.WarnContext(ctx, "ledger sync failed; retrying before consuming", "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
 		}
 	}
 }
