@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -254,4 +257,79 @@ func TestDevRunsTheDemoPlainWhenPiped(t *testing.T) {
 	if strings.Contains(out.String(), "\x1b[") {
 		t.Error("colored output on a pipe")
 	}
+}
+
+func TestServeWaitsForKafkaInsteadOfExiting(t *testing.T) {
+	// Nothing listens on this broker address yet.
+	broker := freeAddr(t)
+	httpAddr := freeAddr(t)
+	t.Setenv("CALLBRIDGE_KAFKA_BROKERS", broker)
+	t.Setenv("CALLBRIDGE_HTTP_ADDR", httpAddr)
+	t.Setenv("CALLBRIDGE_ACCOUNTS", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, io.Discard, &syncWriter{w: &stderr}) }()
+
+	get := func(path string) int {
+		resp, err := http.Get("http://" + httpAddr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for get("/healthz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("healthz never answered while Kafka was unreachable")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := get("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("readyz = %d while Kafka is unreachable, want 503", got)
+	}
+	select {
+	case code := <-done:
+		t.Fatalf("serve exited with %d while waiting for Kafka", code)
+	case <-time.After(500 * time.Millisecond):
+	}
+	// Kafka comes up on that address: the bridge starts and becomes ready.
+	_, port, _ := net.SplitHostPort(broker)
+	p, _ := strconv.Atoi(port)
+	kafkatest.New(t, kfake.Ports(p))
+	deadline = time.Now().Add(20 * time.Second)
+	for get("/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("readyz never turned 200 after Kafka came up")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop after cancel")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
