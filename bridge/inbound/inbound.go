@@ -4,6 +4,7 @@
 package inbound
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -104,7 +105,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if limit <= 0 {
 		limit = 1 << 20
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readBody(w, r, limit)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -152,6 +153,18 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
 	}
 	return reply(w, http.StatusOK, "success"), outcomePublished, typ
+}
+
+// readBody reads at most limit bytes into a buffer sized from Content-Length, so a
+// body is read without io.ReadAll's repeated growing and copying.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	size := int64(bytes.MinRead)
+	if n := r.ContentLength; n > 0 && n <= limit {
+		size = n + bytes.MinRead // room to see EOF without growing
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	return buf.Bytes(), err
 }
 
 func (h *Handler) produceTimeout() time.Duration {
