@@ -116,10 +116,18 @@ func BenchmarkWebhooks(b *testing.B) {
 		{"bridge-yiwise", bridgeSrv.URL + "/webhooks/yiwise-east", yiwiseToken, yiwiseBody},
 		{"baseline-yiwise", baseSrv.URL + "/webhooks/yiwise-east", yiwiseToken, yiwiseBody},
 	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			benchPost(b, client, c.url, c.token, c.body)
-		})
+	// Saturated (the figure to compare) and a lighter load where both sides wait on
+	// Kafka acks rather than on the CPU.
+	for _, par := range []int{benchParallelism, 2} {
+		for _, c := range cases {
+			name := c.name
+			if par != benchParallelism {
+				name = fmt.Sprintf("%s/%d-in-flight", c.name, par*runtime.GOMAXPROCS(0))
+			}
+			b.Run(name, func(b *testing.B) {
+				benchPost(b, client, c.url, c.token, c.body, par)
+			})
+		}
 	}
 }
 
@@ -148,7 +156,7 @@ func benchBaselineHandler(w *kafka.Writer, topic string, timeout time.Duration) 
 
 // benchPost posts body to url b.N times from benchParallelism*GOMAXPROCS
 // goroutines and reports webhooks/s and the p50/p99 latency of one webhook.
-func benchPost(b *testing.B, client *http.Client, url, token string, body []byte) {
+func benchPost(b *testing.B, client *http.Client, url, token string, body []byte, parallelism int) {
 	post := func() (time.Duration, error) {
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
@@ -174,7 +182,7 @@ func benchPost(b *testing.B, client *http.Client, url, token string, body []byte
 	}
 
 	// Warm up: open the connections and let the writer learn the metadata.
-	workers := benchParallelism * runtime.GOMAXPROCS(0)
+	workers := parallelism * runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for range workers {
@@ -202,7 +210,7 @@ func benchPost(b *testing.B, client *http.Client, url, token string, body []byte
 		firstErr  error
 		errOnce   sync.Once
 	)
-	b.SetParallelism(benchParallelism)
+	b.SetParallelism(parallelism)
 	b.ReportAllocs()
 	var ru0, ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
