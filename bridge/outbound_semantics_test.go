@@ -340,3 +340,17 @@ func TestTheAccountRateLimitSpacesVendorCalls(t *testing.T) {
 		t.Errorf("%d calls within %v, faster than 5 per second allows", n, spread)
 	}
 }
+
+func TestSettledCommandsAreForgottenAfterTheRetention(t *testing.T) {
+	env := newOutbound(t, map[string]string{"CALLBRIDGE_LEDGER_RETENTION": "1ms", "CALLBRIDGE_LEDGER_SWEEP_INTERVAL": "100ms"})
+	env.send(event.TopicCallSingle, "retained-1", singleCall("13900000010"))
+	env.result("retained-1")
+	waitFor(t, "a tombstone for the settled command", func() bool {
+		for _, m := range kafkatest.ReadAll(t, env.kafka.Addrs(), env.topic(event.TopicLedger), 0, 0) {
+			if string(m.Key) == "retained-1" && m.Value == nil {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -51,6 +51,9 @@ type Config struct {
 	HeartbeatInterval, SessionTimeout time.Duration
 	// CommitInterval is how often processed offsets are committed; default 200ms.
 	CommitInterval time.Duration
+	// LedgerRetention is how long settled commands are remembered; 0 is forever.
+	// LedgerSweepInterval is how often older ones are forgotten; default 1h.
+	LedgerRetention, LedgerSweepInterval time.Duration
 	// InstanceID names this process in the ledger; default the host name.
 	InstanceID string
 	// Telemetry records spans, metrics and logs; nil records nothing.
@@ -97,6 +100,9 @@ func New(cfg Config) (*Outbound, error) {
 	if cfg.CommitInterval <= 0 {
 		cfg.CommitInterval = 200 * time.Millisecond
 	}
+	if cfg.LedgerSweepInterval <= 0 {
+		cfg.LedgerSweepInterval = time.Hour
+	}
 	o := &Outbound{cfg: cfg, log: cfg.Telemetry.Logger(), topicOf: map[string]string{}, lag: map[lagKey]int64{}}
 	for _, t := range CommandTopics {
 		o.topicOf[cfg.TopicPrefix+t] = t
@@ -139,6 +145,9 @@ func (o *Outbound) Run(ctx context.Context) error {
 		return fmt.Errorf("outbound: consumer group: %w", err)
 	}
 	defer group.Close()
+	if o.cfg.LedgerRetention > 0 {
+		go o.sweepLedger(ctx)
+	}
 	for {
 		gen, err := group.Next(ctx)
 		if err != nil {
@@ -184,6 +193,33 @@ func (o *Outbound) syncLedger(ctx context.Context) bool {
 		case <-ctx.Done():
 			return false
 		case <-time.After(wait):
+		}
+	}
+}
+
+// sweepLedger forgets settled commands older than the retention, so the compacted
+// ledger and every instance's view of it stay bounded. Instances sweep the same keys
+// harmlessly: a tombstone is idempotent.
+func (o *Outbound) sweepLedger(ctx context.Context) {
+	t := time.NewTicker(o.cfg.LedgerSweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids := o.cfg.Ledger.SettledBefore(time.Now().Add(-o.cfg.LedgerRetention))
+		forgotten := 0
+		for _, id := range ids {
+			if err := o.cfg.Ledger.Forget(ctx, id); err != nil {
+				o.log.WarnContext(ctx, "ledger sweep", "error", err)
+				break
+			}
+			forgotten++
+		}
+		if forgotten > 0 {
+			o.log.InfoContext(ctx, "ledger sweep", "forgotten", forgotten, "retention", o.cfg.LedgerRetention.String())
 		}
 	}
 }

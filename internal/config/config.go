@@ -108,6 +108,11 @@ type Config struct {
 	// CommandTimeout bounds one command from its first to its last vendor call; a
 	// command still in flight then is left for the next attempt to resolve.
 	CommandTimeout time.Duration `env:"COMMAND_TIMEOUT" envDefault:"2m"`
+	// LedgerRetention is how long a settled command is remembered: a command id
+	// produced again within it is not executed again. 0 keeps entries forever.
+	LedgerRetention time.Duration `env:"LEDGER_RETENTION" envDefault:"720h"`
+	// LedgerSweepInterval is how often entries past retention are removed.
+	LedgerSweepInterval time.Duration `env:"LEDGER_SWEEP_INTERVAL" envDefault:"1h"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	// AccountNames lists the accounts, each configured under CALLBRIDGE_ACCOUNT_<NAME>_.

@@ -442,6 +442,21 @@ func (l *Ledger) Get(id string) (Entry, bool) {
 	return s.e.clone(), true
 }
 
+// SettledBefore lists the ids of settled (done) commands last written before t:
+// candidates for Forget once their retention has passed. Commands still in progress
+// are never listed: they need resolving, not forgetting.
+func (l *Ledger) SettledBefore(t time.Time) []string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var ids []string
+	for id, s := range l.entries {
+		if !s.gone && s.e.Done() && s.e.UpdatedAt.Before(t) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // Len is the number of entries held (for metrics).
 func (l *Ledger) Len() int {
 	l.mu.RLock()

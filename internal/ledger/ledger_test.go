@@ -588,3 +588,23 @@ func TestNewestWriteWinsWhateverTheArrivalOrder(t *testing.T) {
 		t.Fatalf("consumed = %d, want 5", l.consumed[0])
 	}
 }
+
+func TestSettledBeforeListsOnlyOldSettledEntries(t *testing.T) {
+	l := openLedger(t, newCluster(t), "a")
+	ctx := testCtx(t)
+	put(t, l, doneEntry("done", 1))
+	put(t, l, Entry{CommandID: "pending", State: StateStarted, Pending: PendingCall})
+	if got := l.SettledBefore(time.Now().Add(-time.Hour)); len(got) != 0 {
+		t.Errorf("entries written just now listed as an hour old: %v", got)
+	}
+	got := l.SettledBefore(time.Now().Add(time.Hour))
+	if len(got) != 1 || got[0] != "done" {
+		t.Fatalf("SettledBefore = %v, want only the settled entry", got)
+	}
+	if err := l.Forget(ctx, "done"); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.SettledBefore(time.Now().Add(time.Hour)); len(got) != 0 {
+		t.Errorf("forgotten entry still listed: %v", got)
+	}
+}
