@@ -156,7 +156,9 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 		topic := p.Topic(out.Topic)
 		_, span := telemetry.StartProducerSpan(ctx, topic, &ev)
 		spans = append(spans, span)
-		msg, err := cekafka.ToKafka(ctx, ev, topic)
+		// The same record as cekafka.ToKafka, written straight from the event
+		// (which nothing else holds, so the record may share its data).
+		msg, err := cekafka.BinaryMessage(ctx, &ev, topic)
 		if err != nil {
 			return fmt.Errorf("publish: bind %s: %w", out.ID, err)
 		}

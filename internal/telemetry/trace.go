@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -138,7 +139,7 @@ func Partition(p int) MessagingOption {
 // injects its context into ev's traceparent/tracestate extensions, so the
 // event carries the trace to its consumers. ev may be nil (a raw DLQ record).
 func StartProducerSpan(ctx context.Context, topic string, ev *cloudevents.Event, opts ...MessagingOption) (context.Context, trace.Span) {
-	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeSend, "send", ev)
+	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeSend, "send", ev, len(opts))
 	for _, o := range opts {
 		o(&attrs)
 	}
@@ -151,7 +152,7 @@ func StartProducerSpan(ctx context.Context, topic string, ev *cloudevents.Event,
 // record. Its parent is the trace in ev's traceparent/tracestate when present
 // (so a command's processing continues the platform's trace), else ctx's span.
 func StartConsumerSpan(ctx context.Context, topic string, partition int, offset int64, ev *cloudevents.Event, opts ...MessagingOption) (context.Context, trace.Span) {
-	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeProcess, "process", ev)
+	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeProcess, "process", ev, 2+len(opts))
 	attrs = append(attrs,
 		semconv.MessagingDestinationPartitionID(strconv.Itoa(partition)),
 		semconv.MessagingKafkaOffset(int(offset)),
@@ -165,13 +166,16 @@ func StartConsumerSpan(ctx context.Context, topic string, partition int, offset 
 	return tracer().Start(ctx, "process "+topic, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
 }
 
-func messagingAttrs(topic string, op attribute.KeyValue, opName string, ev *cloudevents.Event) []attribute.KeyValue {
-	attrs := []attribute.KeyValue{
+// messagingAttrs returns the attributes every messaging span has, with room for
+// extra more (one allocation for the lot).
+func messagingAttrs(topic string, op attribute.KeyValue, opName string, ev *cloudevents.Event, extra int) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 8+extra)
+	attrs = append(attrs,
 		semconv.MessagingSystemKafka,
 		op,
 		semconv.MessagingOperationName(opName),
 		semconv.MessagingDestinationName(topic),
-	}
+	)
 	if ev != nil {
 		if id := ev.ID(); id != "" {
 			attrs = append(attrs, semconv.MessagingMessageID(id), semconv.CloudEventsEventID(id))
@@ -190,17 +194,18 @@ func messagingAttrs(topic string, op attribute.KeyValue, opName string, ev *clou
 // distributed tracing extension (traceparent, and tracestate when non-empty;
 // a stale tracestate is removed). Without a valid span in ctx, ev is unchanged.
 func InjectEvent(ctx context.Context, ev *cloudevents.Event) {
-	if ev == nil {
+	// Inject writes nothing for an invalid span context: skip the carrier.
+	if ev == nil || !trace.SpanContextFromContext(ctx).IsValid() {
 		return
 	}
-	c := propagation.MapCarrier{}
-	traceContext.Inject(ctx, c)
-	tp := c[ExtTraceParent]
+	var c eventCarrier
+	traceContext.Inject(ctx, &c)
+	tp := c.traceparent
 	if tp == "" {
 		return
 	}
 	ev.SetExtension(ExtTraceParent, tp)
-	if ts := c[ExtTraceState]; ts != "" {
+	if ts := c.tracestate; ts != "" {
 		ev.SetExtension(ExtTraceState, ts)
 	} else {
 		ev.SetExtension(ExtTraceState, nil) // nil deletes
@@ -222,8 +227,40 @@ func ExtractEvent(ctx context.Context, ev cloudevents.Event) context.Context {
 	return traceContext.Extract(ctx, c)
 }
 
+// eventCarrier receives what the trace context propagator injects, without the
+// map a propagation.MapCarrier allocates.
+type eventCarrier struct{ traceparent, tracestate string }
+
+func (c *eventCarrier) Get(key string) string {
+	switch key {
+	case ExtTraceParent:
+		return c.traceparent
+	case ExtTraceState:
+		return c.tracestate
+	}
+	return ""
+}
+
+func (c *eventCarrier) Set(key, value string) {
+	switch key {
+	case ExtTraceParent:
+		c.traceparent = value
+	case ExtTraceState:
+		c.tracestate = value
+	}
+}
+
+func (c *eventCarrier) Keys() []string { return []string{ExtTraceParent, ExtTraceState} }
+
 func extString(ev cloudevents.Event, name string) string {
-	v, ok := ev.Extensions()[name]
+	var v any
+	var ok bool
+	if ec, isV1 := ev.Context.(*event.EventContextV1); isV1 {
+		// What ev.Extensions() holds, without copying the map.
+		v, ok = ec.Extensions[name]
+	} else {
+		v, ok = ev.Extensions()[name]
+	}
 	if !ok {
 		return ""
 	}
