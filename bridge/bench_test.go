@@ -58,44 +58,11 @@ func BenchmarkWebhooks(b *testing.B) {
 	// formatted and discarded, so the benchmark measures producing them, not a
 	// terminal.
 	b.Setenv("OTEL_TRACES_EXPORTER", "none")
-	k := kafkatest.New(b)
-	vars := baseVars(k.Addrs(), "http://127.0.0.1:1", "http://127.0.0.1:1")
-	vars["CALLBRIDGE_OUTBOUND_ENABLED"] = "false"
-	cfg, err := config.LoadFrom(vars)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogLevel: cfg.LogLevel, LogWriter: io.Discard})
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogWriter: io.Discard})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	// As `callbridge serve` runs by default: CALLBRIDGE_VALIDATE_EVENTS off (the tests
-	// validate every event the parsers make).
-	br, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(br.Close)
-	bridgeSrv := httptest.NewServer(br.Handler())
-	b.Cleanup(bridgeSrv.Close)
-
-	// The baseline: same broker config, its own topic with the same partitions.
-	kcfg := bridge.BrokerConfig(cfg)
-	baseTopic := cfg.TopicPrefix + "bench.baseline"
-	if err := broker.EnsureTopics(ctx, kcfg, []broker.TopicSpec{{Name: baseTopic, Partitions: cfg.Kafka.Partitions,
-		ReplicationFactor: cfg.Kafka.ReplicationFactor}}); err != nil {
-		b.Fatal(err)
-	}
-	w, err := broker.NewWriter(kcfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = w.Close() })
-	baseSrv := httptest.NewServer(benchBaselineHandler(w, baseTopic, cfg.Kafka.ProduceTimeout))
-	b.Cleanup(baseSrv.Close)
 
 	conns := benchParallelism * 4 * runtime.GOMAXPROCS(0)
 	client := &http.Client{Transport: &http.Transport{
@@ -107,14 +74,20 @@ func BenchmarkWebhooks(b *testing.B) {
 
 	byaiBody := benchFixture(b, "byai/call_instance_result.json")
 	yiwiseBody := benchFixture(b, "yiwise/robot_call_record.json")
+	// Each run gets a fresh in-process broker of the same configuration: the broker
+	// keeps every record in memory, so on a shared one whichever side ran later would
+	// pay for the other's records in GC.
 	cases := []struct {
-		name, url, token string
-		body             []byte
+		name    string
+		start   func(*testing.B, *telemetry.Telemetry) string
+		account string
+		token   string
+		body    []byte
 	}{
-		{"bridge", bridgeSrv.URL + "/webhooks/byai-main", byaiToken, byaiBody},
-		{"baseline", baseSrv.URL + "/webhooks/byai-main", byaiToken, byaiBody},
-		{"bridge-yiwise", bridgeSrv.URL + "/webhooks/yiwise-east", yiwiseToken, yiwiseBody},
-		{"baseline-yiwise", baseSrv.URL + "/webhooks/yiwise-east", yiwiseToken, yiwiseBody},
+		{"bridge", benchBridge, "byai-main", byaiToken, byaiBody},
+		{"baseline", benchBaseline, "byai-main", byaiToken, byaiBody},
+		{"bridge-yiwise", benchBridge, "yiwise-east", yiwiseToken, yiwiseBody},
+		{"baseline-yiwise", benchBaseline, "yiwise-east", yiwiseToken, yiwiseBody},
 	}
 	// Saturated (the figure to compare) and a lighter load where both sides wait on
 	// Kafka acks rather than on the CPU.
@@ -124,11 +97,64 @@ func BenchmarkWebhooks(b *testing.B) {
 			if par != benchParallelism {
 				name = fmt.Sprintf("%s/%d-in-flight", c.name, par*runtime.GOMAXPROCS(0))
 			}
+			// Every call (the framework makes several to size b.N) starts its own
+			// target; cleanups stop it when the call returns.
 			b.Run(name, func(b *testing.B) {
-				benchPost(b, client, c.url, c.token, c.body, par)
+				url := c.start(b, tel) + "/webhooks/" + c.account
+				benchPost(b, client, url, c.token, c.body, par)
 			})
 		}
 	}
+}
+
+// benchConfig is the configuration both sides use, against a fresh broker.
+func benchConfig(b *testing.B) *config.Config {
+	k := kafkatest.New(b)
+	vars := baseVars(k.Addrs(), "http://127.0.0.1:1", "http://127.0.0.1:1")
+	vars["CALLBRIDGE_OUTBOUND_ENABLED"] = "false"
+	cfg, err := config.LoadFrom(vars)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
+}
+
+// benchBridge serves the bridge as `callbridge serve` runs by default
+// (CALLBRIDGE_VALIDATE_EVENTS off: the tests validate every event the parsers make).
+func benchBridge(b *testing.B, tel *telemetry.Telemetry) string {
+	cfg := benchConfig(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	br, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(br.Close)
+	srv := httptest.NewServer(br.Handler())
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// benchBaseline serves the bare handler: same broker config, a topic with the same
+// partitions, a writer from broker.NewWriter (same acks, same batch timeout).
+func benchBaseline(b *testing.B, _ *telemetry.Telemetry) string {
+	cfg := benchConfig(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kcfg := bridge.BrokerConfig(cfg)
+	topic := cfg.TopicPrefix + "bench.baseline"
+	if err := broker.EnsureTopics(ctx, kcfg, []broker.TopicSpec{{Name: topic, Partitions: cfg.Kafka.Partitions,
+		ReplicationFactor: cfg.Kafka.ReplicationFactor}}); err != nil {
+		b.Fatal(err)
+	}
+	w, err := broker.NewWriter(kcfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = broker.CloseWriter(w) })
+	srv := httptest.NewServer(benchBaselineHandler(w, topic, cfg.Kafka.ProduceTimeout))
+	b.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // benchBaselineHandler reads the body and produces it raw, keyed by the account
