@@ -178,9 +178,6 @@ func (b *Bridge) ready(w http.ResponseWriter, r *http.Request) {
 // Handler serves webhooks, health, readiness and metrics.
 func (b *Bridge) Handler() http.Handler { return b.handler }
 
-// Publisher is the bridge's event publisher.
-func (b *Bridge) Publisher() *publish.Publisher { return b.pub }
-
 // Run serves HTTP on ln (nil: listen on the configured address) and consumes commands
 // until ctx is done, then stops gracefully: in-flight webhooks and commands finish.
 func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -209,12 +208,6 @@ func Run(ctx context.Context, o Options) (err error) {
 		if !bridgeStopped {
 			<-bridgeDone
 		}
-		// Bridge.Close closes its writer but not the transport broker.NewWriter gave it.
-		if w, ok := b.Publisher().Writer.(*kafka.Writer); ok {
-			if t, ok := w.Transport.(*kafka.Transport); ok {
-				t.CloseIdleConnections()
-			}
-		}
 	})
 
 	if err := produce(runCtx, cfg, o.Customers, p); err != nil && runCtx.Err() == nil {
@@ -245,17 +238,8 @@ func produce(ctx context.Context, cfg *config.Config, customers int, p *Printer)
 	if err != nil {
 		return fmt.Errorf("devenv: %w", err)
 	}
-	defer closeWriter(w)
+	defer broker.CloseWriter(w)
 	return produceDemo(ctx, w, cfg.TopicPrefix, customers, p)
-}
-
-// closeWriter closes w and its transport: kafka.Writer.Close releases only a transport
-// it made itself, and broker.NewWriter sets one.
-func closeWriter(w *kafka.Writer) {
-	_ = w.Close()
-	if t, ok := w.Transport.(*kafka.Transport); ok {
-		t.CloseIdleConnections()
-	}
 }
 
 // startKafka runs a one-broker kfake cluster on addr; topics are created by the bridge.

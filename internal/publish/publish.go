@@ -167,21 +167,6 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 	return p.write(ctx, msgs...)
 }
 
-// PublishEvents produces ready CloudEvents (used to publish a recorded result again).
-func (p *Publisher) PublishEvents(ctx context.Context, topic string, evs ...cloudevents.Event) error {
-	msgs := make([]kafka.Message, 0, len(evs))
-	for _, ev := range evs {
-		_, span := telemetry.StartProducerSpan(ctx, p.Topic(topic), &ev)
-		defer span.End()
-		msg, err := cekafka.ToKafka(ctx, ev, p.Topic(topic))
-		if err != nil {
-			return fmt.Errorf("publish: bind %s: %w", ev.ID(), err)
-		}
-		msgs = append(msgs, msg)
-	}
-	return p.write(ctx, msgs...)
-}
-
 func (p *Publisher) write(ctx context.Context, msgs ...kafka.Message) error {
 	start := time.Now()
 	err := p.Writer.WriteMessages(ctx, msgs...)
