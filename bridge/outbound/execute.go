@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -247,9 +245,8 @@ func unknownOutcome(step string) *command.Error {
 // recorded step.
 func (s *session) taskCreate(ctx context.Context, c *command.TaskCreate) (*command.Error, error) {
 	st := &s.e.Steps
-	switch p := s.e.Pending; {
-	case p == "create" || p == "find":
-		// "find" is a previous resume that was itself interrupted while asking.
+	if p := s.e.Pending; p == ledger.PendingCreate || p == ledger.PendingFind {
+		// A find pending is a previous resume that was itself interrupted while asking.
 		// The create call may have reached the vendor: ask it rather than create twice.
 		ids, cerr, err := s.findTasks(ctx, c.Name)
 		if err != nil || cerr != nil {
@@ -260,13 +257,12 @@ func (s *session) taskCreate(ctx context.Context, c *command.TaskCreate) (*comma
 		case 1:
 			st.TaskID, st.Created = ids[0], true
 		default:
-			return unknownOutcome("create"), nil
+			return unknownOutcome(ledger.PendingCreate), nil
 		}
-	case strings.HasPrefix(p, "import:"):
-		return unknownOutcome(p), nil
 	}
+	// An interrupted import batch is resolved (as outcome_unknown) in importCustomers.
 	if !st.Created {
-		reply, cerr, err := s.step(ctx, "create", func(ctx context.Context, attempt int) (platform.Reply, error) {
+		reply, cerr, err := s.step(ctx, ledger.PendingCreate, func(ctx context.Context, attempt int) (platform.Reply, error) {
 			if attempt > 1 {
 				// A failed attempt may still have created the task.
 				if ids, err := s.client.FindTasks(ctx, c.Name); err == nil && len(ids) == 1 {
@@ -286,7 +282,7 @@ func (s *session) taskCreate(ctx context.Context, c *command.TaskCreate) (*comma
 		}
 	}
 	if c.Start && !st.Started {
-		if _, cerr, err := s.step(ctx, "start", func(ctx context.Context, _ int) (platform.Reply, error) {
+		if _, cerr, err := s.step(ctx, ledger.PendingStart, func(ctx context.Context, _ int) (platform.Reply, error) {
 			return s.client.StartTask(ctx, st.TaskID)
 		}); err != nil || cerr != nil {
 			return cerr, err
@@ -298,31 +294,31 @@ func (s *session) taskCreate(ctx context.Context, c *command.TaskCreate) (*comma
 
 func (s *session) findTasks(ctx context.Context, name string) ([]string, *command.Error, error) {
 	var ids []string
-	_, cerr, err := s.step(ctx, "find", func(ctx context.Context, _ int) (platform.Reply, error) {
+	_, cerr, err := s.step(ctx, ledger.PendingFind, func(ctx context.Context, _ int) (platform.Reply, error) {
 		var err error
 		ids, err = s.client.FindTasks(ctx, name)
 		return platform.Reply{}, err
 	})
 	if cerr != nil {
 		// Could not ask: the create stays unknown rather than being repeated.
-		cerr = unknownOutcome("create")
+		cerr = unknownOutcome(ledger.PendingCreate)
 		cerr.Message += "; asking the vendor failed"
 	}
 	// The create stays pending until the caller settles it.
-	s.e.Pending = "create"
+	s.e.Pending = ledger.PendingCreate
 	return ids, cerr, err
 }
 
 // importCustomers imports in vendor-sized batches, checkpointing after each batch.
 func (s *session) importCustomers(ctx context.Context, taskID string, customers []command.Customer) (*command.Error, error) {
 	st := &s.e.Steps
-	if strings.HasPrefix(s.e.Pending, "import:") {
+	if _, ok := ledger.ImportBatch(s.e.Pending); ok {
 		return unknownOutcome(s.e.Pending), nil
 	}
 	size := s.client.ImportBatchSize()
 	for i := st.ImportedBatches; i*size < len(customers); i++ {
 		batch := customers[i*size : min((i+1)*size, len(customers))]
-		reply, cerr, err := s.step(ctx, "import:"+strconv.Itoa(i), func(ctx context.Context, _ int) (platform.Reply, error) {
+		reply, cerr, err := s.step(ctx, ledger.PendingImport(i), func(ctx context.Context, _ int) (platform.Reply, error) {
 			return s.client.ImportCustomers(ctx, taskID, batch)
 		})
 		if err != nil || cerr != nil {
@@ -336,10 +332,10 @@ func (s *session) importCustomers(ctx context.Context, taskID string, customers 
 }
 
 func (s *session) callSingle(ctx context.Context, c *command.CallSingle) (*command.Error, error) {
-	if s.e.Pending == "call" {
-		return unknownOutcome("call"), nil
+	if s.e.Pending == ledger.PendingCall {
+		return unknownOutcome(ledger.PendingCall), nil
 	}
-	reply, cerr, err := s.step(ctx, "call", func(ctx context.Context, _ int) (platform.Reply, error) {
+	reply, cerr, err := s.step(ctx, ledger.PendingCall, func(ctx context.Context, _ int) (platform.Reply, error) {
 		return s.client.SingleCall(ctx, c)
 	})
 	if err != nil || cerr != nil {

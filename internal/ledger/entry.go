@@ -17,13 +17,15 @@ const (
 )
 
 // Pending values: the vendor call that was in flight when the entry was written.
+// A task.control step is recorded under its action name ("pause", "delete", …).
 const (
-	PendingNone    = ""
-	PendingCreate  = "create"
-	PendingStart   = "start"
-	PendingCall    = "call"
-	PendingControl = "control"
-	pendingImport  = "import:"
+	PendingNone   = ""
+	PendingCreate = "create"
+	// PendingFind is the lookup that resolves an interrupted create.
+	PendingFind   = "find"
+	PendingStart  = "start"
+	PendingCall   = "call"
+	pendingImport = "import:"
 )
 
 // PendingImport is the Pending value of import batch n (0-based).
