@@ -11,8 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -72,8 +70,8 @@ func BenchmarkWebhooks(b *testing.B) {
 	}}
 	b.Cleanup(client.CloseIdleConnections)
 
-	byaiBody := benchFixture(b, "byai/call_instance_result.json")
-	yiwiseBody := benchFixture(b, "yiwise/robot_call_record.json")
+	byaiBody := readFixture(b, "byai/call_instance_result.json")
+	yiwiseBody := readFixture(b, "yiwise/robot_call_record.json")
 	// Each run gets a fresh in-process broker of the same configuration: the broker
 	// keeps every record in memory, so on a shared one whichever side ran later would
 	// pay for the other's records in GC.
@@ -284,16 +282,4 @@ func benchPercentile(sorted []time.Duration, q float64) time.Duration {
 	}
 	i := int(q*float64(len(sorted)) + 0.5)
 	return sorted[min(max(i-1, 0), len(sorted)-1)]
-}
-
-// benchFixture is readFixture for benchmarks (readFixture takes a *testing.T).
-func benchFixture(b *testing.B, rel string) []byte {
-	b.Helper()
-	for _, dir := range []string{"../../shared/testdata/webhooks", "../testdata/webhooks"} {
-		if data, err := os.ReadFile(filepath.Join(dir, rel)); err == nil {
-			return data
-		}
-	}
-	b.Fatalf("fixture %s not found", rel)
-	return nil
 }

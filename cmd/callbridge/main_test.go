@@ -268,8 +268,8 @@ func TestServeWaitsForKafkaInsteadOfExiting(t *testing.T) {
 	t.Setenv("CALLBRIDGE_ACCOUNTS", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve"}, io.Discard, &syncWriter{w: &stderr}) }()
+	var stderr syncBuffer
+	go func() { done <- run(ctx, []string{"serve"}, io.Discard, &stderr) }()
 
 	get := func(path string) int {
 		resp, err := http.Get("http://" + httpAddr + path)
@@ -321,15 +321,4 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
