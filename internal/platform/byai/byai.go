@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/jsondoc"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -47,10 +49,13 @@ func (f *flex) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
-		if len(b) >= 2 && b[len(b)-1] == '"' && plain(b[1:len(b)-1]) {
-			// Nothing to decode: spare json.Unmarshal its validation pass and allocations.
-			*f = flex(b[1 : len(b)-1])
-			return nil
+		// encoding/json hands over valid JSON: no raw quotes or control characters, so
+		// without escapes and invalid UTF-8 the text is the bytes between the quotes.
+		if inner := b[1:]; len(inner) > 0 && inner[len(inner)-1] == '"' {
+			if inner = inner[:len(inner)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				*f = flex(inner)
+				return nil
+			}
 		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -76,6 +81,20 @@ func normalizeNumber(s string) string {
 		return strconv.FormatInt(int64(v), 10)
 	}
 	return s
+}
+
+// flexOf reads a value of a parsed document as UnmarshalJSON does.
+func flexOf(v jsondoc.Value) flex {
+	switch v.Kind() {
+	case jsondoc.String:
+		t, _ := v.Text()
+		return flex(t)
+	case jsondoc.Number:
+		return flex(normalizeNumber(string(v.Raw())))
+	case jsondoc.True, jsondoc.False:
+		return flex(v.Raw())
+	}
+	return ""
 }
 
 // id is the value as a vendor id: trimmed, "" when absent.

@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/jsondoc"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -55,49 +57,49 @@ func (Vendor) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, er
 	return parseWebhook(acct, body, time.Now())
 }
 
+// docs recycles parsed documents: one callback's index is a few hundred nodes.
+var docs = sync.Pool{New: func() any { return new(jsondoc.Doc) }}
+
+// withDoc parses b and calls fn with its root; the index is recycled after fn returns,
+// so fn must not keep Values or the Text they share.
+func withDoc[T any](b []byte, fn func(jsondoc.Value) (T, error)) (T, error) {
+	d := docs.Get().(*jsondoc.Doc)
+	defer docs.Put(d)
+	if err := d.Parse(b); err != nil {
+		var zero T
+		return zero, err
+	}
+	return fn(d.Root())
+}
+
 func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.Out, error) {
-	// One decode reads the whole callback into the fields the events use; it also
-	// validates the body, which the walks below rely on.
-	var cb callback
-	i := skipSpace(body, 0)
-	if i == len(body) || body[i] != '{' {
-		return nil, unparseable("body is not a JSON object")
-	}
-	decoded := true
-	if err := json.Unmarshal(body, &cb); err != nil {
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) {
-			if !json.Valid(body) {
-				return nil, unparseable("body is not a JSON object")
-			}
-			decoded = false
+	outs, err := withDoc(body, func(root jsondoc.Value) ([]event.Out, error) {
+		dataType, rec, err := locate(root)
+		if err != nil {
+			return nil, err
 		}
+		return parseRecord(acct, dataType, rec, now)
+	})
+	var se *jsondoc.SyntaxError
+	if errors.As(err, &se) {
+		return nil, unparseable("body is not a JSON object: %v", err)
 	}
-	loc, err := locate(body[i:])
-	if err != nil {
-		return nil, err
-	}
-	dataType := loc.dataType
+	return outs, err
+}
+
+func parseRecord(acct *platform.Account, dataType string, rec jsondoc.Value, now time.Time) ([]event.Out, error) {
 	// Events keep the record after the body is gone; the body may be reused.
-	inner := bytes.Clone(loc.inner)
-	// Retries of one callback differ only in sign and dateTime; they must share an id.
-	rec := readRecord(inner)
-	p := &parser{acct: acct, raw: inner, stable: rec.stable, now: now}
-	if decoded && loc.exact {
-		if dataType == "" {
-			p.fields = &cb.Data.recordFields
-		} else {
-			p.fields = &cb.Data.Data
-		}
-	}
-	p.phones = func() []string { return recordPhones(inner) }
+	raw := json.RawMessage(bytes.Clone(rec.Raw()))
+	p := &parser{acct: acct, raw: raw, rec: rec, stable: stableDigest(rec), now: now}
+	p.phones = func() []string { return recordPhones(raw) }
+	hasScene, hasResults := !rec.Get("sceneInstance").IsNull(), !rec.Get("taskResult").IsNull()
 
 	switch dataType {
 	case DataTypeCall, "":
 		switch {
-		case rec.hasScene:
+		case hasScene:
 			return p.call("outbound")
-		case rec.hasResults:
+		case hasResults:
 			// The intent-change callback reuses CALL_INSTANCE_RESULT with only taskResult.
 			return p.intentChanged()
 		}
@@ -106,7 +108,7 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 		}
 		return nil, unparseable("%s without sceneInstance or taskResult", dataType)
 	case DataTypeInboundCall:
-		if !rec.hasScene {
+		if !hasScene {
 			return nil, unparseable("%s without sceneInstance", dataType)
 		}
 		return p.call("inbound")
@@ -116,126 +118,42 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 	return nil, unparseable("unknown dataType %q", dataType)
 }
 
-// callback is a whole callback body: data.data is the record of the wrapped shape, data
-// itself the record of the legacy shape.
-type callback struct {
-	Data struct {
-		Data recordFields `json:"data"`
-		recordFields
-	} `json:"data"`
-}
-
-// recordFields is every field the events read from a vendor record, of any kind.
-type recordFields struct {
-	callRecord
-	jobInfo
-}
-
 func unparseable(format string, args ...any) error {
 	return fmt.Errorf("byai: %w: %s", platform.ErrUnparseable, fmt.Sprintf(format, args...))
 }
 
-// unwrap returns the dataType and the vendor record of a callback: data.data for the
+// locate returns the dataType and the vendor record of a callback: data.data for the
 // wrapped shape, data itself for the legacy shape without dataType.
-func unwrap(body []byte) (dataType string, inner json.RawMessage, err error) {
-	i := skipSpace(body, 0)
-	if i == len(body) || body[i] != '{' || !json.Valid(body) {
-		return "", nil, unparseable("body is not a JSON object")
+func locate(root jsondoc.Value) (dataType string, rec jsondoc.Value, err error) {
+	if root.Kind() != jsondoc.Object {
+		return "", rec, unparseable("body is not a JSON object")
 	}
-	loc, err := locate(body[i:])
-	return loc.dataType, loc.inner, err
-}
-
-// located is where a callback keeps its record.
-type located struct {
-	dataType string
-	inner    []byte
-	// exact says no other member name leads encoding/json, which matches names without
-	// regard to case and merges repeated ones, to another record than inner.
-	exact bool
-}
-
-// locate finds the record of obj, a valid JSON object, as unwrap describes. Members are
-// looked up as in a decoded map: by exact name, the last of repeated names winning.
-func locate(obj []byte) (located, error) {
-	var data []byte
-	datas, others := 0, 0
-	r := newObjectReader(obj)
-	for k, v, ok := r.next(); ok; k, v, ok = r.next() {
-		if string(k) == "data" {
-			data = v
-			datas++
-		} else if mayFoldTo(k, "data") {
-			others++
-		}
+	data := root.Get("data")
+	if data.Kind() != jsondoc.Object {
+		return "", rec, unparseable("body has no data object")
 	}
-	if len(data) == 0 || data[0] != '{' {
-		return located{}, unparseable("body has no data object")
+	dt := data.Get("dataType")
+	if dt.IsNull() {
+		return "", data, nil
 	}
-	exact := datas == 1 && others == 0
-	var dt, rec []byte
-	datas, others = 0, 0
-	r = newObjectReader(data)
-	for k, v, ok := r.next(); ok; k, v, ok = r.next() {
-		switch {
-		case string(k) == "dataType":
-			dt = v
-		case string(k) == "data":
-			rec = v
-			datas++
-		case mayFoldTo(k, "data"):
-			others++
-		}
+	if dataType = dt.Str(); dataType == "" {
+		return "", rec, unparseable("dataType is not a string")
 	}
-	if len(dt) == 0 || string(dt) == "null" {
-		return located{inner: data, exact: exact}, nil
+	if rec = data.Get("data"); rec.Kind() != jsondoc.Object {
+		return "", rec, unparseable("%s has no data object", dataType)
 	}
-	if dt[0] != '"' {
-		return located{}, unparseable("dataType is not a string")
-	}
-	dataType := string(unquote(dt))
-	if dataType == "" {
-		return located{}, unparseable("dataType is not a string")
-	}
-	if len(rec) == 0 || rec[0] != '{' {
-		return located{}, unparseable("%s has no data object", dataType)
-	}
-	return located{dataType: dataType, inner: rec, exact: exact && datas == 1 && others == 0}, nil
-}
-
-// mayFoldTo says whether encoding/json could match the member name k to a field named
-// name (ASCII) other than by equality: equal but for case, or holding non-ASCII
-// characters, some of which fold to ASCII letters.
-func mayFoldTo(k []byte, name string) bool {
-	for _, c := range k {
-		if c >= utf8.RuneSelf {
-			return true
-		}
-	}
-	return string(k) != name && strings.EqualFold(string(k), name)
+	return dataType, rec, nil
 }
 
 // parser holds what every event of one callback shares.
 type parser struct {
-	acct   *platform.Account
-	raw    json.RawMessage
+	acct *platform.Account
+	raw  json.RawMessage
+	// rec is the record in the parsed body, valid while the parse lasts.
+	rec    jsondoc.Value
 	stable []byte
 	phones func() []string
 	now    time.Time
-	// fields is the record as decoded with the whole callback, or nil to decode raw.
-	fields *recordFields
-}
-
-// record returns the fields of the record.
-func (p *parser) record() (*recordFields, error) {
-	if p.fields != nil {
-		return p.fields, nil
-	}
-	var f recordFields
-	if err := decodeLoose(p.raw, &f); err != nil {
-		return nil, err
-	}
-	return &f, nil
 }
 
 func (p *parser) out(kind, typ, recordID, subject, key string, at time.Time, data any) event.Out {
@@ -251,88 +169,128 @@ func (p *parser) out(kind, typ, recordID, subject, key string, at time.Time, dat
 	}
 }
 
-type sceneInstance struct {
-	CallInstanceID    flex `json:"callInstanceId"`
-	InboundInstanceID flex `json:"inboundInstanceId"`
-	CompanyID         flex `json:"companyId"`
-	CallJobID         flex `json:"callJobId"`
-	JobName           flex `json:"jobName"`
-	CustomerID        flex `json:"customerId"`
-	CustomerName      flex `json:"customerName"`
-	CustomerTelephone flex `json:"customerTelephone"`
-	FinishStatus      flex `json:"finishStatus"`
-	Duration          flex `json:"duration"`
-	ChatRound         flex `json:"chatRound"`
-	StartTime         flex `json:"startTime"`
-	EndTime           flex `json:"endTime"`
-	CallerPhone       flex `json:"callerPhone"`
-	CalleePhone       flex `json:"calleePhone"`
-	LuyinOssURL       flex `json:"luyinOssUrl"`
-	UserLuyinOssURL   flex `json:"userLuyinOssUrl"`
-	HangUp            flex `json:"hangUp"`
-	CorpName          flex `json:"corpName"`
+// field reads member name of obj as a flex.
+func field(obj jsondoc.Value, name string) flex { return flexOf(obj.Get(name)) }
+
+// scene is what the call event reads of sceneInstance.
+type scene struct {
+	callInstanceID, inboundInstanceID, companyID, callJobID, jobName, customerID,
+	customerName, customerTelephone, finishStatus, duration, chatRound, startTime,
+	endTime, callerPhone, calleePhone, luyinOssURL, userLuyinOssURL, hangUp, corpName flex
 }
 
-type taskResult struct {
-	SceneInstanceID  flex `json:"sceneInstanceId"`
-	CompanyID        flex `json:"companyId"`
-	ResultName       flex `json:"resultName"`
-	ResultValue      flex `json:"resultValue"`
-	ResultValueAlias flex `json:"resultValueAlias"`
-	ResultLabels     []struct {
-		Value flex `json:"value"`
-	} `json:"resultLabels"`
+// readScene reads sceneInstance in one pass; of repeated names the last wins.
+func readScene(si jsondoc.Value) *scene {
+	s := new(scene)
+	si.Members(func(name, v jsondoc.Value) bool {
+		n, _ := name.Text()
+		var f *flex
+		switch string(n) {
+		case "callInstanceId":
+			f = &s.callInstanceID
+		case "inboundInstanceId":
+			f = &s.inboundInstanceID
+		case "companyId":
+			f = &s.companyID
+		case "callJobId":
+			f = &s.callJobID
+		case "jobName":
+			f = &s.jobName
+		case "customerId":
+			f = &s.customerID
+		case "customerName":
+			f = &s.customerName
+		case "customerTelephone":
+			f = &s.customerTelephone
+		case "finishStatus":
+			f = &s.finishStatus
+		case "duration":
+			f = &s.duration
+		case "chatRound":
+			f = &s.chatRound
+		case "startTime":
+			f = &s.startTime
+		case "endTime":
+			f = &s.endTime
+		case "callerPhone":
+			f = &s.callerPhone
+		case "calleePhone":
+			f = &s.calleePhone
+		case "luyinOssUrl":
+			f = &s.luyinOssURL
+		case "userLuyinOssUrl":
+			f = &s.userLuyinOssURL
+		case "hangUp":
+			f = &s.hangUp
+		case "corpName":
+			f = &s.corpName
+		default:
+			return true
+		}
+		*f = flexOf(v)
+		return true
+	})
+	return s
 }
 
-type phoneLog struct {
-	Speaker   flex `json:"speaker"`
-	Content   flex `json:"content"`
-	StartTime flex `json:"startTime"`
-	EndTime   flex `json:"endTime"`
+// callResults are the taskResult entries the call event reads, each the first entry
+// of its name; Absent when there is none.
+type callResults struct {
+	intent, tags, concerns jsondoc.Value
 }
 
-type callRecord struct {
-	SceneInstance sceneInstance `json:"sceneInstance"`
-	TaskResult    []taskResult  `json:"taskResult"`
-	PhoneLog      struct {
-		PhoneLogs []phoneLog `json:"phoneLogs"`
-	} `json:"phoneLog"`
+func readResults(list jsondoc.Value) callResults {
+	var r callResults
+	list.Elems(func(tr jsondoc.Value) bool {
+		var v *jsondoc.Value
+		switch field(tr, "resultName").id() {
+		case resultIntent:
+			v = &r.intent
+		case resultTags:
+			v = &r.tags
+		case resultConcerns:
+			v = &r.concerns
+		default:
+			return true
+		}
+		if !v.Exists() {
+			*v = tr
+		}
+		return true
+	})
+	return r
 }
 
 func (p *parser) call(direction string) ([]event.Out, error) {
-	f, err := p.record()
-	if err != nil {
-		return nil, unparseable("call record: %v", err)
-	}
-	rec := &f.callRecord
-	si := &rec.SceneInstance
-	callID, caller := si.CallInstanceID.id(), si.CallerPhone
+	si := readScene(p.rec.Get("sceneInstance"))
+	results := readResults(p.rec.Get("taskResult"))
+	callID, caller := si.callInstanceID.id(), si.callerPhone
 	if direction == "inbound" {
-		callID, caller = si.InboundInstanceID.id(), si.CalleePhone
+		callID, caller = si.inboundInstanceID.id(), si.calleePhone
 		if callID == "" {
-			callID = si.CallInstanceID.id()
+			callID = si.callInstanceID.id()
 		}
 	}
 	if callID == "" {
 		return nil, unparseable("call record has no call id")
 	}
 	loc := p.acct.Loc()
-	started, startOK := localTime(si.StartTime, loc)
-	ended, endOK := localTime(si.EndTime, loc)
-	status, vendorStatus := code(si.FinishStatus, callStatuses, event.StatusUnknown)
-	level, label := intent(find(rec.TaskResult, resultIntent))
+	started, startOK := localTime(si.startTime, loc)
+	ended, endOK := localTime(si.endTime, loc)
+	status, vendorStatus := code(si.finishStatus, callStatuses, event.StatusUnknown)
+	level, label := intent(field(results.intent, "resultValueAlias"), field(results.intent, "resultValue"), results.intent.Exists())
 	cf := &event.CallFinished{
 		Vendor:    Name,
 		Account:   p.acct.Name,
 		Direction: direction,
 		CallID:    callID,
-		TaskID:    event.Str(si.CallJobID.id()),
-		TaskName:  si.JobName.ptr(),
-		CompanyID: event.Str(si.CompanyID.id()),
+		TaskID:    event.Str(si.callJobID.id()),
+		TaskName:  si.jobName.ptr(),
+		CompanyID: event.Str(si.companyID.id()),
 		Customer: event.Customer{
-			ID:    event.Str(si.CustomerID.id()),
-			Name:  si.CustomerName.ptr(),
-			Phone: si.CustomerTelephone.ptr(),
+			ID:    event.Str(si.customerID.id()),
+			Name:  si.customerName.ptr(),
+			Phone: si.customerTelephone.ptr(),
 		},
 		CallerNumber:         caller.ptr(),
 		Status:               status,
@@ -340,18 +298,19 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 		Answered:             status == event.StatusAnswered,
 		IntentLevel:          level,
 		IntentLabel:          label,
-		Tags:                 tags(find(rec.TaskResult, resultTags)),
-		Concerns:             concerns(find(rec.TaskResult, resultConcerns)),
+		Tags:                 tags(results.tags),
+		Concerns:             concerns(results.concerns),
 		StartedAt:            rfc3339(started, startOK),
 		EndedAt:              rfc3339(ended, endOK),
-		HangupBy:             hangupBy(si.HangUp),
-		RecordingURL:         si.LuyinOssURL.ptr(),
-		CustomerRecordingURL: si.UserLuyinOssURL.ptr(),
-		Transcript:           transcript(rec.PhoneLog.PhoneLogs),
-		Attempt:              attempt(si.CorpName),
+		HangupBy:             hangupBy(si.hangUp),
+		RecordingURL:         si.luyinOssURL.ptr(),
+		CustomerRecordingURL: si.userLuyinOssURL.ptr(),
+		Transcript:           transcript(p.rec.Path("phoneLog", "phoneLogs")),
+		Attempt:              attempt(si.corpName),
+		DurationSeconds:      count(si.duration),
+		ChatRounds:           count(si.chatRound),
 		Raw:                  p.raw,
 	}
-	cf.DurationSeconds, cf.ChatRounds = count(si.Duration), count(si.ChatRound)
 	key := callID
 	if cf.TaskID != nil {
 		key = *cf.TaskID
@@ -364,38 +323,38 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 }
 
 func (p *parser) intentChanged() ([]event.Out, error) {
-	f, err := p.record()
-	if err != nil {
-		return nil, unparseable("intent change: %v", err)
-	}
-	rec := &f.callRecord
 	var outs []event.Out
+	var err error
 	seen := map[string]bool{}
-	for i := range rec.TaskResult {
-		tr := &rec.TaskResult[i]
-		if tr.ResultName.id() != resultIntent {
-			continue
+	p.rec.Get("taskResult").Elems(func(tr jsondoc.Value) bool {
+		if field(tr, "resultName").id() != resultIntent {
+			return true
 		}
-		callID := tr.SceneInstanceID.id()
+		callID := field(tr, "sceneInstanceId").id()
 		if callID == "" {
-			return nil, unparseable("intent change has no sceneInstanceId")
+			err = unparseable("intent change has no sceneInstanceId")
+			return false
 		}
 		if seen[callID] {
-			continue
+			return true
 		}
 		seen[callID] = true
-		level, label := intent(tr)
+		level, label := intent(field(tr, "resultValueAlias"), field(tr, "resultValue"), true)
 		ic := &event.IntentChanged{
 			Vendor:      Name,
 			Account:     p.acct.Name,
 			CallID:      callID,
-			CompanyID:   event.Str(tr.CompanyID.id()),
+			CompanyID:   event.Str(field(tr, "companyId").id()),
 			IntentLevel: level,
 			IntentLabel: label,
 			ChangedBy:   "manual",
 			Raw:         p.raw,
 		}
 		outs = append(outs, p.out(event.TopicIntentChanged, event.TypeIntentChanged, callID, "call/"+callID, callID, p.now, ic))
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(outs) == 0 {
 		return nil, unparseable("taskResult has no %s entry", resultIntent)
@@ -403,38 +362,26 @@ func (p *parser) intentChanged() ([]event.Out, error) {
 	return outs, nil
 }
 
-type jobInfo struct {
-	CallJobID   flex `json:"callJobId"`
-	CompanyID   flex `json:"companyId"`
-	JobName     flex `json:"jobName"`
-	Status      flex `json:"status"`
-	GmtModified flex `json:"gmtModified"`
-}
-
 func (p *parser) taskStatus() ([]event.Out, error) {
-	f, err := p.record()
-	if err != nil {
-		return nil, unparseable("job info: %v", err)
-	}
-	job := &f.jobInfo
-	taskID := job.CallJobID.id()
+	job := p.rec
+	taskID := field(job, "callJobId").id()
 	if taskID == "" {
 		return nil, unparseable("job info has no callJobId")
 	}
-	status, vendorStatus := code(job.Status, taskStatuses, event.TaskUnknown)
+	status, vendorStatus := code(field(job, "status"), taskStatuses, event.TaskUnknown)
 	ts := &event.TaskStatus{
 		Vendor:       Name,
 		Account:      p.acct.Name,
 		TaskID:       taskID,
-		TaskName:     job.JobName.ptr(),
-		CompanyID:    event.Str(job.CompanyID.id()),
+		TaskName:     field(job, "jobName").ptr(),
+		CompanyID:    event.Str(field(job, "companyId").id()),
 		Status:       status,
 		VendorStatus: vendorStatus,
 		Finished:     status == event.TaskCompleted || status == event.TaskTerminated,
 		Raw:          p.raw,
 	}
 	at := p.now
-	if t, ok := localTime(job.GmtModified, p.acct.Loc()); ok {
+	if t, ok := localTime(field(job, "gmtModified"), p.acct.Loc()); ok {
 		at = t
 	}
 	return []event.Out{p.out(event.TopicTaskStatus, event.TypeTaskStatus, taskID, "task/"+taskID, taskID, at, ts)}, nil
@@ -453,26 +400,17 @@ func code(f flex, names []string, unknown string) (name, vendor string) {
 	return names[n], vendor
 }
 
-func find(results []taskResult, name string) *taskResult {
-	for i := range results {
-		if results[i].ResultName.id() == name {
-			return &results[i]
-		}
-	}
-	return nil
-}
-
 // intent reads the level from the alias (A-F), else from the label's leading letter
-// ("C级(很少)").
-func intent(tr *taskResult) (level, label *string) {
-	if tr == nil {
+// ("C级(很少)"); both are nil when the callback has no intent entry.
+func intent(alias, value flex, present bool) (level, label *string) {
+	if !present {
 		return nil, nil
 	}
-	label = tr.ResultValue.ptr()
-	if l := strings.ToUpper(tr.ResultValueAlias.id()); isLevel(l) {
+	label = value.ptr()
+	if l := strings.ToUpper(alias.id()); isLevel(l) {
 		return &l, label
 	}
-	v := strings.TrimSpace(string(tr.ResultValue))
+	v := strings.TrimSpace(string(value))
 	if v == "" {
 		return nil, label
 	}
@@ -488,25 +426,20 @@ func isLevel(s string) bool { return len(s) == 1 && s[0] >= 'A' && s[0] <= 'F' }
 
 func isASCIILetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
 
-func tags(tr *taskResult) []string {
+func tags(tr jsondoc.Value) []string {
 	out := []string{}
-	if tr == nil {
-		return out
-	}
-	for _, l := range tr.ResultLabels {
-		if v := strings.TrimSpace(string(l.Value)); v != "" {
+	tr.Get("resultLabels").Elems(func(l jsondoc.Value) bool {
+		if v := strings.TrimSpace(string(field(l, "value"))); v != "" {
 			out = append(out, v)
 		}
-	}
+		return true
+	})
 	return out
 }
 
-func concerns(tr *taskResult) []string {
+func concerns(tr jsondoc.Value) []string {
 	out := []string{}
-	if tr == nil {
-		return out
-	}
-	for _, c := range strings.FieldsFunc(string(tr.ResultValue), func(r rune) bool {
+	for _, c := range strings.FieldsFunc(string(field(tr, "resultValue")), func(r rune) bool {
 		return r == ',' || r == '，' || r == '、'
 	}) {
 		if c = strings.TrimSpace(c); c != "" {
@@ -534,41 +467,57 @@ func hangupBy(f flex) *string {
 	return nil
 }
 
-func transcript(logs []phoneLog) []event.Utterance {
-	out := make([]event.Utterance, 0, len(logs))
-	for _, l := range logs {
-		var speaker string
-		switch strings.ToUpper(l.Speaker.id()) {
+func transcript(logs jsondoc.Value) []event.Utterance {
+	out := make([]event.Utterance, 0, logs.Len())
+	logs.Elems(func(l jsondoc.Value) bool {
+		var speaker, content, start, end flex
+		l.Members(func(name, v jsondoc.Value) bool {
+			switch n, _ := name.Text(); string(n) {
+			case "speaker":
+				speaker = flexOf(v)
+			case "content":
+				content = flexOf(v)
+			case "startTime":
+				start = flexOf(v)
+			case "endTime":
+				end = flexOf(v)
+			}
+			return true
+		})
+		u := event.Utterance{Text: string(content)}
+		switch strings.ToUpper(speaker.id()) {
 		case "AI":
-			speaker = "robot"
+			u.Speaker = "robot"
 		case "ME":
-			speaker = "customer"
+			u.Speaker = "customer"
 		default:
 			// The schema knows only the robot and the customer.
-			continue
+			return true
 		}
-		u := event.Utterance{Speaker: speaker, Text: string(l.Content)}
-		if n, ok := l.StartTime.int(); ok && n >= 0 {
+		if n, ok := start.int(); ok && n >= 0 {
 			u.StartMs = &n
 		}
-		if n, ok := l.EndTime.int(); ok && n >= 0 {
+		if n, ok := end.int(); ok && n >= 0 {
 			u.EndMs = &n
 		}
 		out = append(out, u)
-	}
+		return true
+	})
 	return out
 }
 
 // attempt reads calledTimes from corpName, which the vendor uses to carry a JSON string
 // of call metadata.
 func attempt(corpName flex) int {
-	var meta struct {
-		CalledTimes flex `json:"calledTimes"`
-	}
-	if json.Unmarshal([]byte(corpName), &meta) == nil {
-		if n, ok := meta.CalledTimes.int(); ok && n > 0 && n < 1<<31 {
-			return int(n)
+	n, _ := withDoc([]byte(corpName), func(meta jsondoc.Value) (int64, error) {
+		n, ok := field(meta, "calledTimes").int()
+		if !ok {
+			return 0, nil
 		}
+		return n, nil
+	})
+	if n > 0 && n < 1<<31 {
+		return int(n)
 	}
 	return 1
 }
@@ -592,25 +541,20 @@ func rfc3339(t time.Time, ok bool) *string {
 	return event.Str(t.Format(time.RFC3339))
 }
 
-// recordPhones lists the phone numbers in a vendor record (see phonesIn), leaving out
-// its volatile sign and dateTime.
-func recordPhones(inner []byte) []string {
-	var tree map[string]any
-	dec := json.NewDecoder(bytes.NewReader(inner))
-	dec.UseNumber()
-	if dec.Decode(&tree) != nil {
-		return []string{}
-	}
-	delete(tree, "sign")
-	delete(tree, "dateTime")
-	return phonesIn(tree)
-}
-
-// phonesIn lists every phone number value in a decoded record, including inside the
-// JSON strings the vendor nests (properties), so the publisher can mask them anywhere.
-func phonesIn(tree map[string]any) []string {
+// recordPhones lists the phone numbers in a vendor record, leaving out its volatile
+// sign and dateTime, so the publisher can mask them anywhere: every value of a phone
+// field (see phoneKey), also inside the JSON strings the vendor nests (properties).
+func recordPhones(rec []byte) []string {
 	set := map[string]bool{}
-	walkPhones(tree, "", 0, set)
+	_, _ = withDoc(rec, func(v jsondoc.Value) (struct{}, error) {
+		v.Members(func(name, m jsondoc.Value) bool {
+			if n := name.Str(); n != "sign" && n != "dateTime" {
+				walkPhones(m, n, 0, set)
+			}
+			return true
+		})
+		return struct{}{}, nil
+	})
 	out := make([]string, 0, len(set))
 	for p := range set {
 		out = append(out, p)
@@ -619,32 +563,32 @@ func phonesIn(tree map[string]any) []string {
 	return out
 }
 
-func walkPhones(v any, key string, nested int, set map[string]bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			walkPhones(e, k, nested, set)
-		}
-	case []any:
-		for _, e := range x {
+func walkPhones(v jsondoc.Value, key string, nested int, set map[string]bool) {
+	switch v.Kind() {
+	case jsondoc.Object:
+		v.Members(func(name, m jsondoc.Value) bool {
+			walkPhones(m, name.Str(), nested, set)
+			return true
+		})
+	case jsondoc.Array:
+		v.Elems(func(e jsondoc.Value) bool {
 			walkPhones(e, key, nested, set)
-		}
-	case json.Number:
+			return true
+		})
+	case jsondoc.Number:
 		if phoneKey(key) {
-			set[x.String()] = true
+			set[string(v.Raw())] = true
 		}
-	case string:
-		s := strings.TrimSpace(x)
+	case jsondoc.String:
+		s := strings.TrimSpace(v.Str())
 		switch {
 		case phoneKey(key) && strings.ContainsAny(s, "0123456789"):
 			set[s] = true
 		case nested < 2 && s != "" && (s[0] == '{' || s[0] == '['):
-			var inner any
-			dec := json.NewDecoder(strings.NewReader(s))
-			dec.UseNumber()
-			if dec.Decode(&inner) == nil {
+			_, _ = withDoc([]byte(s), func(inner jsondoc.Value) (struct{}, error) {
 				walkPhones(inner, key, nested+1, set)
-			}
+				return struct{}{}, nil
+			})
 		}
 	}
 }
@@ -671,25 +615,27 @@ func (Vendor) VerifyWebhook(acct *platform.Account, body []byte, now time.Time) 
 	if acct.AppKey == "" || acct.AppSecret == "" {
 		return unauthorized("account %s has no app key or secret to check callback signs", acct.Name)
 	}
-	dataType, inner, err := unwrap(body)
+	type signed struct {
+		sign, dateTime string
+		signedShape    bool
+	}
+	got, err := withDoc(body, func(root jsondoc.Value) (signed, error) {
+		dataType, rec, err := locate(root)
+		if err != nil {
+			return signed{}, err
+		}
+		return signed{field(rec, "sign").id(), string(field(rec, "dateTime")), signedShape(dataType, rec.Get("sceneInstance"))}, nil
+	})
 	if err != nil {
 		// Not wrapped with %w: an unsigned body is unauthorized, not unparseable.
 		return unauthorized("cannot read sign: %v", err)
 	}
-	var f struct {
-		Sign          flex            `json:"sign"`
-		DateTime      flex            `json:"dateTime"`
-		SceneInstance json.RawMessage `json:"sceneInstance"`
-	}
-	if err := decodeLoose(inner, &f); err != nil {
-		return unauthorized("cannot read sign: %v", err)
-	}
-	sign, dateTime := f.Sign.id(), string(f.DateTime)
+	sign, dateTime := got.sign, got.dateTime
 	if sign == "" {
 		// The vendor documents sign/dateTime on call records only: task status and
 		// manual intent callbacks carry none, and rejecting them would make BYAI retry
 		// them for a day. They still pass the account's token and allow-list.
-		if !signedShape(dataType, f.SceneInstance) {
+		if !got.signedShape {
 			return nil
 		}
 		return unauthorized("callback has no sign")
@@ -715,12 +661,12 @@ func (Vendor) VerifyWebhook(acct *platform.Account, body []byte, now time.Time) 
 
 // signedShape reports whether BYAI signs callbacks of this shape: outbound and
 // inbound call records (and the legacy record without dataType).
-func signedShape(dataType string, sceneInstance json.RawMessage) bool {
+func signedShape(dataType string, sceneInstance jsondoc.Value) bool {
 	switch dataType {
 	case DataTypeInboundCall:
 		return true
 	case DataTypeCall, "":
-		return len(sceneInstance) > 0 && string(sceneInstance) != "null"
+		return !sceneInstance.IsNull()
 	}
 	return false
 }

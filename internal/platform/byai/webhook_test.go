@@ -470,8 +470,7 @@ func TestIntentLevel(t *testing.T) {
 		{"AB", "有意向", nil},
 	}
 	for _, tt := range tests {
-		tr := &taskResult{ResultValueAlias: flex(tt.alias), ResultValue: flex(tt.value)}
-		level, label := intent(tr)
+		level, label := intent(flex(tt.alias), flex(tt.value), true)
 		if !reflect.DeepEqual(level, tt.want) {
 			t.Errorf("alias %q value %q: level %v, want %v", tt.alias, tt.value, deref(level), deref(tt.want))
 		}

@@ -1,0 +1,562 @@
+// Package jsondoc validates a JSON document and indexes its values in one pass, so
+// that vendor webhook parsers read the few fields an event needs, and walk the rest
+// for ids and phone numbers, without decoding the body into maps or structs.
+//
+// A Doc accepts exactly the documents encoding/json's Valid accepts (RFC 8259; bytes
+// of invalid UTF-8 inside strings included, as encoding/json does). Member names
+// match exactly, and of repeated names the last wins, as when decoding into a map.
+// String text is decoded as encoding/json decodes it.
+//
+// The zero Doc is ready to use; a Doc reused across documents allocates nothing once
+// its index has grown to fit them.
+package jsondoc
+
+import (
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Kind is the JSON type of a value; Absent is the kind of a member that is not there.
+type Kind uint8
+
+// Value kinds.
+const (
+	Absent Kind = iota
+	Null
+	False
+	True
+	Number
+	String
+	Object
+	Array
+)
+
+var kindNames = [...]string{"absent", "null", "false", "true", "number", "string", "object", "array"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// MaxDepth is how deeply arrays and objects may nest, as in encoding/json.
+const MaxDepth = 10000
+
+// node is one value of the document, in document order: a container is followed by
+// its contents (an object's as name, value, name, value…), and next skips them.
+type node struct {
+	start, end uint32 // the value's text in src; a string's includes its quotes
+	next       uint32 // index of the node after this value and its contents
+	kind       Kind
+	// plain says a string's text is the bytes between its quotes: no escapes, and
+	// valid UTF-8.
+	plain bool
+}
+
+// Doc is a parsed document.
+type Doc struct {
+	src   []byte
+	nodes []node
+	depth int
+}
+
+// SyntaxError says where and why a document is not valid JSON.
+type SyntaxError struct {
+	Offset int // of the byte at fault
+	msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.Offset) }
+
+// Parse validates and indexes src, replacing what d held. d keeps src (not a copy)
+// until the next Parse.
+func (d *Doc) Parse(src []byte) error {
+	if len(src) > 1<<31 {
+		return &SyntaxError{0, "document too large"}
+	}
+	d.src, d.nodes, d.depth = src, d.nodes[:0], 0
+	i, err := d.value(skipSpace(src, 0))
+	if err == nil {
+		if i = skipSpace(src, i); i < len(src) {
+			err = &SyntaxError{i, fmt.Sprintf("invalid character %q after top-level value", src[i])}
+		}
+	}
+	if err != nil {
+		d.src, d.nodes = nil, d.nodes[:0]
+		return err
+	}
+	return nil
+}
+
+// Parse validates and indexes src in a new Doc.
+func Parse(src []byte) (*Doc, error) {
+	d := new(Doc)
+	if err := d.Parse(src); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Root is the document's top-level value.
+func (d *Doc) Root() Value {
+	if len(d.nodes) == 0 {
+		return Value{}
+	}
+	return Value{d, 0}
+}
+
+func (d *Doc) errAt(i int, what string) error {
+	if i >= len(d.src) {
+		return &SyntaxError{len(d.src), "unexpected end of JSON input"}
+	}
+	return &SyntaxError{i, fmt.Sprintf("invalid character %q %s", d.src[i], what)}
+}
+
+// value indexes the value at src[i] and returns the index just past it.
+func (d *Doc) value(i int) (int, error) {
+	src := d.src
+	if i >= len(src) {
+		return i, d.errAt(i, "")
+	}
+	n := len(d.nodes)
+	d.nodes = append(d.nodes, node{start: uint32(i)})
+	var end int
+	var err error
+	switch c := src[i]; {
+	case c == '{':
+		end, err = d.object(i)
+		d.nodes[n].kind = Object
+	case c == '[':
+		end, err = d.array(i)
+		d.nodes[n].kind = Array
+	case c == '"':
+		var plain bool
+		end, plain, err = d.string(i)
+		d.nodes[n].kind, d.nodes[n].plain = String, plain
+	case c == '-' || c >= '0' && c <= '9':
+		end, err = d.number(i)
+		d.nodes[n].kind = Number
+	case c == 't':
+		end, err = d.literal(i, "true")
+		d.nodes[n].kind = True
+	case c == 'f':
+		end, err = d.literal(i, "false")
+		d.nodes[n].kind = False
+	case c == 'n':
+		end, err = d.literal(i, "null")
+		d.nodes[n].kind = Null
+	default:
+		return i, d.errAt(i, "looking for beginning of value")
+	}
+	if err != nil {
+		return end, err
+	}
+	d.nodes[n].end, d.nodes[n].next = uint32(end), uint32(len(d.nodes))
+	return end, nil
+}
+
+func (d *Doc) object(i int) (int, error) {
+	if d.depth++; d.depth > MaxDepth {
+		return i, &SyntaxError{i, "exceeded max depth"}
+	}
+	src := d.src
+	i = skipSpace(src, i+1)
+	if i < len(src) && src[i] == '}' {
+		d.depth--
+		return i + 1, nil
+	}
+	for {
+		if i >= len(src) || src[i] != '"' {
+			return i, d.errAt(i, "looking for beginning of object key string")
+		}
+		end, plain, err := d.string(i)
+		if err != nil {
+			return end, err
+		}
+		d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(end), next: uint32(len(d.nodes) + 1), kind: String, plain: plain})
+		i = end
+		if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
+			return i, d.errAt(i, "after object key")
+		}
+		if i, err = d.value(skipSpace(src, i+1)); err != nil {
+			return i, err
+		}
+		if i = skipSpace(src, i); i < len(src) {
+			switch src[i] {
+			case ',':
+				i = skipSpace(src, i+1)
+				continue
+			case '}':
+				d.depth--
+				return i + 1, nil
+			}
+		}
+		return i, d.errAt(i, "after object key:value pair")
+	}
+}
+
+func (d *Doc) array(i int) (int, error) {
+	if d.depth++; d.depth > MaxDepth {
+		return i, &SyntaxError{i, "exceeded max depth"}
+	}
+	src := d.src
+	i = skipSpace(src, i+1)
+	if i < len(src) && src[i] == ']' {
+		d.depth--
+		return i + 1, nil
+	}
+	for {
+		var err error
+		if i, err = d.value(i); err != nil {
+			return i, err
+		}
+		if i = skipSpace(src, i); i < len(src) {
+			switch src[i] {
+			case ',':
+				i = skipSpace(src, i+1)
+				continue
+			case ']':
+				d.depth--
+				return i + 1, nil
+			}
+		}
+		return i, d.errAt(i, "after array element")
+	}
+}
+
+// string checks the string at src[i] and returns the index just past it; plain is
+// true when its text is the bytes between the quotes.
+func (d *Doc) string(i int) (end int, plain bool, err error) {
+	src := d.src
+	plain = true
+	ascii := true
+	start := i + 1
+	for i++; i < len(src); i++ {
+		c := src[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= utf8.RuneSelf {
+				ascii = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			if plain && !ascii {
+				plain = utf8.Valid(src[start:i])
+			}
+			return i + 1, plain, nil
+		case '\\':
+			plain = false
+			i++
+			if i >= len(src) {
+				return i, false, d.errAt(i, "")
+			}
+			switch src[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				for k := 0; k < 4; k++ {
+					if i++; i >= len(src) || !isHex(src[i]) {
+						return i, false, d.errAt(i, "in \\u hexadecimal character escape")
+					}
+				}
+			default:
+				return i, false, d.errAt(i, "in string escape code")
+			}
+		default:
+			return i, false, d.errAt(i, "in string literal")
+		}
+	}
+	return i, false, d.errAt(i, "")
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at src[i].
+func (d *Doc) number(i int) (int, error) {
+	src := d.src
+	if src[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(src) && src[i] == '0':
+		i++
+	case i < len(src) && src[i] >= '1' && src[i] <= '9':
+		i = digits(src, i+1)
+	default:
+		return i, d.errAt(i, "in numeric literal")
+	}
+	if i < len(src) && src[i] == '.' {
+		if i++; i >= len(src) || !isDigit(src[i]) {
+			return i, d.errAt(i, "after decimal point in numeric literal")
+		}
+		i = digits(src, i+1)
+	}
+	if i < len(src) && (src[i] == 'e' || src[i] == 'E') {
+		if i++; i < len(src) && (src[i] == '+' || src[i] == '-') {
+			i++
+		}
+		if i >= len(src) || !isDigit(src[i]) {
+			return i, d.errAt(i, "in exponent of numeric literal")
+		}
+		i = digits(src, i+1)
+	}
+	return i, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digits(b []byte, i int) int {
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i
+}
+
+func (d *Doc) literal(i int, lit string) (int, error) {
+	for k := 0; k < len(lit); k++ {
+		if i+k >= len(d.src) || d.src[i+k] != lit[k] {
+			return i + k, d.errAt(i+k, "in literal "+lit+" (expecting "+fmt.Sprintf("%q", lit[k])+")")
+		}
+	}
+	return i + len(lit), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// Value is one value of a Doc. The zero Value is Absent: every method on it answers
+// as for a missing member, so lookups chain without checks.
+type Value struct {
+	d *Doc
+	i uint32
+}
+
+func (v Value) node() *node { return &v.d.nodes[v.i] }
+
+// Kind is the value's JSON type.
+func (v Value) Kind() Kind {
+	if v.d == nil {
+		return Absent
+	}
+	return v.node().kind
+}
+
+// Exists says the value is present (null included).
+func (v Value) Exists() bool { return v.d != nil }
+
+// IsNull says the value is absent or null.
+func (v Value) IsNull() bool { k := v.Kind(); return k == Absent || k == Null }
+
+// Raw is the value's JSON text, part of the parsed document; nil when absent.
+func (v Value) Raw() []byte {
+	if v.d == nil {
+		return nil
+	}
+	n := v.node()
+	return v.d.src[n.start:n.end:n.end]
+}
+
+// Get is the member of an object named name (the last, if repeated); Absent when v is
+// not an object or has no such member.
+func (v Value) Get(name string) Value {
+	if v.Kind() != Object {
+		return Value{}
+	}
+	found := Value{}
+	nodes := v.d.nodes
+	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k+1].next {
+		if v.d.nameIs(k, name) {
+			found = Value{v.d, k + 1}
+		}
+	}
+	return found
+}
+
+// Path is Get applied name by name.
+func (v Value) Path(names ...string) Value {
+	for _, n := range names {
+		v = v.Get(n)
+	}
+	return v
+}
+
+// nameIs says whether the name at node k reads name.
+func (d *Doc) nameIs(k uint32, name string) bool {
+	n := &d.nodes[k]
+	if n.plain {
+		return string(d.src[n.start+1:n.end-1]) == name
+	}
+	return string(appendUnquoted(nil, d.src[n.start+1:n.end-1])) == name
+}
+
+// Members calls yield with each member of an object in document order, repeated names
+// included: name is the member's name, a String (its Text is the name as it decodes).
+// Nothing, when v is not an object.
+func (v Value) Members(yield func(name, val Value) bool) {
+	if v.Kind() != Object {
+		return
+	}
+	nodes := v.d.nodes
+	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k+1].next {
+		if !yield(Value{v.d, k}, Value{v.d, k + 1}) {
+			return
+		}
+	}
+}
+
+// Elems calls yield with each element of an array in order; nothing, when v is not an
+// array.
+func (v Value) Elems(yield func(Value) bool) {
+	if v.Kind() != Array {
+		return
+	}
+	nodes := v.d.nodes
+	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k].next {
+		if !yield(Value{v.d, k}) {
+			return
+		}
+	}
+}
+
+// Len is the number of elements of an array or members of an object, else 0.
+func (v Value) Len() int {
+	k := v.Kind()
+	if k != Array && k != Object {
+		return 0
+	}
+	nodes := v.d.nodes
+	n := 0
+	for j := v.i + 1; j < nodes[v.i].next; j = nodes[j].next {
+		n++
+	}
+	if k == Object {
+		n /= 2
+	}
+	return n
+}
+
+// Text is a string's decoded text, shared with the document when nothing needed
+// decoding; ok is false for any other kind.
+func (v Value) Text() (text []byte, ok bool) {
+	if v.Kind() != String {
+		return nil, false
+	}
+	return v.d.text(v.i), true
+}
+
+// Str is Text as a string, "" for other kinds.
+func (v Value) Str() string {
+	t, _ := v.Text()
+	return string(t)
+}
+
+// Plain says a string's text is its raw bytes between the quotes, with no escapes and
+// valid UTF-8.
+func (v Value) Plain() bool { return v.Kind() == String && v.node().plain }
+
+// AppendText appends a string's decoded text to dst (nothing for other kinds), so a
+// caller with a buffer of its own decodes escapes without allocating.
+func (v Value) AppendText(dst []byte) []byte {
+	if v.Kind() != String {
+		return dst
+	}
+	n := v.node()
+	inner := v.d.src[n.start+1 : n.end-1]
+	if n.plain {
+		return append(dst, inner...)
+	}
+	return appendUnquoted(dst, inner)
+}
+
+func (d *Doc) text(k uint32) []byte {
+	n := &d.nodes[k]
+	inner := d.src[n.start+1 : n.end-1 : n.end-1]
+	if n.plain {
+		return inner
+	}
+	return appendUnquoted(make([]byte, 0, len(inner)), inner)
+}
+
+// appendUnquoted appends the text of the content s of a valid JSON string, decoded
+// as encoding/json decodes it: invalid UTF-8 and unpaired surrogates become U+FFFD.
+func appendUnquoted(dst, s []byte) []byte {
+	for r := 0; r < len(s); {
+		switch c := s[r]; {
+		case c == '\\':
+			r++
+			switch c := s[r]; c {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				rr := hex4(s[r+1:])
+				r += 5
+				if utf16.IsSurrogate(rr) {
+					if r+6 <= len(s) && s[r] == '\\' && s[r+1] == 'u' {
+						if dec := utf16.DecodeRune(rr, hex4(s[r+2:])); dec != utf8.RuneError {
+							dst = utf8.AppendRune(dst, dec)
+							r += 6
+							continue
+						}
+					}
+					rr = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, rr)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, c)
+			}
+			r++
+		case c < utf8.RuneSelf:
+			// A run of plain ASCII at once.
+			k := r + 1
+			for k < len(s) && s[k] < utf8.RuneSelf && s[k] != '\\' {
+				k++
+			}
+			dst = append(dst, s[r:k]...)
+			r = k
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			dst = utf8.AppendRune(dst, rr)
+			r += size
+		}
+	}
+	return dst
+}
+
+// hex4 reads the four hex digits that a valid \u escape holds.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}

@@ -1,0 +1,190 @@
+package jsondoc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// toAny rebuilds what encoding/json would decode (with UseNumber) from the index.
+func toAny(v Value) any {
+	switch v.Kind() {
+	case Null:
+		return nil
+	case True:
+		return true
+	case False:
+		return false
+	case Number:
+		return json.Number(v.Raw())
+	case String:
+		return v.Str()
+	case Array:
+		out := []any{}
+		v.Elems(func(e Value) bool { out = append(out, toAny(e)); return true })
+		return out
+	case Object:
+		out := map[string]any{}
+		v.Members(func(name, m Value) bool { out[name.Str()] = toAny(m); return true })
+		return out
+	}
+	panic("absent value")
+}
+
+func decodeStd(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
+}
+
+// checkAgainstStd fails when Parse disagrees with encoding/json about b: whether it
+// is valid, and what it holds.
+func checkAgainstStd(t *testing.T, b []byte) {
+	t.Helper()
+	var d Doc
+	err := d.Parse(b)
+	if valid := json.Valid(b); valid != (err == nil) {
+		t.Fatalf("%q: Parse error %v, json.Valid %v", b, err, valid)
+	}
+	if err != nil {
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Offset < 0 || se.Offset > len(b) {
+			t.Fatalf("%q: error %#v is not a SyntaxError within the input", b, err)
+		}
+		return
+	}
+	want, err := decodeStd(b)
+	if err != nil {
+		t.Fatalf("%q: encoding/json: %v", b, err)
+	}
+	if got := toAny(d.Root()); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\n got %#v\nwant %#v", b, got, want)
+	}
+	if !bytes.Equal(d.Root().Raw(), bytes.TrimSpace(b)) {
+		t.Fatalf("%q: root raw %q", b, d.Root().Raw())
+	}
+}
+
+func TestParseAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		// valid
+		`{}`, `[]`, `0`, `-0`, `1.5e+3`, `-12.0E-7`, `"x"`, `true`, `false`, `null`,
+		" \t\r\n{ \"a\" : [ 1 , 2 , { } , [ ] ] , \"b\" : null } \n",
+		`{"a":1,"a":2}`, `{"":""}`, `["\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"]`,
+		`{"d\u0061ta":{"x":"\ud800"}}`, `["\ud83d\u0041", "\udc00\ud800x", "\ud83d\ud83d\ude00", "a\ud83d"]`, "\"\xff\xfe\"", "\"caf\xc3\xa9\"", `[[[[[]]]]]`,
+		// invalid
+		``, ` `, `{`, `}`, `[1,]`, `{"a":1,}`, `{"a"}`, `{"a":}`, `{a:1}`, `[1 2]`, `01`, `-`,
+		`1.`, `1e`, `1e+`, `.5`, `+1`, `tru`, `nul`, `falsey`, `"\x"`, `"\u12g4"`, "\"a\x01\"",
+		`"abc`, `{"a":1}}`, `[1]]`, `{"a":1} x`, `NaN`, `Infinity`, "\xef\xbb\xbf{}", `'a'`,
+	} {
+		checkAgainstStd(t, []byte(s))
+	}
+}
+
+func TestMaxDepth(t *testing.T) {
+	for _, depth := range []int{MaxDepth, MaxDepth + 1} {
+		b := []byte(strings.Repeat("[", depth) + strings.Repeat("]", depth))
+		var d Doc
+		err := d.Parse(b)
+		if (err == nil) != json.Valid(b) {
+			t.Errorf("depth %d: Parse error %v, json.Valid %v", depth, err, json.Valid(b))
+		}
+	}
+}
+
+func TestLookups(t *testing.T) {
+	d, err := Parse([]byte(`{"data":{"dataType":"X","data":{"a":1,"b":"t\u00e9","a":[true,null,"s"]}},"Data":5,"e\u0073c":"y"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := d.Root()
+	tests := []struct {
+		name string
+		v    Value
+		kind Kind
+		raw  string
+	}{
+		{"nested", root.Path("data", "dataType"), String, `"X"`},
+		{"last of repeated names", root.Path("data", "data", "a"), Array, `[true,null,"s"]`},
+		{"names match exactly", root.Get("DATA"), Absent, ``},
+		{"other case is another name", root.Get("Data"), Number, `5`},
+		{"escaped name", root.Get("esc"), String, `"y"`},
+		{"through a scalar", root.Path("Data", "x"), Absent, ``},
+		{"through absent", root.Path("nope", "x", "y"), Absent, ``},
+		{"escaped text", root.Path("data", "data", "b"), String, `"t\u00e9"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.v.Kind() != tt.kind || string(tt.v.Raw()) != tt.raw {
+				t.Errorf("kind %v raw %s, want %v %s", tt.v.Kind(), tt.v.Raw(), tt.kind, tt.raw)
+			}
+		})
+	}
+	if s := root.Path("data", "data", "b").Str(); s != "té" {
+		t.Errorf("text %q, want té", s)
+	}
+	if n := root.Path("data", "data").Len(); n != 3 {
+		t.Errorf("object Len %d, want 3 members", n)
+	}
+	if n := root.Path("data", "data", "a").Len(); n != 3 {
+		t.Errorf("array Len %d, want 3", n)
+	}
+	var zero Value
+	if zero.Exists() || !zero.IsNull() || zero.Raw() != nil || zero.Str() != "" || zero.Len() != 0 {
+		t.Error("the zero Value does not read as absent")
+	}
+}
+
+func TestReuseAllocatesNothing(t *testing.T) {
+	body := []byte(`{"data":{"dataType":"X","data":{"a":[1,2,3],"b":"text","c":{"d":null}}}}`)
+	var d Doc
+	if err := d.Parse(body); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := d.Parse(body); err != nil {
+			t.Fatal(err)
+		}
+		_ = d.Root().Path("data", "data", "b").Plain()
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per Parse of a reused Doc, want 0", allocs)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"a":[1,"x",{"b":null}],"a":true}`, `"\ud83d\ude00"`, `-1.5e10`, "[\"\xff\"]", `{"":{"":[]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkAgainstStd(t, b)
+	})
+}
+
+func BenchmarkParse(b *testing.B) {
+	body := []byte(strings.Repeat(`{"name":"value","n":123456,"list":[1,2,3,{"k":"v\u00e9"}],"t":true},`, 60))
+	body = append(append([]byte{'['}, body[:len(body)-1]...), ']')
+	var d Doc
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := d.Parse(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStdValid(b *testing.B) {
+	body := []byte(strings.Repeat(`{"name":"value","n":123456,"list":[1,2,3,{"k":"v\u00e9"}],"t":true},`, 60))
+	body = append(append([]byte{'['}, body[:len(body)-1]...), ']')
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if !json.Valid(body) {
+			b.Fatal("invalid")
+		}
+	}
+}
