@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -71,6 +72,42 @@ type Metrics struct {
 	producerErrors metric.Int64Counter
 	ledger         metric.Int64ObservableGauge
 	lag            metric.Int64ObservableGauge
+
+	// sets caches the attribute options of label values seen before: they are few,
+	// and building a set on every measurement sorts and allocates.
+	setsMu sync.RWMutex
+	sets   map[attrKey]metric.MeasurementOption
+}
+
+// attrKey is up to three label name/value pairs; unused pairs are empty.
+type attrKey [6]string
+
+// maxAttrSets bounds the cache should label values turn out not to be few.
+const maxAttrSets = 4096
+
+func (m *Metrics) attrs(k attrKey) metric.MeasurementOption {
+	m.setsMu.RLock()
+	opt, ok := m.sets[k]
+	m.setsMu.RUnlock()
+	if ok {
+		return opt
+	}
+	kvs := make([]attribute.KeyValue, 0, 3)
+	for i := 0; i < len(k); i += 2 {
+		if k[i] != "" {
+			kvs = append(kvs, attribute.String(k[i], k[i+1]))
+		}
+	}
+	opt = metric.WithAttributeSet(attribute.NewSet(kvs...))
+	m.setsMu.Lock()
+	if m.sets == nil {
+		m.sets = map[attrKey]metric.MeasurementOption{}
+	}
+	if len(m.sets) < maxAttrSets {
+		m.sets[k] = opt
+	}
+	m.setsMu.Unlock()
+	return opt
 }
 
 // NewMetrics creates the instruments on mp (Setup does this; tests of other
@@ -115,8 +152,7 @@ func (m *Metrics) Webhook(ctx context.Context, account, typ, outcome string) {
 	if m == nil {
 		return
 	}
-	m.webhooks.Add(ctx, 1, metric.WithAttributes(
-		attribute.String(lblAccount, account), attribute.String(lblType, typ), attribute.String(lblOutcome, outcome)))
+	m.webhooks.Add(ctx, 1, m.attrs(attrKey{lblAccount, account, lblType, typ, lblOutcome, outcome}))
 }
 
 // PublishLatency records how long Kafka took to acknowledge a record on topic.
@@ -124,7 +160,7 @@ func (m *Metrics) PublishLatency(ctx context.Context, topic string, d time.Durat
 	if m == nil {
 		return
 	}
-	m.publish.Record(ctx, d.Seconds(), metric.WithAttributes(attribute.String(lblTopic, topic)))
+	m.publish.Record(ctx, d.Seconds(), m.attrs(attrKey{lblTopic, topic}))
 }
 
 // Command counts one handled command; outcome is "succeeded", "failed",
@@ -133,8 +169,7 @@ func (m *Metrics) Command(ctx context.Context, typ, account, outcome string) {
 	if m == nil {
 		return
 	}
-	m.commands.Add(ctx, 1, metric.WithAttributes(
-		attribute.String(lblType, typ), attribute.String(lblAccount, account), attribute.String(lblOutcome, outcome)))
+	m.commands.Add(ctx, 1, m.attrs(attrKey{lblType, typ, lblAccount, account, lblOutcome, outcome}))
 }
 
 // VendorCall records one vendor HTTP request; status is the HTTP code
@@ -143,8 +178,7 @@ func (m *Metrics) VendorCall(ctx context.Context, vendor, endpoint, status strin
 	if m == nil {
 		return
 	}
-	m.vendorDuration.Record(ctx, d.Seconds(), metric.WithAttributes(
-		attribute.String(lblVendor, vendor), attribute.String(lblEndpoint, endpoint), attribute.String(lblStatus, status)))
+	m.vendorDuration.Record(ctx, d.Seconds(), m.attrs(attrKey{lblVendor, vendor, lblEndpoint, endpoint, lblStatus, status}))
 }
 
 // VendorRetry counts one retry of a vendor call. The retry loop calls it
@@ -153,7 +187,7 @@ func (m *Metrics) VendorRetry(ctx context.Context, vendor, endpoint string) {
 	if m == nil {
 		return
 	}
-	m.vendorRetries.Add(ctx, 1, metric.WithAttributes(attribute.String(lblVendor, vendor), attribute.String(lblEndpoint, endpoint)))
+	m.vendorRetries.Add(ctx, 1, m.attrs(attrKey{lblVendor, vendor, lblEndpoint, endpoint}))
 }
 
 // DLQWrite counts one record written to the dead-letter topic; reason is a
@@ -162,7 +196,7 @@ func (m *Metrics) DLQWrite(ctx context.Context, reason string) {
 	if m == nil {
 		return
 	}
-	m.dlqWrites.Add(ctx, 1, metric.WithAttributes(attribute.String(lblReason, reason)))
+	m.dlqWrites.Add(ctx, 1, m.attrs(attrKey{lblReason, reason}))
 }
 
 // ProducerError counts one failed Kafka produce to topic.
@@ -170,7 +204,7 @@ func (m *Metrics) ProducerError(ctx context.Context, topic string) {
 	if m == nil {
 		return
 	}
-	m.producerErrors.Add(ctx, 1, metric.WithAttributes(attribute.String(lblTopic, topic)))
+	m.producerErrors.Add(ctx, 1, m.attrs(attrKey{lblTopic, topic}))
 }
 
 // ObserveLedgerSize makes f the source of callbridge_ledger_entries; f runs

@@ -64,7 +64,8 @@ type Telemetry struct {
 	// Metrics records callbridge's metrics; never nil on a value from Setup or Noop.
 	Metrics *Metrics
 
-	tp       *sdktrace.TracerProvider // nil: use the global provider
+	tp       *sdktrace.TracerProvider // nil when spans are not exported
+	tracers  trace.TracerProvider     // tp, or idTracerProvider; nil: use the global provider
 	mp       *sdkmetric.MeterProvider
 	logger   *slog.Logger
 	registry *prometheus.Registry
@@ -121,23 +122,25 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 		return nil, fmt.Errorf("telemetry: resource: %w", err)
 	}
 
-	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
-	if opts.SpanExporter != nil {
-		tpOpts = append(tpOpts, sdktrace.WithSyncer(opts.SpanExporter))
-	} else {
+	var tp *sdktrace.TracerProvider
+	var tracers trace.TracerProvider = idTracerProvider{}
+	exp := opts.SpanExporter
+	if exp == nil {
 		// autoexport reads OTEL_TRACES_EXPORTER and the OTLP protocol/endpoint
 		// variables; its OTLP exporters connect lazily, so no collector never blocks here.
-		exp, err := autoexport.NewSpanExporter(ctx)
+		auto, err := autoexport.NewSpanExporter(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("telemetry: OTEL_TRACES_EXPORTER: %w", err)
 		}
-		if !autoexport.IsNoneSpanExporter(exp) {
-			tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+		if !autoexport.IsNoneSpanExporter(auto) {
+			tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(auto))
 		}
-		// With "none" there is no processor, but spans still get ids, so
-		// traceparent propagation and log correlation keep working.
+	} else {
+		tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSyncer(exp))
 	}
-	tp := sdktrace.NewTracerProvider(tpOpts...)
+	if tp != nil {
+		tracers = tp
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -149,20 +152,20 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 		otelprom.WithoutScopeInfo(),
 	)
 	if err != nil {
-		_ = tp.Shutdown(ctx)
+		shutdownTracing(ctx, tp)
 		return nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(exporter))
 	m, err := NewMetrics(mp)
 	if err != nil {
-		_ = tp.Shutdown(ctx)
+		shutdownTracing(ctx, tp)
 		_ = mp.Shutdown(ctx)
 		return nil, err
 	}
 
-	t := &Telemetry{Metrics: m, tp: tp, mp: mp, logger: logger, registry: reg}
+	t := &Telemetry{Metrics: m, tp: tp, tracers: tracers, mp: mp, logger: logger, registry: reg}
 
-	otel.SetTracerProvider(tp)
+	otel.SetTracerProvider(tracers)
 	otel.SetMeterProvider(mp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	// Export failures (e.g. collector down) become JSON warnings instead of
@@ -204,10 +207,16 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 }
 
 func (t *Telemetry) tracerProvider() trace.TracerProvider {
-	if t == nil || t.tp == nil {
+	if t == nil || t.tracers == nil {
 		return otel.GetTracerProvider()
 	}
-	return t.tp
+	return t.tracers
+}
+
+func shutdownTracing(ctx context.Context, tp *sdktrace.TracerProvider) {
+	if tp != nil {
+		_ = tp.Shutdown(ctx)
+	}
 }
 
 // Tracer returns callbridge's tracer.

@@ -45,11 +45,23 @@ var traceContext = propagation.TraceContext{}
 // test's provider) installed after package init is honoured.
 func tracer() trace.Tracer { return otel.Tracer(ScopeName) }
 
+// recordingTracer returns the tracer and whether its spans record attributes: not
+// without an exporter (see idTracerProvider), when building them is wasted work.
+func recordingTracer() (trace.Tracer, bool) {
+	t := tracer()
+	_, ids := t.(idTracer)
+	return t, !ids
+}
+
 // StartWebhookSpan starts the server span of one vendor webhook, named
 // "POST /webhooks/{account}". The endpoint is public, so a traceparent sent by
 // the caller becomes a link rather than the parent. The query string (which
 // may hold the webhook token) and headers are never recorded. End it with EndHTTP.
 func StartWebhookSpan(ctx context.Context, r *http.Request, account string) (context.Context, trace.Span) {
+	tr, recording := recordingTracer()
+	if !recording {
+		return tr.Start(ctx, WebhookRoute, trace.WithSpanKind(trace.SpanKindServer))
+	}
 	method, methodAttrs := httpMethod(r.Method)
 	attrs := append(methodAttrs,
 		semconv.HTTPRoute(WebhookRoute),
@@ -92,7 +104,7 @@ func StartWebhookSpan(ctx context.Context, r *http.Request, account string) (con
 	if method == "_OTHER" {
 		name = "HTTP " + WebhookRoute
 	}
-	return tracer().Start(ctx, name, opts...)
+	return tr.Start(ctx, name, opts...)
 }
 
 // EndHTTP records the response status on a server span and ends it; 5xx
@@ -139,11 +151,17 @@ func Partition(p int) MessagingOption {
 // injects its context into ev's traceparent/tracestate extensions, so the
 // event carries the trace to its consumers. ev may be nil (a raw DLQ record).
 func StartProducerSpan(ctx context.Context, topic string, ev *cloudevents.Event, opts ...MessagingOption) (context.Context, trace.Span) {
-	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeSend, "send", ev, len(opts))
-	for _, o := range opts {
-		o(&attrs)
+	tr, recording := recordingTracer()
+	var span trace.Span
+	if recording {
+		attrs := messagingAttrs(topic, semconv.MessagingOperationTypeSend, "send", ev, len(opts))
+		for _, o := range opts {
+			o(&attrs)
+		}
+		ctx, span = tr.Start(ctx, "send "+topic, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
+	} else {
+		ctx, span = tr.Start(ctx, "send", trace.WithSpanKind(trace.SpanKindProducer))
 	}
-	ctx, span := tracer().Start(ctx, "send "+topic, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
 	InjectEvent(ctx, ev)
 	return ctx, span
 }
