@@ -12,6 +12,7 @@
 package jsondoc
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -89,6 +90,9 @@ func (d *Doc) Parse(src []byte) error {
 	}
 	return nil
 }
+
+// Reset forgets the document, keeping the index's memory for the next Parse.
+func (d *Doc) Reset() { d.src, d.nodes = nil, d.nodes[:0] }
 
 // Parse validates and indexes src in a new Doc.
 func Parse(src []byte) (*Doc, error) {
@@ -231,9 +235,19 @@ func (d *Doc) array(i int) (int, error) {
 func (d *Doc) string(i int) (end int, plain bool, err error) {
 	src := d.src
 	plain = true
-	ascii := true
 	start := i + 1
-	for i++; i < len(src); i++ {
+	// Eight bytes at a time while none ends the string or needs a look: the body
+	// of a string is most of a callback.
+	var high uint64
+	for i = start; i+8 <= len(src); i += 8 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		if hasSpecial(x) {
+			break
+		}
+		high |= x
+	}
+	ascii := high&0x8080808080808080 == 0
+	for ; i < len(src); i++ {
 		c := src[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			if c >= utf8.RuneSelf {
@@ -269,6 +283,15 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 		}
 	}
 	return i, false, d.errAt(i, "")
+}
+
+// hasSpecial says whether any byte of x is a control character, a quote or a
+// backslash (exact as a yes or no, though not as to which byte).
+func hasSpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * ones)
+	b := x ^ ('\\' * ones)
+	return ((x-0x20*ones)&^x|(q-ones)&^q|(b-ones)&^b)&highs != 0
 }
 
 func isHex(c byte) bool {

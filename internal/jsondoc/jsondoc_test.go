@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -186,5 +188,45 @@ func BenchmarkStdValid(b *testing.B) {
 		if !json.Valid(body) {
 			b.Fatal("invalid")
 		}
+	}
+}
+
+func BenchmarkParseCallback(b *testing.B) {
+	body, err := os.ReadFile("../../testdata/webhooks/byai/call_instance_result.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var d Doc
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := d.Parse(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestHasSpecial(t *testing.T) {
+	special := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }
+	check := func(x uint64) {
+		want := false
+		for k := range 8 {
+			want = want || special(byte(x>>(8*k)))
+		}
+		if got := hasSpecial(x); got != want {
+			t.Fatalf("hasSpecial(%#016x) = %v, want %v", x, got, want)
+		}
+	}
+	// Every byte value in every position, among bytes that are and are not special.
+	for _, fill := range []uint64{0x6161616161616161, 0xe4e4e4e4e4e4e4e4, 0x2121212121212121, 0xffffffffffffffff} {
+		for pos := range 8 {
+			for c := range 256 {
+				x := fill&^(0xff<<(8*pos)) | uint64(c)<<(8*pos)
+				check(x)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		check(r.Uint64())
 	}
 }

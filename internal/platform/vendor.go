@@ -86,6 +86,8 @@ type Vendor interface {
 	VerifyWebhook(acct *Account, body []byte, now time.Time) error
 	// ParseWebhook turns one webhook body into the events it means. An error wrapping
 	// ErrUnparseable (bad JSON, unknown dataType) sends the body to the dead-letter topic.
+	// The events may share body's bytes (their raw record): the caller leaves body
+	// unchanged while it uses them.
 	ParseWebhook(acct *Account, body []byte) ([]event.Out, error)
 	// NewClient returns an API client for acct that sends requests through hc.
 	NewClient(acct *Account, hc *http.Client) Client

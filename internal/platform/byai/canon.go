@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/callbridge/callbridge/internal/jsondoc"
 )
@@ -76,9 +77,8 @@ func (c *canon) value(v jsondoc.Value) {
 		})
 		c.out = append(c.out, ']')
 	case jsondoc.String:
-		if v.Plain() {
-			// Valid JSON holds no raw quotes or control characters: the text is its own form.
-			c.out = append(c.out, v.Raw()...)
+		if raw := v.Raw(); v.Plain() || ownForm(raw[1:len(raw)-1]) {
+			c.out = append(c.out, raw...)
 			return
 		}
 		c.text = v.AppendText(c.text[:0])
@@ -139,6 +139,24 @@ func (c *canon) object(obj jsondoc.Value, top bool) {
 	}
 	c.out = append(c.out, '}')
 	c.mems, c.keys = c.mems[:first], c.keys[:firstKey]
+}
+
+// ownForm says whether the content of a valid JSON string is already in canonical
+// form: valid UTF-8 whose only escapes are \" and \\, as in the JSON texts BYAI nests
+// in strings. (Valid JSON holds no raw quotes or control characters.)
+func ownForm(s []byte) bool {
+	high := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			if i++; s[i] != '"' && s[i] != '\\' {
+				return false
+			}
+		case c >= utf8.RuneSelf:
+			high = true
+		}
+	}
+	return !high || utf8.Valid(s)
 }
 
 // appendCanonString writes decoded text as a JSON string, escaping only quotes,

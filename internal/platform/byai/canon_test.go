@@ -79,3 +79,18 @@ func TestLocate(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkStableDigest(b *testing.B) {
+	d, err := jsondoc.Parse(sample(b, "call_instance_result.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, rec, err := locate(d.Root())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		stableDigest(rec)
+	}
+}

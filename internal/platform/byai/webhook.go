@@ -1,7 +1,6 @@
 package byai
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -64,7 +63,11 @@ var docs = sync.Pool{New: func() any { return new(jsondoc.Doc) }}
 // so fn must not keep Values or the Text they share.
 func withDoc[T any](b []byte, fn func(jsondoc.Value) (T, error)) (T, error) {
 	d := docs.Get().(*jsondoc.Doc)
-	defer docs.Put(d)
+	defer func() {
+		// Pooled, the index must not keep b alive.
+		d.Reset()
+		docs.Put(d)
+	}()
 	if err := d.Parse(b); err != nil {
 		var zero T
 		return zero, err
@@ -88,8 +91,8 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 }
 
 func parseRecord(acct *platform.Account, dataType string, rec jsondoc.Value, now time.Time) ([]event.Out, error) {
-	// Events keep the record after the body is gone; the body may be reused.
-	raw := json.RawMessage(bytes.Clone(rec.Raw()))
+	// The events share the record with the body, as ParseWebhook's contract allows.
+	raw := json.RawMessage(rec.Raw())
 	p := &parser{acct: acct, raw: raw, rec: rec, stable: stableDigest(rec), now: now}
 	p.phones = func() []string { return recordPhones(raw) }
 	hasScene, hasResults := !rec.Get("sceneInstance").IsNull(), !rec.Get("taskResult").IsNull()

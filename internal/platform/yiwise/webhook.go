@@ -82,8 +82,6 @@ func ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, fmt.Errorf("%w: yiwise: %s without data", platform.ErrUnparseable, dataType)
 	}
-	// The event keeps its own copy: the caller may reuse body.
-	raw = bytes.Clone(raw)
 	// The body is valid JSON (unwrap checked all of it), so the data object can be
 	// split into its members without encoding/json.
 	var buf [32]member
