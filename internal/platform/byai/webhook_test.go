@@ -415,6 +415,24 @@ func TestParseWebhookToleratesIDTypes(t *testing.T) {
 	}
 }
 
+// Member names are matched as the vendor documents them, and of repeated names the
+// last counts, as in a decoded map.
+func TestParseWebhookMatchesNamesExactly(t *testing.T) {
+	body := []byte(`{"data":{"dataType":"CALL_INSTANCE_RESULT","data":{"sceneInstance":{
+		"callInstanceId":1,"callInstanceId":2,"CallJobId":9,"finishStatus":0,"FinishStatus":7}}}}`)
+	outs, err := parseWebhook(testAccount(), body, parseNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := outs[0].Data.(*event.CallFinished)
+	if d.CallID != "2" || d.TaskID != nil || d.Status != event.StatusAnswered {
+		t.Errorf("callId %q taskId %v status %q: want 2, null (CallJobId is not callJobId), answered", d.CallID, d.TaskID, d.Status)
+	}
+	if _, err := parseWebhook(testAccount(), []byte(`{"Data":{"dataType":"JOB_INFO_RESULT","data":{"callJobId":1}}}`), parseNow); err == nil {
+		t.Error("a body whose only member is Data was read as data")
+	}
+}
+
 func TestParseWebhookIntentChangeYieldsOneEventPerCall(t *testing.T) {
 	body := []byte(`{"code":200,"data":{"dataType":"CALL_INSTANCE_RESULT","data":{"taskResult":[
 		{"companyId":241,"sceneInstanceId":2016,"resultName":"客户意向等级","resultValue":"B"},
