@@ -120,12 +120,25 @@ func (p *Publisher) marshal(v any) ([]byte, error) {
 		return json.Marshal(v)
 	}
 	rest, raw := rc.WithoutRaw()
-	data, err := json.Marshal(rest)
-	if err != nil || p.OmitRaw || len(raw) == 0 || len(data) < 2 || data[len(data)-1] != '}' {
-		return data, err
+	if p.OmitRaw {
+		raw = nil
 	}
-	out := make([]byte, 0, len(data)+len(raw)+8)
-	out = append(out, data[:len(data)-1]...)
+	var data []byte
+	if a, ok := rest.(event.JSONAppender); ok {
+		// json.Marshal's bytes without reflection, into a buffer with room for raw so
+		// that splicing it in below copies nothing again; 1 KiB covers a typical
+		// event apart from its transcript.
+		data = a.AppendJSON(make([]byte, 0, len(raw)+1024))
+	} else {
+		var err error
+		if data, err = json.Marshal(rest); err != nil {
+			return nil, err
+		}
+	}
+	if len(raw) == 0 || len(data) < 2 || data[len(data)-1] != '}' {
+		return data, nil
+	}
+	out := data[:len(data)-1]
 	if len(data) > 2 {
 		out = append(out, ',')
 	}
