@@ -14,6 +14,7 @@ package jsondoc
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -93,6 +94,26 @@ func (d *Doc) Parse(src []byte) error {
 
 // Reset forgets the document, keeping the index's memory for the next Parse.
 func (d *Doc) Reset() { d.src, d.nodes = nil, d.nodes[:0] }
+
+// docs recycles indexes for With: a callback's is a few hundred nodes.
+var docs = sync.Pool{New: func() any { return new(Doc) }}
+
+// With parses src with a pooled Doc and calls fn with its root. The Doc is recycled
+// when fn returns, so fn must not keep Values, nor the Text they share with the
+// index (text shared with src stays valid as long as src).
+func With[T any](src []byte, fn func(Value) (T, error)) (T, error) {
+	d := docs.Get().(*Doc)
+	defer func() {
+		// Pooled, the index must not keep src alive.
+		d.Reset()
+		docs.Put(d)
+	}()
+	if err := d.Parse(src); err != nil {
+		var zero T
+		return zero, err
+	}
+	return fn(d.Root())
+}
 
 // Parse validates and indexes src in a new Doc.
 func Parse(src []byte) (*Doc, error) {

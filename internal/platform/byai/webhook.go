@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -56,36 +55,21 @@ func (Vendor) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, er
 	return parseWebhook(acct, body, time.Now())
 }
 
-// docs recycles parsed documents: one callback's index is a few hundred nodes.
-var docs = sync.Pool{New: func() any { return new(jsondoc.Doc) }}
-
-// withDoc parses b and calls fn with its root; the index is recycled after fn returns,
-// so fn must not keep Values or the Text they share.
-func withDoc[T any](b []byte, fn func(jsondoc.Value) (T, error)) (T, error) {
-	d := docs.Get().(*jsondoc.Doc)
-	defer func() {
-		// Pooled, the index must not keep b alive.
-		d.Reset()
-		docs.Put(d)
-	}()
-	if err := d.Parse(b); err != nil {
-		var zero T
-		return zero, err
-	}
-	return fn(d.Root())
-}
-
 func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.Out, error) {
-	outs, err := withDoc(body, func(root jsondoc.Value) ([]event.Out, error) {
+	outs, err := jsondoc.With(body, func(root jsondoc.Value) ([]event.Out, error) {
 		dataType, rec, err := locate(root)
 		if err != nil {
 			return nil, err
 		}
 		return parseRecord(acct, dataType, rec, now)
 	})
-	var se *jsondoc.SyntaxError
-	if errors.As(err, &se) {
-		return nil, unparseable("body is not a JSON object: %v", err)
+	if err != nil {
+		// Declared here, not above: the pointer escapes, and would cost every parse
+		// an allocation.
+		var se *jsondoc.SyntaxError
+		if errors.As(err, &se) {
+			return nil, unparseable("body is not a JSON object: %v", err)
+		}
 	}
 	return outs, err
 }
@@ -512,7 +496,7 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 // attempt reads calledTimes from corpName, which the vendor uses to carry a JSON string
 // of call metadata.
 func attempt(corpName flex) int {
-	n, _ := withDoc([]byte(corpName), func(meta jsondoc.Value) (int64, error) {
+	n, _ := jsondoc.With([]byte(corpName), func(meta jsondoc.Value) (int64, error) {
 		n, ok := field(meta, "calledTimes").int()
 		if !ok {
 			return 0, nil
@@ -549,7 +533,7 @@ func rfc3339(t time.Time, ok bool) *string {
 // field (see phoneKey), also inside the JSON strings the vendor nests (properties).
 func recordPhones(rec []byte) []string {
 	set := map[string]bool{}
-	_, _ = withDoc(rec, func(v jsondoc.Value) (struct{}, error) {
+	_, _ = jsondoc.With(rec, func(v jsondoc.Value) (struct{}, error) {
 		v.Members(func(name, m jsondoc.Value) bool {
 			if n := name.Str(); n != "sign" && n != "dateTime" {
 				walkPhones(m, n, 0, set)
@@ -588,7 +572,7 @@ func walkPhones(v jsondoc.Value, key string, nested int, set map[string]bool) {
 		case phoneKey(key) && strings.ContainsAny(s, "0123456789"):
 			set[s] = true
 		case nested < 2 && s != "" && (s[0] == '{' || s[0] == '['):
-			_, _ = withDoc([]byte(s), func(inner jsondoc.Value) (struct{}, error) {
+			_, _ = jsondoc.With([]byte(s), func(inner jsondoc.Value) (struct{}, error) {
 				walkPhones(inner, key, nested+1, set)
 				return struct{}{}, nil
 			})
@@ -622,7 +606,7 @@ func (Vendor) VerifyWebhook(acct *platform.Account, body []byte, now time.Time) 
 		sign, dateTime string
 		signedShape    bool
 	}
-	got, err := withDoc(body, func(root jsondoc.Value) (signed, error) {
+	got, err := jsondoc.With(body, func(root jsondoc.Value) (signed, error) {
 		dataType, rec, err := locate(root)
 		if err != nil {
 			return signed{}, err

@@ -2,6 +2,7 @@ package yiwise
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/jsondoc"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -60,120 +63,207 @@ var intentLabels = map[string]string{
 // ParseWebhook turns one Yiwise callback body, {dataType, data}, into its event.
 // Errors wrap platform.ErrUnparseable.
 //
-// The data object is split once, shallowly, into its members' JSON texts: they give
-// the event id (see stablePayload) and each field is read from its member's text,
-// leniently, without decoding anything the event does not carry.
+// The body is indexed once (jsondoc); the data object's members give the event id
+// (see stablePayload) and each field is read from its member, leniently, without
+// decoding anything the event does not carry. The event shares raw with body.
 func ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
 	if acct == nil {
 		acct = &platform.Account{}
 	}
-	dataType, ok, data, err := unwrap(body)
+	out, err := jsondoc.With(body, func(root jsondoc.Value) (event.Out, error) {
+		return parseBody(acct, root)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: yiwise: body is not a JSON object {dataType, data}: %v", platform.ErrUnparseable, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: yiwise: missing dataType", platform.ErrUnparseable)
-	}
-	dataType = strings.TrimSpace(dataType)
-	if dataType != DataTypeCallRecord && dataType != DataTypeCallJob {
-		return nil, fmt.Errorf("%w: yiwise: unknown dataType %q", platform.ErrUnparseable, truncate(dataType, 64))
-	}
-	raw := bytes.TrimSpace(data)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, fmt.Errorf("%w: yiwise: %s without data", platform.ErrUnparseable, dataType)
-	}
-	// The body is valid JSON (unwrap checked all of it), so the data object can be
-	// split into its members without encoding/json.
-	var buf [32]member
-	fields, ok := objectMembers(raw, buf[:0])
-	if !ok {
-		return nil, fmt.Errorf("%w: yiwise: %s data is not a JSON object: it is %s", platform.ErrUnparseable, dataType, kind(raw))
-	}
-	stable := stablePayload(fields)
-
-	var out event.Out
-	if dataType == DataTypeCallRecord {
-		out, err = parseCallRecord(acct, fields, raw, stable)
-	} else {
-		out, err = parseCallJob(acct, fields, raw, stable)
-	}
-	if err != nil {
+		// Checked only on failure: se escapes, and would cost every parse an allocation.
+		var se *jsondoc.SyntaxError
+		if errors.As(err, &se) {
+			return nil, notEnvelope(err.Error())
+		}
 		return nil, err
 	}
 	return []event.Out{out}, nil
 }
 
-// unwrap returns the dataType (ok false when absent or null) and data members of a
-// callback body, as json.Unmarshal into
-//
-//	struct {
-//		DataType *string         `json:"dataType"`
-//		Data     json.RawMessage `json:"data"`
-//	}
-//
-// would, and its error when the body is not such an object. data is part of body.
-func unwrap(body []byte) (dataType string, ok bool, data []byte, err error) {
-	if json.Valid(body) {
-		if dt, d, shaped := unwrapValid(body); shaped {
-			if dt == nil {
-				return "", false, d, nil
-			}
-			dataType, _ = jsonString(dt)
-			return dataType, true, d, nil
-		}
-	}
-	// Not JSON, or not an object of that shape: let encoding/json say why (or decode
-	// what it makes of it, such as null).
-	var env struct {
-		DataType *string         `json:"dataType"`
-		Data     json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return "", false, nil, err
-	}
-	if env.DataType == nil {
-		return "", false, env.Data, nil
-	}
-	return *env.DataType, true, env.Data, nil
+func notEnvelope(why string) error {
+	return fmt.Errorf("%w: yiwise: body is not a JSON object {dataType, data}: %s", platform.ErrUnparseable, why)
 }
 
-// unwrapValid is unwrap's fast path for a valid JSON body: the JSON texts of its
-// dataType (nil when absent or null) and data members. shaped is false when the body
-// is not an object or its dataType is neither a string nor null. Member names match
-// case-insensitively, and the last match wins, as in json.Unmarshal.
-func unwrapValid(body []byte) (dataType, data []byte, shaped bool) {
-	var buf [8]member
-	top, ok := objectMembers(body[skipSpace(body, 0):], buf[:0])
-	if !ok {
-		return nil, nil, false
+func parseBody(acct *platform.Account, root jsondoc.Value) (event.Out, error) {
+	switch root.Kind() {
+	case jsondoc.Object:
+	case jsondoc.Null:
+		// As decoding null into the envelope: nothing, so no dataType.
+		return event.Out{}, fmt.Errorf("%w: yiwise: missing dataType", platform.ErrUnparseable)
+	default:
+		return event.Out{}, notEnvelope("it is " + kind(root))
 	}
-	for _, m := range top {
-		switch {
-		case bytes.EqualFold(m.key, []byte("dataType")):
-			switch {
-			case isNull(m.val):
-				dataType = nil
-			case m.val[0] == '"':
-				dataType = m.val
-			default:
-				return nil, nil, false
-			}
-		case bytes.EqualFold(m.key, []byte("data")):
-			data = m.val
-		}
+	dt := root.Get("dataType")
+	switch dt.Kind() {
+	case jsondoc.String:
+	case jsondoc.Absent, jsondoc.Null:
+		return event.Out{}, fmt.Errorf("%w: yiwise: missing dataType", platform.ErrUnparseable)
+	default:
+		return event.Out{}, notEnvelope("dataType is " + kind(dt))
 	}
-	return dataType, data, true
+	text, _ := dt.Text()
+	text = bytes.TrimSpace(text)
+	var dataType string
+	switch string(text) {
+	case DataTypeCallRecord:
+		dataType = DataTypeCallRecord
+	case DataTypeCallJob:
+		dataType = DataTypeCallJob
+	default:
+		return event.Out{}, fmt.Errorf("%w: yiwise: unknown dataType %q", platform.ErrUnparseable, truncate(string(text), 64))
+	}
+	data := root.Get("data")
+	if data.IsNull() {
+		return event.Out{}, fmt.Errorf("%w: yiwise: %s without data", platform.ErrUnparseable, dataType)
+	}
+	if data.Kind() != jsondoc.Object {
+		return event.Out{}, fmt.Errorf("%w: yiwise: %s data is not a JSON object: it is %s", platform.ErrUnparseable, dataType, kind(data))
+	}
+	var buf [32]member
+	members, f := readData(data, buf[:0])
+	stable := stablePayload(members)
+	if dataType == DataTypeCallRecord {
+		return parseCallRecord(acct, &f, data.Raw(), stable)
+	}
+	return parseCallJob(acct, &f, data.Raw(), stable)
 }
 
-func parseCallRecord(acct *platform.Account, d members, raw json.RawMessage, stable []byte) (event.Out, error) {
-	callID, ok := rawID(d.get("callRecordId"))
+// member is one member of the data object: its name as it decodes, and its value.
+type member struct {
+	name []byte
+	val  jsondoc.Value
+}
+
+// fields are the members of the data object the events read; of repeated names the
+// last wins, as in decoding into a map.
+type fields struct {
+	callRecordID, robotCallJobID, tenantID, calledPhoneNumber, resultStatus, intentLevel,
+	startTime, endTime, robotCallDetailList, callDetailList, attributes, customerConcern,
+	chatDuration, chatRound, fullAudioURL, customerAudioURL, status jsondoc.Value
+}
+
+// readData lists the members of the data object (appended to buf) and picks out the
+// fields, in one pass so that each name is decoded once.
+func readData(obj jsondoc.Value, buf []member) ([]member, fields) {
+	var f fields
+	for name, val := range obj.Members {
+		n, _ := name.Text()
+		buf = append(buf, member{n, val})
+		var p *jsondoc.Value
+		switch string(n) {
+		case "callRecordId":
+			p = &f.callRecordID
+		case "robotCallJobId":
+			p = &f.robotCallJobID
+		case "tenantId":
+			p = &f.tenantID
+		case "calledPhoneNumber":
+			p = &f.calledPhoneNumber
+		case "resultStatus":
+			p = &f.resultStatus
+		case "intentLevel":
+			p = &f.intentLevel
+		case "startTime":
+			p = &f.startTime
+		case "endTime":
+			p = &f.endTime
+		case "robotCallDetailList":
+			p = &f.robotCallDetailList
+		case "callDetailList":
+			p = &f.callDetailList
+		case "attributes":
+			p = &f.attributes
+		case "customerConcern":
+			p = &f.customerConcern
+		case "chatDuration":
+			p = &f.chatDuration
+		case "chatRound":
+			p = &f.chatRound
+		case "fullAudioUrl":
+			p = &f.fullAudioURL
+		case "customerAudioUrl":
+			p = &f.customerAudioURL
+		case "status":
+			p = &f.status
+		default:
+			continue
+		}
+		*p = val
+	}
+	return buf, f
+}
+
+// stablePayload is the part of the data object the event id is derived from: its
+// members sorted by name (the last of repeated names only, as it decodes), each the
+// length-prefixed name and the value without insignificant whitespace, ended by a NUL
+// (which JSON text never contains). So the id depends neither on the member order
+// nor on how the vendor indented the body, while any changed value changes it. The
+// format is part of every event id: changing it changes the ids of retried callbacks.
+func stablePayload(ms []member) []byte {
+	n := 0
+	for _, m := range ms {
+		n += len(m.name) + len(m.val.Raw()) + binary.MaxVarintLen64 + 1
+	}
+	// Stable, so that of repeated names the last stays last.
+	slices.SortStableFunc(ms, func(a, b member) int { return bytes.Compare(a.name, b.name) })
+	buf := make([]byte, 0, n)
+	for j, m := range ms {
+		if j+1 < len(ms) && bytes.Equal(ms[j+1].name, m.name) {
+			continue // a later repeat wins
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(m.name)))
+		buf = append(buf, m.name...)
+		buf = appendCompact(buf, m.val)
+		buf = append(buf, 0)
+	}
+	return buf
+}
+
+// appendCompact appends v's JSON text to dst without the whitespace outside its
+// strings, as json.Compact writes it.
+func appendCompact(dst []byte, v jsondoc.Value) []byte {
+	switch v.Kind() {
+	case jsondoc.Object:
+		dst = append(dst, '{')
+		sep := false
+		for name, val := range v.Members {
+			if sep {
+				dst = append(dst, ',')
+			}
+			sep = true
+			dst = append(dst, name.Raw()...)
+			dst = append(dst, ':')
+			dst = appendCompact(dst, val)
+		}
+		return append(dst, '}')
+	case jsondoc.Array:
+		dst = append(dst, '[')
+		sep := false
+		for e := range v.Elems {
+			if sep {
+				dst = append(dst, ',')
+			}
+			sep = true
+			dst = appendCompact(dst, e)
+		}
+		return append(dst, ']')
+	}
+	return append(dst, v.Raw()...)
+}
+
+func parseCallRecord(acct *platform.Account, f *fields, raw json.RawMessage, stable []byte) (event.Out, error) {
+	callID, ok := idOf(f.callRecordID)
 	if !ok {
 		return event.Out{}, fmt.Errorf("%w: yiwise: ROBOT_CALL_RECORD without callRecordId", platform.ErrUnparseable)
 	}
-	taskID, _ := rawID(d.get("robotCallJobId"))
-	companyID, _ := rawID(d.get("tenantId"))
-	phone, _ := rawScalar(d.get("calledPhoneNumber"))
-	vendorStatus, _ := rawScalar(d.get("resultStatus"))
+	taskID, _ := idOf(f.robotCallJobID)
+	companyID, _ := idOf(f.tenantID)
+	phone, _ := scalar(f.calledPhoneNumber)
+	vendorStatus, _ := scalar(f.resultStatus)
 	vendorStatus = strings.TrimSpace(vendorStatus)
 	status, ok := callStatus[vendorStatus]
 	if !ok {
@@ -181,7 +271,7 @@ func parseCallRecord(acct *platform.Account, d members, raw json.RawMessage, sta
 	}
 
 	var level, label *string
-	if lv, _ := rawScalar(d.get("intentLevel")); lv != "" {
+	if lv, _ := scalar(f.intentLevel); lv != "" {
 		lv = strings.ToUpper(strings.TrimSpace(lv))
 		if l, ok := intentLabels[lv]; ok {
 			level, label = event.Str(lv), event.Str(l)
@@ -189,13 +279,13 @@ func parseCallRecord(acct *platform.Account, d members, raw json.RawMessage, sta
 	}
 
 	loc := acct.Loc()
-	started, _ := localTime(d.get("startTime"), loc)
-	ended, endOK := localTime(d.get("endTime"), loc)
+	started, _ := localTime(f.startTime, loc)
+	ended, endOK := localTime(f.endTime, loc)
 
-	details, ok := d.lookup("robotCallDetailList")
-	if !ok || isNull(details) {
+	details := f.robotCallDetailList
+	if details.IsNull() {
 		// The query APIs name the same list callDetailList.
-		details = d.get("callDetailList")
+		details = f.callDetailList
 	}
 
 	data := &event.CallFinished{
@@ -211,14 +301,14 @@ func parseCallRecord(acct *platform.Account, d members, raw json.RawMessage, sta
 		Answered:             status == event.StatusAnswered,
 		IntentLevel:          level,
 		IntentLabel:          label,
-		Tags:                 stringList(d.get("attributes")),
-		Concerns:             stringList(d.get("customerConcern")),
-		DurationSeconds:      rawInt(d.get("chatDuration")),
-		ChatRounds:           rawInt(d.get("chatRound")),
+		Tags:                 stringList(f.attributes),
+		Concerns:             stringList(f.customerConcern),
+		DurationSeconds:      count(f.chatDuration),
+		ChatRounds:           count(f.chatRound),
 		StartedAt:            formatTime(started),
 		EndedAt:              formatTime(ended),
-		RecordingURL:         event.Str(rawStr(d.get("fullAudioUrl"))),
-		CustomerRecordingURL: event.Str(rawStr(d.get("customerAudioUrl"))),
+		RecordingURL:         event.Str(str(f.fullAudioURL)),
+		CustomerRecordingURL: event.Str(str(f.customerAudioURL)),
 		Transcript:           transcript(details),
 		Attempt:              1,
 		Raw:                  raw,
@@ -248,13 +338,13 @@ func parseCallRecord(acct *platform.Account, d members, raw json.RawMessage, sta
 	}, nil
 }
 
-func parseCallJob(acct *platform.Account, d members, raw json.RawMessage, stable []byte) (event.Out, error) {
-	taskID, ok := rawID(d.get("robotCallJobId"))
+func parseCallJob(acct *platform.Account, f *fields, raw json.RawMessage, stable []byte) (event.Out, error) {
+	taskID, ok := idOf(f.robotCallJobID)
 	if !ok {
 		return event.Out{}, fmt.Errorf("%w: yiwise: ROBOT_CALL_JOB without robotCallJobId", platform.ErrUnparseable)
 	}
-	companyID, _ := rawID(d.get("tenantId"))
-	vendorStatus := strings.TrimSpace(rawStr(d.get("status")))
+	companyID, _ := idOf(f.tenantID)
+	vendorStatus := strings.TrimSpace(str(f.status))
 	status, ok := taskStatus[vendorStatus]
 	if !ok {
 		status = event.TaskUnknown
@@ -297,48 +387,52 @@ func decodeObject(raw []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// rawID reads a vendor id written as a JSON number or string; null and "" are absent.
-func rawID(v []byte) (string, bool) {
-	if isNumber(v) {
-		return string(v), true
-	}
-	if x, ok := jsonString(v); ok {
-		s := strings.TrimSpace(x)
+// The readers below take one value of the body (Absent for a missing member) and copy
+// what they return out of it: the index goes back to its pool after the parse.
+
+// idOf reads a vendor id written as a JSON number or string; null and "" are absent.
+func idOf(v jsondoc.Value) (string, bool) {
+	switch v.Kind() {
+	case jsondoc.Number:
+		return string(v.Raw()), true
+	case jsondoc.String:
+		t, _ := v.Text()
+		s := string(bytes.TrimSpace(t))
 		return s, s != ""
 	}
 	return "", false
 }
 
-// rawScalar renders a JSON string, number or bool as text.
-func rawScalar(v []byte) (string, bool) {
-	switch {
-	case len(v) == 0:
-		return "", false
-	case v[0] == '"':
-		return jsonString(v)
-	case isNumber(v):
-		return string(v), true
-	case v[0] == 't':
+// scalar renders a JSON string, number or bool as text.
+func scalar(v jsondoc.Value) (string, bool) {
+	switch v.Kind() {
+	case jsondoc.String:
+		return v.Str(), true
+	case jsondoc.Number:
+		return string(v.Raw()), true
+	case jsondoc.True:
 		return "true", true
-	case v[0] == 'f':
+	case jsondoc.False:
 		return "false", true
 	}
 	return "", false
 }
 
-func rawStr(v []byte) string {
-	s, _ := rawScalar(v)
+func str(v jsondoc.Value) string {
+	s, _ := scalar(v)
 	return s
 }
 
-// rawInt reads a count written as a JSON number or numeric string; anything else is 0.
-func rawInt(v []byte) int64 {
+// count reads a count written as a JSON number or numeric string; anything else is 0.
+func count(v jsondoc.Value) int64 {
 	var s string
-	if isNumber(v) {
-		s = string(v)
-	} else if x, ok := jsonString(v); ok {
-		s = strings.TrimSpace(x)
-	} else {
+	switch v.Kind() {
+	case jsondoc.Number:
+		s = string(v.Raw())
+	case jsondoc.String:
+		t, _ := v.Text()
+		s = string(bytes.TrimSpace(t))
+	default:
 		return 0
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -352,18 +446,17 @@ func rawInt(v []byte) int64 {
 
 // stringList reads a list of strings; the documents type some lists as String, so a
 // lone string is a one-element list. Never nil.
-func stringList(v []byte) []string {
+func stringList(v jsondoc.Value) []string {
 	out := []string{}
-	var buf [16][]byte
-	if list, ok := arrayElements(v, buf[:0]); ok {
-		for _, e := range list {
-			if s, ok := rawScalar(e); ok && strings.TrimSpace(s) != "" {
+	if v.Kind() == jsondoc.Array {
+		for e := range v.Elems {
+			if s, ok := scalar(e); ok && strings.TrimSpace(s) != "" {
 				out = append(out, s)
 			}
 		}
 		return out
 	}
-	if s, ok := rawScalar(v); ok && strings.TrimSpace(s) != "" {
+	if s, ok := scalar(v); ok && strings.TrimSpace(s) != "" {
 		out = append(out, s)
 	}
 	return out
@@ -371,40 +464,46 @@ func stringList(v []byte) []string {
 
 // transcript reads robotCallDetailList; turns by an unknown speaker are left out
 // (they stay in raw). Never nil.
-func transcript(v []byte) []event.Utterance {
+func transcript(v jsondoc.Value) []event.Utterance {
 	out := []event.Utterance{}
-	var buf [64][]byte
-	list, _ := arrayElements(v, buf[:0])
-	for _, e := range list {
-		var mbuf [8]member
-		m, ok := objectMembers(e, mbuf[:0])
-		if !ok {
-			continue
+	for e := range v.Elems {
+		var typ, text jsondoc.Value
+		for name, val := range e.Members {
+			switch n, _ := name.Text(); string(n) {
+			case "type":
+				typ = val
+			case "text":
+				text = val
+			}
 		}
-		speaker := speakerOf(m.get("type"))
-		if speaker == "" {
-			continue
+		if speaker := speakerOf(typ); speaker != "" {
+			out = append(out, event.Utterance{Speaker: speaker, Text: str(text)})
 		}
-		out = append(out, event.Utterance{Speaker: speaker, Text: rawStr(m.get("text"))})
 	}
 	return out
 }
 
 // speakerOf maps the type of a transcript turn to its speaker, "" for an unknown one.
-func speakerOf(v []byte) string {
-	if b, ok := plainString(v); ok && isASCII(b) {
-		// The common case, without decoding: for ASCII text the comparison below is
+func speakerOf(v jsondoc.Value) string {
+	t, ok := v.Text()
+	if !ok {
+		// Numbers and bools never name a speaker.
+		return ""
+	}
+	if isASCII(t) {
+		// The common case, without copying: for ASCII text the comparison below is
 		// the same as the general one.
-		b = bytes.TrimSpace(b)
+		t = bytes.TrimSpace(t)
 		switch {
-		case bytes.EqualFold(b, []byte("ROBOT")):
+		case bytes.EqualFold(t, []byte("ROBOT")):
 			return "robot"
-		case bytes.EqualFold(b, []byte("PERSON")):
+		case bytes.EqualFold(t, []byte("PERSON")):
 			return "customer"
 		}
 		return ""
 	}
-	switch strings.ToUpper(strings.TrimSpace(rawStr(v))) {
+	// Upper-casing maps some other letters to ASCII (ſ to S).
+	switch strings.ToUpper(strings.TrimSpace(string(t))) {
 	case "ROBOT":
 		return "robot"
 	case "PERSON":
@@ -413,20 +512,30 @@ func speakerOf(v []byte) string {
 	return ""
 }
 
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // localTime reads a vendor time: "yyyy-MM-dd HH:mm:ss" in loc as documented, also the
 // ISO form phoneLogInfo uses, RFC 3339, and epoch milliseconds.
-func localTime(v []byte, loc *time.Location) (time.Time, bool) {
-	if isNumber(v) {
-		if ms, err := strconv.ParseInt(string(v), 10, 64); err == nil && ms > 0 && ms < 1e15 {
+func localTime(v jsondoc.Value, loc *time.Location) (time.Time, bool) {
+	switch v.Kind() {
+	case jsondoc.Number:
+		if ms, err := strconv.ParseInt(string(v.Raw()), 10, 64); err == nil && ms > 0 && ms < 1e15 {
 			return time.UnixMilli(ms).In(loc), true
 		}
 		return time.Time{}, false
-	}
-	x, ok := jsonString(v)
-	if !ok {
+	case jsondoc.String:
+	default:
 		return time.Time{}, false
 	}
-	s := strings.TrimSpace(x)
+	t, _ := v.Text()
+	s := string(bytes.TrimSpace(t))
 	for _, layout := range []string{localLayout, "2006-01-02T15:04:05", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, true
@@ -438,23 +547,21 @@ func localTime(v []byte, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// kind names the type of the valid JSON value v.
-func kind(v []byte) string {
-	switch {
-	case len(v) == 0:
-		return "empty"
-	case v[0] == '{':
+// kind names the type of v.
+func kind(v jsondoc.Value) string {
+	switch v.Kind() {
+	case jsondoc.Object:
 		return "an object"
-	case v[0] == '[':
+	case jsondoc.Array:
 		return "an array"
-	case v[0] == '"':
+	case jsondoc.String:
 		return "a string"
-	case v[0] == 't' || v[0] == 'f':
+	case jsondoc.True, jsondoc.False:
 		return "a boolean"
-	case v[0] == 'n':
-		return "null"
+	case jsondoc.Number:
+		return "a number"
 	}
-	return "a number"
+	return v.Kind().String()
 }
 
 func formatTime(t time.Time) *string {

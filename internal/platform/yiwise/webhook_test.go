@@ -521,6 +521,28 @@ func TestParseWebhookRejectsWhatCanNeverParse(t *testing.T) {
 	}
 }
 
+// Member names are matched as the vendor documents them, the envelope's included, and
+// of repeated names the last counts, as in a decoded map.
+func TestParseWebhookMatchesNamesExactly(t *testing.T) {
+	for _, tt := range []struct{ name, body, reason string }{
+		{"DataType", `{"DataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":1}}`, "missing dataType"},
+		{"Data", `{"dataType":"ROBOT_CALL_JOB","Data":{"robotCallJobId":1}}`, "without data"},
+		{"RobotCallJobId", `{"dataType":"ROBOT_CALL_JOB","data":{"RobotCallJobId":1}}`, "without robotCallJobId"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseWebhook(testAccount(), []byte(tt.body))
+			if err == nil || !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("err = %v, want the reason %q", err, tt.reason)
+			}
+		})
+	}
+	out := parseOne(t, testAccount(), []byte(`{"dataType":1,"dataType":"ROBOT_CALL_JOB","data":{"status":"x"},
+		"data":{"robotCallJobId":1,"robotCallJobId":2,"status":"COMPLETED","Status":"TERMINATE"}}`))
+	if d := taskData(t, out); d.TaskID != "2" || d.VendorStatus != "COMPLETED" {
+		t.Errorf("taskId/vendorStatus = %q/%q, want the last robotCallJobId and status", d.TaskID, d.VendorStatus)
+	}
+}
+
 func TestParseWebhookIDsAreDeterministic(t *testing.T) {
 	acct := testAccount()
 	id := func(body []byte) string { return parseOne(t, acct, body).ID }
@@ -630,6 +652,8 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add([]byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":1e400}}`))
 	f.Add([]byte(`{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":1,"x":{"phone":"123456","y":[[[{"mobilePhone":"+86 138"}]]]}}}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(` {"dataType" : " ROBOT_CALL_JOB ", "data" : { "robotCallJobId" : " 7 " , "a" : { "b" : [ 1 , {"c":"]}\"{ "} ] }, "\u0061":null, "a":true, "k\u00e9":"` + "\xff" + `" } } `))
+	f.Add([]byte(`{"dataType":"ROBOT_CALL_RECORD","data":{"callRecordId":1,"calledPhoneNumber":"138 0000 0001","robotCallDetailList":null,"callDetailList":[{"type":"per\u017fon","text":"x"}]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		outs, err := Vendor{}.ParseWebhook(testAccount(), body)
 		if err != nil {
@@ -638,12 +662,37 @@ func FuzzParseWebhook(f *testing.F) {
 			}
 			return
 		}
+		acct := testAccount()
 		for _, o := range outs {
 			if o.ID == "" || o.Key == "" || o.Subject == "" {
 				t.Fatalf("incomplete event %+v", o)
 			}
 			if _, err := json.Marshal(o.Data); err != nil {
 				t.Fatalf("event data does not marshal: %v", err)
+			}
+			// The id payload, raw and the phones against encoding/json's reading of raw.
+			var raw json.RawMessage
+			var ids []string
+			phone := ""
+			switch d := o.Data.(type) {
+			case *event.CallFinished:
+				raw, ids = d.Raw, []string{d.CallID}
+				if d.Customer.Phone != nil {
+					phone = *d.Customer.Phone
+				}
+			case *event.TaskStatus:
+				raw, ids = d.Raw, []string{d.TaskID, d.VendorStatus}
+			default:
+				t.Fatalf("Data is %T", o.Data)
+			}
+			if !bytes.Contains(body, raw) {
+				t.Fatalf("raw %q is not part of the body", raw)
+			}
+			if want := event.ID(Name, acct.Name, o.Topic, ids, canonical(t, raw)); o.ID != want {
+				t.Fatalf("ID = %s, want %s from the canonical data", o.ID, want)
+			}
+			if p := o.Phones(); phone != "" && (len(p) == 0 || p[0] != phone) {
+				t.Fatalf("Phones = %q, want the called number %q first", p, phone)
 			}
 		}
 	})
