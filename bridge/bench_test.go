@@ -51,24 +51,7 @@ const benchParallelism = 16
 // -count repeats each sub-benchmark in a row, not interleaved: on a busy machine
 // compare runs taken close together.
 func BenchmarkWebhooks(b *testing.B) {
-	// As deployed by the Helm chart without a collector: spans are created (ids
-	// for traceparent and logs) but not exported. Logs at the default level are
-	// formatted and discarded, so the benchmark measures producing them, not a
-	// terminal.
-	b.Setenv("OTEL_TRACES_EXPORTER", "none")
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogWriter: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-
-	conns := benchParallelism * 4 * runtime.GOMAXPROCS(0)
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     time.Minute,
-	}}
-	b.Cleanup(client.CloseIdleConnections)
+	tel, client := benchTelemetry(b), benchClient(b)
 
 	byaiBody := readFixture(b, "byai/call_instance_result.json")
 	yiwiseBody := readFixture(b, "yiwise/robot_call_record.json")
@@ -77,7 +60,7 @@ func BenchmarkWebhooks(b *testing.B) {
 	// pay for the other's records in GC.
 	cases := []struct {
 		name    string
-		start   func(*testing.B, *telemetry.Telemetry) string
+		start   func(testing.TB, *telemetry.Telemetry) string
 		account string
 		token   string
 		body    []byte
@@ -105,8 +88,35 @@ func BenchmarkWebhooks(b *testing.B) {
 	}
 }
 
+// benchTelemetry is telemetry as deployed by the Helm chart without a collector:
+// spans get ids (for traceparent and logs) but record nothing. Logs at the default
+// level are formatted and discarded, so benchmarks measure producing them, not a
+// terminal.
+func benchTelemetry(b *testing.B) *telemetry.Telemetry {
+	b.Setenv("OTEL_TRACES_EXPORTER", "none")
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogWriter: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return tel
+}
+
+// benchClient is the vendor's side: one client whose connections serve every
+// webhook in flight.
+func benchClient(b *testing.B) *http.Client {
+	conns := benchParallelism * 4 * runtime.GOMAXPROCS(0)
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     time.Minute,
+	}}
+	b.Cleanup(client.CloseIdleConnections)
+	return client
+}
+
 // benchConfig is the configuration both sides use, against a fresh broker.
-func benchConfig(b *testing.B) *config.Config {
+func benchConfig(b testing.TB) *config.Config {
 	k := kafkatest.New(b)
 	vars := baseVars(k.Addrs(), "http://127.0.0.1:1", "http://127.0.0.1:1")
 	vars["CALLBRIDGE_OUTBOUND_ENABLED"] = "false"
@@ -119,7 +129,7 @@ func benchConfig(b *testing.B) *config.Config {
 
 // benchBridge serves the bridge as `callbridge serve` runs by default
 // (CALLBRIDGE_VALIDATE_EVENTS off: the tests validate every event the parsers make).
-func benchBridge(b *testing.B, tel *telemetry.Telemetry) string {
+func benchBridge(b testing.TB, tel *telemetry.Telemetry) string {
 	cfg := benchConfig(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -135,7 +145,7 @@ func benchBridge(b *testing.B, tel *telemetry.Telemetry) string {
 
 // benchBaseline serves the bare handler: same broker config, a topic with the same
 // partitions, a writer from broker.NewWriter (same acks, same batch timeout).
-func benchBaseline(b *testing.B, _ *telemetry.Telemetry) string {
+func benchBaseline(b testing.TB, _ *telemetry.Telemetry) string {
 	cfg := benchConfig(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -180,8 +190,10 @@ func benchBaselineHandler(w *kafka.Writer, topic string, timeout time.Duration) 
 
 // benchPost posts body to url b.N times from benchParallelism*GOMAXPROCS
 // goroutines and reports webhooks/s and the p50/p99 latency of one webhook.
-func benchPost(b *testing.B, client *http.Client, url, token string, body []byte, parallelism int) {
-	post := func() (time.Duration, error) {
+// benchPoster returns a function that posts body once and returns its latency, or an
+// error unless the reply is 200 "success".
+func benchPoster(client *http.Client, url, token string, body []byte) func() (time.Duration, error) {
+	return func() (time.Duration, error) {
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return 0, err
@@ -204,9 +216,10 @@ func benchPost(b *testing.B, client *http.Client, url, token string, body []byte
 		}
 		return d, nil
 	}
+}
 
-	// Warm up: open the connections and let the writer learn the metadata.
-	workers := parallelism * runtime.GOMAXPROCS(0)
+// benchWarmUp opens the connections and lets the writer learn the metadata.
+func benchWarmUp(post func() (time.Duration, error), workers int) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for range workers {
@@ -223,7 +236,13 @@ func benchPost(b *testing.B, client *http.Client, url, token string, body []byte
 	}
 	wg.Wait()
 	close(errs)
-	if err := <-errs; err != nil {
+	return <-errs
+}
+
+func benchPost(b *testing.B, client *http.Client, url, token string, body []byte, parallelism int) {
+	post := benchPoster(client, url, token, body)
+	workers := parallelism * runtime.GOMAXPROCS(0)
+	if err := benchWarmUp(post, workers); err != nil {
 		b.Fatalf("warm-up: %v", err)
 	}
 
