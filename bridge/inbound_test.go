@@ -1,9 +1,13 @@
 package bridge_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,5 +375,71 @@ func TestRawCanBeSwitchedOff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Body and record buffers are recycled once their writes are acknowledged: webhooks
+// of different sizes in flight together must each come out with their own raw.
+func TestConcurrentWebhooksKeepTheirOwnBodies(t *testing.T) {
+	env := newInbound(t, nil)
+	const n, inFlight = 48, 8
+	body := func(i int) []byte {
+		return fmt.Appendf(nil, `{"data":{"dataType":"CALL_INSTANCE_RESULT","data":{"sceneInstance":`+
+			`{"callInstanceId":%d,"callJobId":7,"finishStatus":0,"note":%q}}}}`, i, strings.Repeat(string(rune('a'+i%26)), 97*i))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	next := make(chan int)
+	for range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/byai-main", bytes.NewReader(body(i)))
+				req.Header.Set("X-Callbridge-Token", byaiToken)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("webhook %d: status %d", i, resp.StatusCode)
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, ev := range env.events(event.TopicCallFinished, n) {
+		var d struct {
+			CallID string `json:"callId"`
+			Raw    struct {
+				SceneInstance struct {
+					CallInstanceID json.Number `json:"callInstanceId"`
+					Note           string      `json:"note"`
+				} `json:"sceneInstance"`
+			} `json:"raw"`
+		}
+		if err := json.Unmarshal(ev.Data(), &d); err != nil {
+			t.Fatal(err)
+		}
+		i, _ := strconv.Atoi(d.CallID)
+		si := d.Raw.SceneInstance
+		if string(si.CallInstanceID) != d.CallID || si.Note != strings.Repeat(string(rune('a'+i%26)), 97*i) {
+			t.Errorf("event of call %s carries the raw of call %s (note of %d bytes)", d.CallID, si.CallInstanceID, len(si.Note))
+		}
+		seen[d.CallID] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct calls, want %d", len(seen), n)
 	}
 }

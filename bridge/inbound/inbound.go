@@ -14,7 +14,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/callbridge/callbridge/internal/event"
@@ -109,7 +111,18 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if limit <= 0 {
 		limit = 1 << 20
 	}
-	body, err := readBody(w, r, limit)
+	buf := bodies.Get().(*[]byte)
+	body, err := readBody(w, r, limit, *buf)
+	// The body goes back to the pool only once nothing can read it any more: after
+	// every write it was part of was acknowledged (a write that failed may still be
+	// queued in the producer) or when it was never written.
+	recycle := true
+	defer func() {
+		if recycle && cap(body) <= maxPooledBody {
+			*buf = body[:0]
+			bodies.Put(buf)
+		}
+	}()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -134,6 +147,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		// dead-letter topic with the reason and stop the retries.
 		d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
 		if err := h.Publisher.DeadLetter(pctx, d, "unparseable_webhook"); err != nil {
+			recycle = false
 			h.Telemetry.Logger().WarnContext(ctx, "dead letter not stored", "account", name, "error", err)
 			return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
 		}
@@ -143,6 +157,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		typ = strings.TrimPrefix(outs[0].Type, "callbridge.")
 	}
 	if err := h.Publisher.Publish(pctx, acct.Vendor, name, outs); err != nil {
+		recycle = false
 		if ctx.Err() != nil {
 			return reply(w, http.StatusServiceUnavailable, "request cancelled"), outcomeUnavailable, typ
 		}
@@ -159,16 +174,24 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	return reply(w, http.StatusOK, "success"), outcomePublished, typ
 }
 
-// readBody reads at most limit bytes into a buffer sized from Content-Length, so a
-// body is read without io.ReadAll's repeated growing and copying.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// bodies recycles webhook body buffers: a body is read, parsed and produced within
+// its request, and allocating it afresh for every webhook was a good part of the
+// garbage the inbound half makes.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody keeps the pool from holding on to the odd large body.
+const maxPooledBody = 64 << 10
+
+// readBody reads at most limit bytes into buf, grown to fit Content-Length first so
+// that a body is read without repeated growing and copying.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, buf []byte) ([]byte, error) {
 	size := int64(bytes.MinRead)
 	if n := r.ContentLength; n > 0 && n <= limit {
 		size = n + bytes.MinRead // room to see EOF without growing
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	return buf.Bytes(), err
+	b := bytes.NewBuffer(slices.Grow(buf[:0], int(size)))
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	return b.Bytes(), err
 }
 
 func (h *Handler) produceTimeout() time.Duration {

@@ -8,8 +8,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -128,7 +130,7 @@ func (p *Publisher) marshal(v any) ([]byte, error) {
 		// json.Marshal's bytes without reflection, into a buffer with room for raw so
 		// that splicing it in below copies nothing again; 1 KiB covers a typical
 		// event apart from its transcript.
-		data = a.AppendJSON(make([]byte, 0, len(raw)+1024))
+		data = a.AppendJSON(getValue(len(raw) + 1024))
 	} else {
 		var err error
 		if data, err = json.Marshal(rest); err != nil {
@@ -177,7 +179,36 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 		}
 		msgs = append(msgs, msg)
 	}
-	return p.write(ctx, msgs...)
+	if err := p.write(ctx, msgs...); err != nil {
+		// A record that was not acknowledged may still be queued in the producer:
+		// its buffer is left to the garbage collector.
+		return err
+	}
+	for _, m := range msgs {
+		putValue(m.Value)
+	}
+	return nil
+}
+
+// values recycles the buffers event data is written into (see marshal): Publish
+// returns them once Kafka acknowledged their records, when nothing reads them any
+// more.
+var values sync.Pool // of *[]byte
+
+// maxPooledValue keeps the pool from holding on to the odd large record.
+const maxPooledValue = 64 << 10
+
+func getValue(size int) []byte {
+	if b, ok := values.Get().(*[]byte); ok {
+		return slices.Grow((*b)[:0], size)
+	}
+	return make([]byte, 0, size)
+}
+
+func putValue(buf []byte) {
+	if cap(buf) > 0 && cap(buf) <= maxPooledValue {
+		values.Put(&buf)
+	}
 }
 
 func (p *Publisher) write(ctx context.Context, msgs ...kafka.Message) error {
