@@ -67,14 +67,13 @@ func (c *canon) value(v jsondoc.Value) {
 	case jsondoc.Array:
 		c.out = append(c.out, '[')
 		first := true
-		v.Elems(func(e jsondoc.Value) bool {
+		for e := range v.Elems {
 			if !first {
 				c.out = append(c.out, ',')
 			}
 			first = false
 			c.value(e)
-			return true
-		})
+		}
 		c.out = append(c.out, ']')
 	case jsondoc.String:
 		if raw := v.Raw(); v.Plain() || ownForm(raw[1:len(raw)-1]) {
@@ -93,7 +92,7 @@ func (c *canon) value(v jsondoc.Value) {
 func (c *canon) object(obj jsondoc.Value, top bool) {
 	first, firstKey := len(c.mems), len(c.keys)
 	sorted := true
-	obj.Members(func(name, v jsondoc.Value) bool {
+	for name, v := range obj.Members {
 		written := name.Raw()
 		if !name.Plain() {
 			// Rare: a name with escapes gets a buffer of its own, since the members
@@ -107,8 +106,7 @@ func (c *canon) object(obj jsondoc.Value, top bool) {
 		// Names start with the same quote: the prefix is taken after it.
 		c.keys = append(c.keys, sortKey{namePrefix(written[1:]), int32(len(c.mems))})
 		c.mems = append(c.mems, canonMember{name: written, val: v})
-		return true
-	})
+	}
 	keys := c.keys[firstKey:]
 	if !sorted {
 		// Sorting small keys moves less than sorting the members.

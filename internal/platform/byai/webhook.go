@@ -169,7 +169,7 @@ type scene struct {
 // readScene reads sceneInstance in one pass; of repeated names the last wins.
 func readScene(si jsondoc.Value) *scene {
 	s := new(scene)
-	si.Members(func(name, v jsondoc.Value) bool {
+	for name, v := range si.Members {
 		n, _ := name.Text()
 		var f *flex
 		switch string(n) {
@@ -212,11 +212,10 @@ func readScene(si jsondoc.Value) *scene {
 		case "corpName":
 			f = &s.corpName
 		default:
-			return true
+			continue
 		}
 		*f = flexOf(v)
-		return true
-	})
+	}
 	return s
 }
 
@@ -228,7 +227,7 @@ type callResults struct {
 
 func readResults(list jsondoc.Value) callResults {
 	var r callResults
-	list.Elems(func(tr jsondoc.Value) bool {
+	for tr := range list.Elems {
 		var v *jsondoc.Value
 		switch field(tr, "resultName").id() {
 		case resultIntent:
@@ -238,13 +237,12 @@ func readResults(list jsondoc.Value) callResults {
 		case resultConcerns:
 			v = &r.concerns
 		default:
-			return true
+			continue
 		}
 		if !v.Exists() {
 			*v = tr
 		}
-		return true
-	})
+	}
 	return r
 }
 
@@ -311,19 +309,17 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 
 func (p *parser) intentChanged() ([]event.Out, error) {
 	var outs []event.Out
-	var err error
 	seen := map[string]bool{}
-	p.rec.Get("taskResult").Elems(func(tr jsondoc.Value) bool {
+	for tr := range p.rec.Get("taskResult").Elems {
 		if field(tr, "resultName").id() != resultIntent {
-			return true
+			continue
 		}
 		callID := field(tr, "sceneInstanceId").id()
 		if callID == "" {
-			err = unparseable("intent change has no sceneInstanceId")
-			return false
+			return nil, unparseable("intent change has no sceneInstanceId")
 		}
 		if seen[callID] {
-			return true
+			continue
 		}
 		seen[callID] = true
 		level, label := intent(field(tr, "resultValueAlias"), field(tr, "resultValue"), true)
@@ -338,10 +334,6 @@ func (p *parser) intentChanged() ([]event.Out, error) {
 			Raw:         p.raw,
 		}
 		outs = append(outs, p.out(event.TopicIntentChanged, event.TypeIntentChanged, callID, "call/"+callID, callID, p.now, ic))
-		return true
-	})
-	if err != nil {
-		return nil, err
 	}
 	if len(outs) == 0 {
 		return nil, unparseable("taskResult has no %s entry", resultIntent)
@@ -415,12 +407,11 @@ func isASCIILetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <
 
 func tags(tr jsondoc.Value) []string {
 	out := []string{}
-	tr.Get("resultLabels").Elems(func(l jsondoc.Value) bool {
+	for l := range tr.Get("resultLabels").Elems {
 		if v := strings.TrimSpace(string(field(l, "value"))); v != "" {
 			out = append(out, v)
 		}
-		return true
-	})
+	}
 	return out
 }
 
@@ -456,9 +447,9 @@ func hangupBy(f flex) *string {
 
 func transcript(logs jsondoc.Value) []event.Utterance {
 	out := make([]event.Utterance, 0, logs.Len())
-	logs.Elems(func(l jsondoc.Value) bool {
+	for l := range logs.Elems {
 		var speaker, content, start, end flex
-		l.Members(func(name, v jsondoc.Value) bool {
+		for name, v := range l.Members {
 			switch n, _ := name.Text(); string(n) {
 			case "speaker":
 				speaker = flexOf(v)
@@ -469,8 +460,7 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 			case "endTime":
 				end = flexOf(v)
 			}
-			return true
-		})
+		}
 		u := event.Utterance{Text: string(content)}
 		switch strings.ToUpper(speaker.id()) {
 		case "AI":
@@ -479,7 +469,7 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 			u.Speaker = "customer"
 		default:
 			// The schema knows only the robot and the customer.
-			return true
+			continue
 		}
 		if n, ok := start.int(); ok && n >= 0 {
 			u.StartMs = &n
@@ -488,8 +478,7 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 			u.EndMs = &n
 		}
 		out = append(out, u)
-		return true
-	})
+	}
 	return out
 }
 
@@ -534,12 +523,11 @@ func rfc3339(t time.Time, ok bool) *string {
 func recordPhones(rec []byte) []string {
 	set := map[string]bool{}
 	_, _ = jsondoc.With(rec, func(v jsondoc.Value) (struct{}, error) {
-		v.Members(func(name, m jsondoc.Value) bool {
+		for name, m := range v.Members {
 			if n := name.Str(); n != "sign" && n != "dateTime" {
 				walkPhones(m, n, 0, set)
 			}
-			return true
-		})
+		}
 		return struct{}{}, nil
 	})
 	out := make([]string, 0, len(set))
@@ -553,15 +541,13 @@ func recordPhones(rec []byte) []string {
 func walkPhones(v jsondoc.Value, key string, nested int, set map[string]bool) {
 	switch v.Kind() {
 	case jsondoc.Object:
-		v.Members(func(name, m jsondoc.Value) bool {
+		for name, m := range v.Members {
 			walkPhones(m, name.Str(), nested, set)
-			return true
-		})
+		}
 	case jsondoc.Array:
-		v.Elems(func(e jsondoc.Value) bool {
+		for e := range v.Elems {
 			walkPhones(e, key, nested, set)
-			return true
-		})
+		}
 	case jsondoc.Number:
 		if phoneKey(key) {
 			set[string(v.Raw())] = true
