@@ -38,6 +38,13 @@ func yiwiseCreate(name string, n int, start bool) map[string]any {
 	}
 }
 
+// yiwiseRedial is a Yiwise task.create asking for redials, which createJob cannot set.
+func yiwiseRedial() map[string]any {
+	data := yiwiseCreate("task-redial", 1, true)
+	data["redial"] = map[string]any{"enabled": true, "rules": []any{map[string]any{"status": "busy", "times": 2, "intervalMinutes": 30}}}
+	return data
+}
+
 // asNum reads a JSON number (decoded with UseNumber) as a string, failing on strings:
 // the vendors document these fields as numbers.
 func asNum(t *testing.T, body map[string]any, key string) string {
@@ -221,6 +228,8 @@ func TestEveryCommandReachesTheVendorAsDocumented(t *testing.T) {
 				}
 			}},
 		{"yiwise single call is unsupported", "yiwise", event.TopicCallSingle, map[string]any{"account": "yiwise-east", "phone": "13900000001", "script": map[string]any{"dialogFlowId": 136}},
+			"", "", "", command.Failed, command.ErrUnsupportedByVendor, nil},
+		{"yiwise redial is unsupported, not dropped", "yiwise", event.TopicTaskCreate, yiwiseRedial(),
 			"", "", "", command.Failed, command.ErrUnsupportedByVendor, nil},
 	}
 	for _, action := range []string{"start", "pause", "stop", "delete"} {

@@ -166,6 +166,11 @@ func (c *Client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, e
 	if strings.TrimSpace(t.Name) == "" {
 		return nil, invalid("name is required")
 	}
+	if t.Redial != nil && t.Redial.Enabled {
+		// createJob has no redial settings: a task created without them would quietly
+		// not redial what the command asked it to.
+		return nil, fmt.Errorf("yiwise: createJob has no redial settings (send redial.enabled false or no redial): %w", platform.ErrUnsupported)
+	}
 	mode, ok := modes[t.Mode]
 	if !ok {
 		return nil, invalid("mode %q is not manual or scheduled", t.Mode)

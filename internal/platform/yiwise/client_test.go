@@ -485,6 +485,9 @@ func TestClientRefusesWhatItCannotSend(t *testing.T) {
 			_, err := c.SingleCall(context.Background(), &command.CallSingle{Phone: "13800000000"})
 			return err
 		}, platform.ErrUnsupported},
+		{"redial, which createJob has no settings for", bad(func(t *command.TaskCreate) {
+			t.Redial = &command.Redial{Enabled: true, Rules: []command.RedialRule{{Status: "busy", Times: 2, IntervalMinutes: 30}}}
+		}), platform.ErrUnsupported},
 		{"non-numeric caller id", bad(func(t *command.TaskCreate) { t.CallerIDs = []command.ID{"348", "abc"} }), platform.ErrInvalidInput},
 		{"non-numeric dialogFlowId", bad(func(t *command.TaskCreate) { t.Script.DialogFlowID = "flow-2" }), platform.ErrInvalidInput},
 		{"missing dialogFlowId", bad(func(t *command.TaskCreate) { t.Script.DialogFlowID = "" }), platform.ErrInvalidInput},
