@@ -201,8 +201,12 @@ func (h *Handler) produceTimeout() time.Duration {
 	return 10 * time.Second
 }
 
+// textPlain is shared by every reply: Header().Set would allocate it per webhook.
+// (A length-1 slice: appending to it copies, so no reply can change another's.)
+var textPlain = []string{"text/plain; charset=utf-8"}
+
 func reply(w http.ResponseWriter, status int, body string) int {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header()["Content-Type"] = textPlain
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
 	return status

@@ -34,6 +34,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -155,7 +156,13 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 		shutdownTracing(ctx, tp)
 		return nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(exporter))
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(exporter)}
+	if tp == nil && os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER") == "" {
+		// Exemplars point at traces; with none exported they would point nowhere, and
+		// offering every measurement to the reservoir is a cost on the hot path.
+		mpOpts = append(mpOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
+	}
+	mp := sdkmetric.NewMeterProvider(mpOpts...)
 	m, err := NewMetrics(mp)
 	if err != nil {
 		shutdownTracing(ctx, tp)
