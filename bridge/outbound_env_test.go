@@ -17,6 +17,7 @@ import (
 	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/simulator/byaisim"
+	"github.com/callbridge/callbridge/internal/simulator/core"
 	"github.com/callbridge/callbridge/internal/simulator/yiwisesim"
 )
 
@@ -34,8 +35,8 @@ type outEnv struct {
 func newOutbound(t testing.TB, extra map[string]string) *outEnv {
 	t.Helper()
 	k := newCluster(t)
-	by := byaisim.New(byaisim.Config{AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", CompanyID: 1, TimeScale: 1000})
-	yw := yiwisesim.New(yiwisesim.Config{AppKey: "gvlfIPLJTMEAHgyM", AppSecret: "TuPngoiRCvpxYdOHcQOsWYvaLGhATNiW", TenantSign: "zhongna", TimeScale: 1000})
+	by := byaisim.New(byaisim.Config{AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", CompanyID: 1, Options: core.Options{TimeScale: 1000}})
+	yw := yiwisesim.New(yiwisesim.Config{AppKey: "gvlfIPLJTMEAHgyM", AppSecret: "TuPngoiRCvpxYdOHcQOsWYvaLGhATNiW", TenantSign: "zhongna", Options: core.Options{TimeScale: 1000}})
 	bySrv, ywSrv := httptest.NewServer(by), httptest.NewServer(yw)
 	t.Cleanup(func() { bySrv.Close(); ywSrv.Close(); by.Close(); yw.Close() })
 	vars := baseVars(k.Addrs(), bySrv.URL, ywSrv.URL)

@@ -27,6 +27,7 @@ import (
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/simulator"
 	"github.com/callbridge/callbridge/internal/simulator/byaisim"
+	"github.com/callbridge/callbridge/internal/simulator/core"
 	"github.com/callbridge/callbridge/internal/simulator/yiwisesim"
 	"github.com/callbridge/callbridge/internal/telemetry"
 )
@@ -145,10 +146,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	sims, err := simulator.Start(simulator.Options{
 		BYAIAddr: o.BYAIAddr, YiwiseAddr: o.YiwiseAddr,
 		BYAI: byaisim.Config{AppKey: byaiAppKey, AppSecret: byaiAppSecret, CompanyID: byaiCompanyID,
-			WebhookURL: webhook(BYAIAccount), SignCallbacks: true, HTTPClient: byaiClient,
-			IntentChangeRate: 0.3, InboundRate: 0.1},
+			SignCallbacks: true, IntentChangeRate: 0.3, InboundRate: 0.1,
+			Options: core.Options{WebhookURL: webhook(BYAIAccount), HTTPClient: byaiClient}},
 		Yiwise: yiwisesim.Config{AppKey: yiwiseAppKey, AppSecret: yiwiseAppSecret, TenantSign: yiwiseTenantSign,
-			WebhookURL: webhook(YiwiseAccount), HTTPClient: yiwiseClient},
+			Options: core.Options{WebhookURL: webhook(YiwiseAccount), HTTPClient: yiwiseClient}},
 		TimeScale: o.TimeScale,
 		OnEvent:   p.SimEvents(func(v string) string { return label[v] }),
 	})

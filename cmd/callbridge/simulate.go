@@ -11,6 +11,7 @@ import (
 	"github.com/callbridge/callbridge/bridge/devenv"
 	"github.com/callbridge/callbridge/internal/simulator"
 	"github.com/callbridge/callbridge/internal/simulator/byaisim"
+	"github.com/callbridge/callbridge/internal/simulator/core"
 	"github.com/callbridge/callbridge/internal/simulator/yiwisesim"
 )
 
@@ -55,10 +56,11 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// before the first request arrives.
 	r, err := simulator.Start(simulator.Options{
 		BYAIAddr: *byaiAddr, YiwiseAddr: *yiwiseAddr,
-		BYAI: byaisim.Config{AppKey: *byaiKey, AppSecret: *byaiSecret, CompanyID: *byaiCompany, WebhookURL: *byaiHook,
-			SignCallbacks: *signCallbacks, IntentChangeRate: *intentRate, InboundRate: *inboundRate, HTTPClient: byaiClient},
+		BYAI: byaisim.Config{AppKey: *byaiKey, AppSecret: *byaiSecret, CompanyID: *byaiCompany,
+			SignCallbacks: *signCallbacks, IntentChangeRate: *intentRate, InboundRate: *inboundRate,
+			Options: core.Options{WebhookURL: *byaiHook, HTTPClient: byaiClient}},
 		Yiwise: yiwisesim.Config{AppKey: *yiwiseKey, AppSecret: *yiwiseSecret, TenantSign: *yiwiseTenant,
-			WebhookURL: *yiwiseHook, HTTPClient: yiwiseClient},
+			Options: core.Options{WebhookURL: *yiwiseHook, HTTPClient: yiwiseClient}},
 		TimeScale: *scale, CallDuration: *callDuration, Seed: *seed,
 		OnEvent: p.SimEvents(nil),
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/callbridge/callbridge/internal/platform/yiwise"
 	"github.com/callbridge/callbridge/internal/simulator"
 	"github.com/callbridge/callbridge/internal/simulator/byaisim"
+	"github.com/callbridge/callbridge/internal/simulator/core"
 	"github.com/callbridge/callbridge/internal/simulator/simtest"
 	"github.com/callbridge/callbridge/internal/simulator/yiwisesim"
 )
@@ -53,8 +54,8 @@ func TestRunServesBothVendorsOverHTTPUntilCanceled(t *testing.T) {
 	rcv := simtest.NewReceiver(t)
 	r, err := simulator.Start(simulator.Options{
 		BYAIAddr: "127.0.0.1:0", YiwiseAddr: "127.0.0.1:0",
-		BYAI:   byaisim.Config{AppKey: "k", AppSecret: "s", WebhookURL: rcv.URL},
-		Yiwise: yiwisesim.Config{AppKey: "k", AppSecret: "s", TenantSign: "t", WebhookURL: rcv.URL},
+		BYAI:   byaisim.Config{AppKey: "k", AppSecret: "s", Options: core.Options{WebhookURL: rcv.URL}},
+		Yiwise: yiwisesim.Config{AppKey: "k", AppSecret: "s", TenantSign: "t", Options: core.Options{WebhookURL: rcv.URL}},
 		// A vendor minute lasts 6ms: a 10s call takes 1ms of real time.
 		TimeScale: 0.0001, CallDuration: 10 * time.Second, Seed: 1,
 	})

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/callbridge/callbridge/internal/platform/byai"
-	"github.com/callbridge/callbridge/internal/simulator/clock"
 	"github.com/callbridge/callbridge/internal/simulator/core"
 )
 
@@ -50,8 +49,6 @@ type Config struct {
 	// {"company/getCompanys": "/openapi/v1/company/getCompanies"}; only the override is served.
 	Paths map[string]string
 
-	// WebhookURL receives every callback; "" sends none.
-	WebhookURL string
 	// SignCallbacks fills dateTime (RFC 1123, fresh for each attempt) and sign
 	// (byai.Sign over it) in call callbacks; otherwise sign is null.
 	SignCallbacks bool
@@ -65,28 +62,10 @@ type Config struct {
 	// InboundRate is the probability that a called customer calls back, which sends an
 	// INBOUND_CALL_INSTANCE_RESULT callback a simulated five minutes later; 0 means never.
 	InboundRate float64
-	// HTTPClient posts callbacks; nil means a client with a 10s timeout.
-	HTTPClient *http.Client
 
-	// Clock is the time source (signature freshness, call and retry timing, body
-	// times); nil means the real clock.
-	Clock clock.Clock
-	// TimeScale multiplies every simulated duration (calls, callback retry delays):
-	// 1 is real time, 0.001 makes a vendor minute last 60ms; 0 means 1.
-	TimeScale float64
-	// CallDuration is the simulated time one call takes; 0 means 40s.
-	CallDuration time.Duration
-	// Seed makes outcomes reproducible; 0 picks a random seed.
-	Seed uint64
-	// MaxSkew is how far the datetime header may be from the clock; 0 means 15 minutes.
-	MaxSkew time.Duration
-	// MaxImportBatch refuses (412) imports of more customers at once; 0 means no limit.
-	MaxImportBatch int
-
-	// OnEvent receives every API request, call, task change and callback attempt.
-	OnEvent func(Event)
-	// Logf, when set, prints the same events one per line. Credentials are never logged.
-	Logf func(format string, args ...any)
+	// Options are the settings every simulated vendor has: callbacks, clock and
+	// time scale, outcomes, limits, event hooks.
+	core.Options
 }
 
 // Server is the simulated BYAI API, an http.Handler. Close stops its calls and callbacks.
@@ -109,8 +88,7 @@ func New(cfg Config) *Server {
 	s.sim = core.NewSim(core.SimConfig{
 		Vendor: "byai", Prefix: Prefix, Paths: cfg.Paths, Authorize: s.authorize, Envelope: envelope,
 		Statuses: len(Statuses), FirstTaskID: 360001, FirstCallID: 1540000001, OnCall: s.onCall, OnState: s.onState,
-		WebhookURL: cfg.WebhookURL, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock, TimeScale: cfg.TimeScale,
-		CallDuration: cfg.CallDuration, Seed: cfg.Seed, OnEvent: cfg.OnEvent, Logf: cfg.Logf,
+		Options: cfg.Options,
 	}, s.endpoints())
 	s.eng = s.sim.Engine
 	s.Hooks = s.sim.Hooks()

@@ -51,7 +51,7 @@ func newHarness(t *testing.T, mod func(c *byaisim.Config)) *harness {
 	h := &harness{t: t, fc: clock.NewFake(t0), rcv: simtest.NewReceiver(t)}
 	cfg := byaisim.Config{
 		AppKey: key, AppSecret: secret, CompanyID: 7,
-		WebhookURL: h.rcv.URL, Clock: h.fc, TimeScale: scale, CallDuration: callD, Seed: 42,
+		Options: core.Options{WebhookURL: h.rcv.URL, Clock: h.fc, TimeScale: scale, CallDuration: callD, Seed: 42},
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -181,7 +181,7 @@ func TestRequestSignedWithTheVendorVectorIsAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := byaisim.New(byaisim.Config{AppKey: v["appKey"], AppSecret: v["appSecret"], Clock: clock.NewFake(at)})
+	s := byaisim.New(byaisim.Config{AppKey: v["appKey"], AppSecret: v["appSecret"], Options: core.Options{Clock: clock.NewFake(at)}})
 	defer s.Close()
 	req := httptest.NewRequest("GET", byaisim.Prefix+"company/getCompanys", nil)
 	req.Header.Set("appkey", v["appKey"])

@@ -8,6 +8,35 @@ import (
 	"github.com/callbridge/callbridge/internal/simulator/webhook"
 )
 
+// Options are the settings every simulated vendor has.
+type Options struct {
+	// WebhookURL receives every callback; "" sends none.
+	WebhookURL string
+	// HTTPClient posts callbacks; nil means a client with a 10s timeout.
+	HTTPClient *http.Client
+
+	// Clock is the time source (signature freshness, call and retry timing, body
+	// times); nil means the real clock.
+	Clock clock.Clock
+	// TimeScale multiplies every simulated duration (calls, callback retry delays):
+	// 1 is real time, 0.001 makes a vendor minute last 60ms; 0 means 1.
+	TimeScale float64
+	// CallDuration is the simulated time one call takes; 0 means 40s.
+	CallDuration time.Duration
+	// Seed makes outcomes reproducible; 0 picks a random seed.
+	Seed uint64
+	// MaxSkew is how far a request's signed time (BYAI's datetime header, Yiwise's
+	// timestamp) may be from the clock; 0 means 15 minutes.
+	MaxSkew time.Duration
+	// MaxImportBatch refuses (412) imports of more customers at once; 0 means no limit.
+	MaxImportBatch int
+
+	// OnEvent receives every API request, call, task change and callback attempt.
+	OnEvent func(Event)
+	// Logf, when set, prints the same events one per line. Credentials are never logged.
+	Logf func(format string, args ...any)
+}
+
 // SimConfig assembles a simulated vendor.
 type SimConfig struct {
 	// Vendor is "byai" or "yiwise".
@@ -23,21 +52,7 @@ type SimConfig struct {
 	OnCall                   func(c Call, t Task)
 	OnState                  func(t Task, from State)
 
-	// WebhookURL receives callbacks; "" sends none.
-	WebhookURL string
-	// HTTPClient posts callbacks; nil means a client with a 10s timeout.
-	HTTPClient *http.Client
-	// Clock is the time source; nil means the real clock.
-	Clock clock.Clock
-	// TimeScale multiplies simulated durations; 0 means 1.
-	TimeScale float64
-	// CallDuration is the simulated time of one call; 0 means 40s.
-	CallDuration time.Duration
-	// Seed seeds the outcomes; 0 picks a random seed.
-	Seed uint64
-	// OnEvent and Logf receive events (see Emitter).
-	OnEvent func(Event)
-	Logf    func(format string, args ...any)
+	Options
 }
 
 // Sim is the machinery a simulated vendor is made of.

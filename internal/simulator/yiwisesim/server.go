@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/callbridge/callbridge/internal/platform/yiwise"
-	"github.com/callbridge/callbridge/internal/simulator/clock"
 	"github.com/callbridge/callbridge/internal/simulator/core"
 )
 
@@ -61,30 +60,9 @@ type Config struct {
 	// {"task/getCallRecordInfoList": "/apiOpen/v1/task/callRecordList"}; only the override is served.
 	Paths map[string]string
 
-	// WebhookURL receives every callback; "" sends none.
-	WebhookURL string
-	// HTTPClient posts callbacks; nil means a client with a 10s timeout.
-	HTTPClient *http.Client
-
-	// Clock is the time source (signature freshness, call and retry timing, body
-	// times); nil means the real clock.
-	Clock clock.Clock
-	// TimeScale multiplies every simulated duration (calls, callback retry delays):
-	// 1 is real time, 0.001 makes a vendor minute last 60ms; 0 means 1.
-	TimeScale float64
-	// CallDuration is the simulated time one call takes; 0 means 40s.
-	CallDuration time.Duration
-	// Seed makes outcomes reproducible; 0 picks a random seed.
-	Seed uint64
-	// MaxSkew is how far the timestamp header may be from the clock; 0 means 15 minutes.
-	MaxSkew time.Duration
-	// MaxImportBatch refuses (412) imports of more customers at once; 0 means no limit.
-	MaxImportBatch int
-
-	// OnEvent receives every API request, call, task change and callback attempt.
-	OnEvent func(Event)
-	// Logf, when set, prints the same events one per line. Credentials are never logged.
-	Logf func(format string, args ...any)
+	// Options are the settings every simulated vendor has: callbacks, clock and
+	// time scale, outcomes, limits, event hooks.
+	core.Options
 }
 
 // Server is the simulated Yiwise API, an http.Handler. Close stops its calls and callbacks.
@@ -110,8 +88,7 @@ func New(cfg Config) *Server {
 	s.sim = core.NewSim(core.SimConfig{
 		Vendor: "yiwise", Prefix: Prefix, Paths: cfg.Paths, Authorize: s.authorize, Envelope: s.envelope,
 		Statuses: len(Statuses), FirstTaskID: 5001, FirstCallID: 700001, OnCall: s.onCall, OnState: s.onState,
-		WebhookURL: cfg.WebhookURL, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock, TimeScale: cfg.TimeScale,
-		CallDuration: cfg.CallDuration, Seed: cfg.Seed, OnEvent: cfg.OnEvent, Logf: cfg.Logf,
+		Options: cfg.Options,
 	}, s.endpoints())
 	s.eng = s.sim.Engine
 	s.Hooks = s.sim.Hooks()

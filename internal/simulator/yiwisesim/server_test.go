@@ -52,7 +52,7 @@ func newHarness(t *testing.T, mod func(c *yiwisesim.Config)) *harness {
 	h := &harness{t: t, fc: clock.NewFake(t0), rcv: simtest.NewReceiver(t)}
 	cfg := yiwisesim.Config{
 		AppKey: key, AppSecret: secret, TenantSign: tenant, TenantID: 3,
-		WebhookURL: h.rcv.URL, Clock: h.fc, TimeScale: scale, CallDuration: callD, Seed: 42,
+		Options: core.Options{WebhookURL: h.rcv.URL, Clock: h.fc, TimeScale: scale, CallDuration: callD, Seed: 42},
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -177,7 +177,7 @@ func TestRequestSignedWithTheVendorVectorIsAccepted(t *testing.T) {
 	ms, _ := strconv.ParseInt(v["timestamp"], 10, 64)
 	s := yiwisesim.New(yiwisesim.Config{
 		AppKey: v["appKey"], AppSecret: v["appSecret"], TenantSign: v["tenantSign"], Version: v["version"],
-		Clock: clock.NewFake(time.UnixMilli(ms)),
+		Options: core.Options{Clock: clock.NewFake(time.UnixMilli(ms))},
 	})
 	defer s.Close()
 	req := httptest.NewRequest("GET", yiwisesim.Prefix+"company/getCompanies", nil)
