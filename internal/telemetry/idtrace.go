@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 
 	"go.opentelemetry.io/otel/trace"
@@ -34,20 +35,14 @@ func (idTracer) Start(ctx context.Context, _ string, opts ...trace.SpanStartOpti
 		scc = trace.SpanContextConfig{TraceID: parent.TraceID(), TraceFlags: parent.TraceFlags(), TraceState: parent.TraceState()}
 	} else {
 		for !scc.TraceID.IsValid() {
-			putUint64(scc.TraceID[:8], rand.Uint64())
-			putUint64(scc.TraceID[8:], rand.Uint64())
+			binary.BigEndian.PutUint64(scc.TraceID[:8], rand.Uint64())
+			binary.BigEndian.PutUint64(scc.TraceID[8:], rand.Uint64())
 		}
 	}
 	for !scc.SpanID.IsValid() {
-		putUint64(scc.SpanID[:], rand.Uint64())
+		binary.BigEndian.PutUint64(scc.SpanID[:], rand.Uint64())
 	}
 	// A context's span context is carried by a non-recording span: exactly this span.
 	ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(scc))
 	return ctx, trace.SpanFromContext(ctx)
-}
-
-func putUint64(b []byte, v uint64) {
-	for i := range 8 {
-		b[i] = byte(v >> (56 - 8*i))
-	}
 }
