@@ -425,14 +425,9 @@ func str(v jsondoc.Value) string {
 
 // count reads a count written as a JSON number or numeric string; anything else is 0.
 func count(v jsondoc.Value) int64 {
-	var s string
-	switch v.Kind() {
-	case jsondoc.Number:
-		s = string(v.Raw())
-	case jsondoc.String:
-		t, _ := v.Text()
-		s = string(bytes.TrimSpace(t))
-	default:
+	// Read as ids are: a number's text, or a string's trimmed.
+	s, ok := idOf(v)
+	if !ok {
 		return 0
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
