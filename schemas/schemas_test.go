@@ -229,13 +229,13 @@ func TestGoCommandStructsValidate(t *testing.T) {
 		{"populated task.create", "task.create", command.TaskCreate{
 			Account: "yiwise-east", Name: "t", Mode: "scheduled", StartAt: "2019-01-12T09:00:00+08:00",
 			DailyWindow: &command.Window{Start: "09:00", End: "20:00"}, BreakWindow: &command.Window{Start: "12:00", End: "13:00"},
-			CallerIDs: []command.ID{"348"}, LineType: "mobile", Concurrency: 3, Script: command.Script{DialogFlowID: "2"},
+			CallerIDs: []command.ID{"348"}, LineType: "mobile", Concurrency: 3, Script: command.Script(`{"dialogFlowId":"2"}`),
 			Redial: &command.Redial{Enabled: true, Rules: []command.RedialRule{{Status: event.StatusBusy, Times: 1, IntervalMinutes: 5}}},
 			Remark: "r", Customers: []command.Customer{{Name: "n", Phone: "13800000000", Properties: map[string]string{"k": "v"}}}, Start: true,
 		}},
 		{"populated customer.import", "customer.import", command.CustomerImport{Account: "a", TaskID: "1", Customers: []command.Customer{{Name: "n", Phone: "+8613800000000"}}}},
 		{"populated call.single", "call.single", command.CallSingle{Account: "a", Phone: "13800000000", Name: "n", Variables: map[string]string{"k": "v"},
-			Script: command.Script{RobotDefID: "1", SceneDefID: "2", SceneRecordID: "3"}}},
+			Script: command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"3"}`)}},
 		{"set_concurrency task.control", "task.control", command.TaskControl{Account: "a", TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

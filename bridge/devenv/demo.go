@@ -56,13 +56,13 @@ func demoCommands(customers int) []command.TaskCreate {
 		{
 			Account: BYAIAccount, Name: "新房推广（演示）", Mode: "manual", LineType: "mobile",
 			CallerIDs: []command.ID{"1"}, Concurrency: 2,
-			Script: command.Script{RobotDefID: "14", SceneDefID: "34", SceneRecordID: "34"},
+			Script: command.Script(`{"robotDefId":"14","sceneDefId":"34","sceneRecordId":"34"}`),
 			Remark: "callbridge dev demo", Customers: demoCustomers(r, customers), Start: true,
 		},
 		{
 			Account: YiwiseAccount, Name: "房产推广回访（演示）", Mode: "manual", LineType: "mobile",
 			CallerIDs: []command.ID{"276"}, Concurrency: 2,
-			Script: command.Script{DialogFlowID: "136"},
+			Script: command.Script(`{"dialogFlowId":"136"}`),
 			Remark: "callbridge dev demo", Customers: demoCustomers(r, customers), Start: true,
 		},
 	}

@@ -283,7 +283,7 @@ func (s *session) taskCreate(ctx context.Context, c *command.TaskCreate) (*comma
 	}
 	if c.Start && !st.Started {
 		if _, cerr, err := s.step(ctx, ledger.PendingStart, func(ctx context.Context, _ int) (platform.Reply, error) {
-			return s.client.StartTask(ctx, st.TaskID)
+			return s.client.ControlTask(ctx, &command.TaskControl{TaskID: command.ID(st.TaskID), Action: command.ActionStart})
 		}); err != nil || cerr != nil {
 			return cerr, err
 		}
@@ -335,8 +335,12 @@ func (s *session) callSingle(ctx context.Context, c *command.CallSingle) (*comma
 	if s.e.Pending == ledger.PendingCall {
 		return unknownOutcome(ledger.PendingCall), nil
 	}
+	caller, ok := s.client.(platform.SingleCaller)
+	if !ok {
+		return &command.Error{Code: command.ErrUnsupportedByVendor, Message: s.acct.Vendor + " has no single-call API"}, nil
+	}
 	reply, cerr, err := s.step(ctx, ledger.PendingCall, func(ctx context.Context, _ int) (platform.Reply, error) {
-		return s.client.SingleCall(ctx, c)
+		return caller.SingleCall(ctx, c)
 	})
 	if err != nil || cerr != nil {
 		return cerr, err
@@ -348,22 +352,9 @@ func (s *session) callSingle(ctx context.Context, c *command.CallSingle) (*comma
 // taskControl repeats an interrupted control call: the desired end state is the same,
 // and a delete that already happened answers 404, which then counts as done.
 func (s *session) taskControl(ctx context.Context, c *command.TaskControl) (*command.Error, error) {
-	id := string(c.TaskID)
 	resumedDelete := s.e.Pending == command.ActionDelete
 	_, cerr, err := s.step(ctx, c.Action, func(ctx context.Context, _ int) (platform.Reply, error) {
-		switch c.Action {
-		case command.ActionStart:
-			return s.client.StartTask(ctx, id)
-		case command.ActionPause:
-			return s.client.PauseTask(ctx, id)
-		case command.ActionStop:
-			return s.client.StopTask(ctx, id)
-		case command.ActionDelete:
-			return s.client.DeleteTask(ctx, id)
-		case command.ActionSetConcurrency:
-			return s.client.SetConcurrency(ctx, id, c.Concurrency)
-		}
-		return platform.Reply{}, fmt.Errorf("action %q: %w", c.Action, platform.ErrInvalidInput)
+		return s.client.ControlTask(ctx, c)
 	})
 	if resumedDelete && cerr != nil && cerr.VendorCode != nil && *cerr.VendorCode == http.StatusNotFound {
 		return nil, err

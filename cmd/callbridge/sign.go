@@ -5,49 +5,54 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"strings"
 	"time"
 
-	"github.com/callbridge/callbridge/internal/platform/byai"
-	"github.com/callbridge/callbridge/internal/platform/yiwise"
+	"github.com/callbridge/callbridge/internal/platform"
 )
 
 // sign prints the headers a vendor expects, for support and debugging. The secret is
-// needed to sign but is printed only in Yiwise's appSecret header, which the vendor
-// itself requires.
+// needed to sign; it is printed only where the vendor itself requires it as a header.
 func sign(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "byai" && args[0] != "yiwise") {
-		return usageError{errors.New("usage: callbridge sign byai|yiwise --app-key K --app-secret S [...]")}
+	var signers []string
+	for _, v := range platform.Vendors() {
+		if _, ok := v.(platform.HeaderSigner); ok {
+			signers = append(signers, v.Name())
+		}
 	}
-	vendor := args[0]
-	fs := newFlags("sign "+vendor, stderr)
-	appKey := fs.String("app-key", "", "app key")
-	appSecret := fs.String("app-secret", "", "app secret")
-	tenant := fs.String("tenant-sign", "", "Yiwise tenant sign")
-	ver := fs.String("api-version", "v1", "Yiwise version header")
-	datetime := fs.String("datetime", "", "BYAI datetime header (RFC 1123 GMT); default now")
-	ts := fs.String("timestamp", "", "Yiwise timestamp header (epoch ms); default now")
+	usage := fmt.Sprintf("usage: callbridge sign %s --app-key K --app-secret S [...]", strings.Join(signers, "|"))
+	if len(args) == 0 {
+		return usageError{errors.New(usage)}
+	}
+	v, ok := platform.Lookup(args[0])
+	hs, signs := v.(platform.HeaderSigner)
+	if !ok || !signs {
+		return usageError{errors.New(usage)}
+	}
+	fs := newFlags("sign "+args[0], stderr)
+	in := map[string]*string{
+		"APP_KEY":    fs.String("app-key", "", "app key"),
+		"APP_SECRET": fs.String("app-secret", "", "app secret"),
+	}
+	for _, s := range hs.SignInputs() {
+		in[s.Name] = fs.String(s.Flag(), s.Default, s.Doc)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
-	if *appKey == "" || *appSecret == "" {
+	if *in["APP_KEY"] == "" || *in["APP_SECRET"] == "" {
 		return usageError{errors.New("--app-key and --app-secret are required")}
 	}
-	now := time.Now()
-	switch vendor {
-	case "byai":
-		dt := *datetime
-		if dt == "" {
-			dt = now.UTC().Format(byai.DateTimeLayout)
-		}
-		fmt.Fprintf(stdout, "appkey: %s\ndatetime: %s\nsign: %s\n", *appKey, dt, byai.Sign(*appKey, *appSecret, dt))
-	case "yiwise":
-		t := *ts
-		if t == "" {
-			t = strconv.FormatInt(now.UnixMilli(), 10)
-		}
-		fmt.Fprintf(stdout, "appKey: %s\nappSecret: %s\ntenantSign: %s\nversion: %s\ntimestamp: %s\nsignature: %s\n",
-			*appKey, *appSecret, *tenant, *ver, t, yiwise.Sign(*appKey, *appSecret, *tenant, *ver, t))
+	values := map[string]string{}
+	for k, p := range in {
+		values[k] = *p
+	}
+	headers, err := hs.SignHeaders(values, time.Now())
+	if err != nil {
+		return usageError{err}
+	}
+	for _, h := range headers {
+		fmt.Fprintf(stdout, "%s: %s\n", h.Name, h.Value)
 	}
 	return nil
 }

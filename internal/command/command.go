@@ -50,15 +50,10 @@ type Window struct {
 	End   string `json:"end"`
 }
 
-// Script names the dialogue a task or call uses.
-type Script struct {
-	// DialogFlowID is Yiwise's dialogFlowId.
-	DialogFlowID ID `json:"dialogFlowId,omitempty"`
-	// RobotDefID, SceneDefID and SceneRecordID are BYAI's three ids.
-	RobotDefID    ID `json:"robotDefId,omitempty"`
-	SceneDefID    ID `json:"sceneDefId,omitempty"`
-	SceneRecordID ID `json:"sceneRecordId,omitempty"`
-}
+// Script names the dialogue a task or call uses, in the ids of the account's vendor
+// (each vendor's ScriptSchema says which). It is kept as the command's JSON; the
+// vendor's client reads it.
+type Script = json.RawMessage
 
 // Redial is the automatic redial policy.
 type Redial struct {

@@ -122,22 +122,19 @@ type Config struct {
 	Accounts []platform.Account `env:"-"`
 }
 
-// account is one account's variables, under CALLBRIDGE_ACCOUNT_<NAME>_.
+// account is the variables every account has, under CALLBRIDGE_ACCOUNT_<NAME>_; its
+// vendor declares the rest (platform.Vendor.Settings).
 type account struct {
-	Vendor             string            `env:"VENDOR,required"`
-	AppKey             string            `env:"APP_KEY,required"`
-	AppSecret          Secret            `env:"APP_SECRET"`
-	TenantSign         string            `env:"TENANT_SIGN"`
-	APIVersion         string            `env:"API_VERSION" envDefault:"v1"`
-	CompanyID          string            `env:"COMPANY_ID"`
-	BaseURL            string            `env:"BASE_URL,required"`
-	Paths              map[string]string `env:"PATHS" envKeyValSeparator:"="`
-	WebhookToken       Secret            `env:"WEBHOOK_TOKEN"`
-	AllowCIDRs         []netip.Prefix    `env:"ALLOW_CIDRS"`
-	VerifyCallbackSign bool              `env:"VERIFY_CALLBACK_SIGN"`
-	Timezone           string            `env:"TIMEZONE" envDefault:"Asia/Shanghai"`
-	RateLimit          float64           `env:"RATE_LIMIT" envDefault:"0"`
-	Timeout            time.Duration     `env:"TIMEOUT" envDefault:"10s"`
+	Vendor       string            `env:"VENDOR,required"`
+	AppKey       string            `env:"APP_KEY,required"`
+	AppSecret    Secret            `env:"APP_SECRET"`
+	BaseURL      string            `env:"BASE_URL,required"`
+	Paths        map[string]string `env:"PATHS" envKeyValSeparator:"="`
+	WebhookToken Secret            `env:"WEBHOOK_TOKEN"`
+	AllowCIDRs   []netip.Prefix    `env:"ALLOW_CIDRS"`
+	Timezone     string            `env:"TIMEZONE" envDefault:"Asia/Shanghai"`
+	RateLimit    float64           `env:"RATE_LIMIT" envDefault:"0"`
+	Timeout      time.Duration     `env:"TIMEOUT" envDefault:"10s"`
 }
 
 var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -197,17 +194,20 @@ func loadAccount(name string, vars map[string]string) (platform.Account, error) 
 	if err := env.ParseWithOptions(&a, env.Options{Environment: vars, Prefix: prefix}); err != nil {
 		return platform.Account{}, fmt.Errorf("config: %w", envError(err, &a, prefix))
 	}
-	if _, ok := platform.Lookup(a.Vendor); !ok {
+	v, ok := platform.Lookup(a.Vendor)
+	if !ok {
 		return platform.Account{}, fmt.Errorf("config: %sVENDOR: unknown vendor %q (known: %s)", prefix, a.Vendor, strings.Join(platform.Names(), ", "))
 	}
 	if a.AppSecret == "" {
 		return platform.Account{}, fmt.Errorf("config: %sAPP_SECRET (or %sAPP_SECRET_FILE) is required", prefix, prefix)
 	}
-	if a.Vendor == "yiwise" && a.TenantSign == "" {
-		return platform.Account{}, fmt.Errorf("config: %sTENANT_SIGN is required for a yiwise account", prefix)
+	values, errs := platform.ReadSettings(v.Settings(), func(n string) string { return vars[prefix+n] })
+	if len(errs) > 0 {
+		return platform.Account{}, fmt.Errorf("config: %s%w (a %s account)", prefix, errs[0], a.Vendor)
 	}
-	if a.Vendor == "byai" && a.CompanyID == "" {
-		return platform.Account{}, fmt.Errorf("config: %sCOMPANY_ID is required for a byai account", prefix)
+	settings, err := v.Configure(values)
+	if err != nil {
+		return platform.Account{}, fmt.Errorf("config: %s%w", prefix, err)
 	}
 	if a.WebhookToken == "" {
 		return platform.Account{}, fmt.Errorf("config: %sWEBHOOK_TOKEN (or %sWEBHOOK_TOKEN_FILE) is required", prefix, prefix)
@@ -223,21 +223,18 @@ func loadAccount(name string, vars map[string]string) (platform.Account, error) 
 		return platform.Account{}, fmt.Errorf("config: %sRATE_LIMIT: must not be negative", prefix)
 	}
 	return platform.Account{
-		Name:               name,
-		Vendor:             a.Vendor,
-		AppKey:             a.AppKey,
-		AppSecret:          a.AppSecret.Reveal(),
-		TenantSign:         a.TenantSign,
-		APIVersion:         a.APIVersion,
-		CompanyID:          a.CompanyID,
-		BaseURL:            strings.TrimRight(a.BaseURL, "/"),
-		Paths:              a.Paths,
-		WebhookToken:       a.WebhookToken.Reveal(),
-		AllowCIDRs:         a.AllowCIDRs,
-		VerifyCallbackSign: a.VerifyCallbackSign,
-		Location:           loc,
-		RateLimit:          a.RateLimit,
-		Timeout:            a.Timeout,
+		Name:         name,
+		Vendor:       a.Vendor,
+		AppKey:       a.AppKey,
+		AppSecret:    a.AppSecret.Reveal(),
+		BaseURL:      strings.TrimRight(a.BaseURL, "/"),
+		Paths:        a.Paths,
+		WebhookToken: a.WebhookToken.Reveal(),
+		AllowCIDRs:   a.AllowCIDRs,
+		Location:     loc,
+		RateLimit:    a.RateLimit,
+		Timeout:      a.Timeout,
+		Settings:     settings,
 	}, nil
 }
 
@@ -329,6 +326,13 @@ func isSecret(name string) bool {
 		for _, s := range accountSecretSuffixes {
 			if strings.HasSuffix(rest, s) {
 				return true
+			}
+		}
+		for _, v := range platform.Vendors() {
+			for _, s := range v.Settings() {
+				if s.Secret && strings.HasSuffix(rest, "_"+s.Name) {
+					return true
+				}
 			}
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/callbridge/callbridge/internal/config"
-	_ "github.com/callbridge/callbridge/internal/platform/byai"
-	_ "github.com/callbridge/callbridge/internal/platform/yiwise"
+	"github.com/callbridge/callbridge/internal/platform/byai"
+	"github.com/callbridge/callbridge/internal/platform/yiwise"
 )
 
 func base() map[string]string {
@@ -51,7 +51,7 @@ func TestLoadReadsAccountsAndDefaults(t *testing.T) {
 		t.Fatalf("accounts = %d", len(c.Accounts))
 	}
 	b, y := c.Accounts[0], c.Accounts[1]
-	if b.Name != "byai-main" || b.Vendor != "byai" || b.AppSecret != "s3cret-value" || b.CompanyID != "151" || b.BaseURL != "https://api.byrobot.cn" {
+	if b.Name != "byai-main" || b.Vendor != "byai" || b.AppSecret != "s3cret-value" || b.Settings.(byai.Settings).CompanyID != "151" || b.BaseURL != "https://api.byrobot.cn" {
 		t.Errorf("byai account = %+v", b)
 	}
 	if len(b.AllowCIDRs) != 2 || b.AllowCIDRs[1].String() != "192.168.1.0/24" {
@@ -63,7 +63,7 @@ func TestLoadReadsAccountsAndDefaults(t *testing.T) {
 	if b.Loc().String() != "Asia/Shanghai" || y.Loc().String() != "Asia/Tokyo" {
 		t.Errorf("time zones = %v, %v", b.Loc(), y.Loc())
 	}
-	if y.APIVersion != "v1" || y.RateLimit != 2.5 || y.TenantSign != "t" {
+	if y.Settings.(yiwise.Settings).APIVersion != "v1" || y.RateLimit != 2.5 || y.Settings.(yiwise.Settings).TenantSign != "t" {
 		t.Errorf("yiwise account = %+v", y)
 	}
 }

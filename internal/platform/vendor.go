@@ -1,12 +1,18 @@
 // Package platform is the one seam between callbridge and a calling platform.
 //
 // Each platform lives in its own package (internal/platform/byai, internal/platform/yiwise)
-// that implements Vendor and registers itself; the two halves of the bridge only ever
-// see this package. Adding a platform means adding one package and one Register line.
+// that implements Vendor and registers itself; the two halves of the bridge, the
+// configuration and the CLI only ever see this package. A vendor describes itself: the
+// account settings it needs (Settings), its part of the command schemas (ScriptSchema),
+// and, through small optional interfaces found by type assertion (as net/http finds
+// http.Flusher), the abilities it has beyond the core: WebhookVerifier, HeaderSigner on
+// the Vendor, SingleCaller on its Client. Adding a platform means adding one package
+// and one Register line.
 package platform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,22 +25,17 @@ import (
 	"github.com/callbridge/callbridge/internal/event"
 )
 
-// Account is one configured vendor account. The zero value of each optional field
-// means the documented default.
+// Account is one configured vendor account: the settings every vendor has, and the
+// vendor's own settings as its Configure parsed them. The zero value of each optional
+// field means the documented default.
 type Account struct {
 	// Name is the account's name in webhook URLs and commands, e.g. "byai-main".
 	Name string
-	// Vendor is the registered vendor name: "byai" or "yiwise".
+	// Vendor is the registered vendor name.
 	Vendor string
 	// AppKey and AppSecret are the API credentials. Never logged.
 	AppKey    string
 	AppSecret string
-	// TenantSign is Yiwise's company sign (tenantSign header).
-	TenantSign string
-	// APIVersion is Yiwise's version header; empty means "v1".
-	APIVersion string
-	// CompanyID is BYAI's default companyId for commands.
-	CompanyID string
 	// BaseURL is the vendor API root, e.g. "https://api.byrobot.cn".
 	BaseURL string
 	// Paths overrides endpoint paths by endpoint name (see each vendor's Endpoints).
@@ -43,14 +44,15 @@ type Account struct {
 	WebhookToken string
 	// AllowCIDRs, when not empty, is the only set of source addresses accepted for webhooks.
 	AllowCIDRs []netip.Prefix
-	// VerifyCallbackSign makes BYAI webhooks carry a valid sign/dateTime.
-	VerifyCallbackSign bool
 	// Location is the vendor's time zone for its local times; nil means Asia/Shanghai.
 	Location *time.Location
 	// RateLimit is the maximum vendor API requests per second; 0 means unlimited.
 	RateLimit float64
 	// Timeout bounds one vendor HTTP request; 0 means 10s.
 	Timeout time.Duration
+	// Settings is what the vendor's Configure returned for this account's own settings
+	// (Vendor.Settings); only the vendor's package reads it. nil means every default.
+	Settings any
 }
 
 // Loc returns the account's time zone, Asia/Shanghai by default.
@@ -77,13 +79,19 @@ func (a *Account) Path(name, def string) string {
 	return def
 }
 
-// Vendor is everything the bridge needs from one calling platform.
+// Vendor is everything the bridge needs from every calling platform.
 type Vendor interface {
 	// Name is the registered name, as in CALLBRIDGE_ACCOUNT_<NAME>_VENDOR.
 	Name() string
-	// VerifyWebhook checks vendor-level webhook authentication (e.g. BYAI's sign) beyond
-	// the bridge's token and allow-list. It returns an error wrapping ErrUnauthorized.
-	VerifyWebhook(acct *Account, body []byte, now time.Time) error
+	// Settings declares the account settings this vendor adds to the common ones.
+	Settings() []Setting
+	// Configure reads the values of Settings (keyed by Setting.Name, defaults applied,
+	// required ones present, types checked) into what Account.Settings holds for the
+	// vendor's client and parser. An error names the setting.
+	Configure(values map[string]string) (any, error)
+	// ScriptSchema is the JSON Schema (draft 2020-12) of the vendor's "script" object in
+	// task.create and call.single: the ids of its dialogue.
+	ScriptSchema() json.RawMessage
 	// ParseWebhook turns one webhook body into the events it means. An error wrapping
 	// ErrUnparseable (bad JSON, unknown dataType) sends the body to the dead-letter topic.
 	// The events may share body's bytes (their raw record): the caller leaves body
@@ -93,27 +101,48 @@ type Vendor interface {
 	NewClient(acct *Account, hc *http.Client) Client
 }
 
+// WebhookVerifier is a Vendor whose webhooks carry authentication of their own (e.g.
+// BYAI's sign), checked beyond the bridge's token and allow-list.
+type WebhookVerifier interface {
+	// VerifyWebhook returns an error wrapping ErrUnauthorized for a webhook that fails.
+	VerifyWebhook(acct *Account, body []byte, now time.Time) error
+}
+
+// HeaderSigner is a Vendor that can print its signed request headers, for
+// `callbridge sign` (support and debugging).
+type HeaderSigner interface {
+	// SignInputs are the inputs beyond the app key and secret, as settings: Name
+	// "TENANT_SIGN" is the flag --tenant-sign.
+	SignInputs() []Setting
+	// SignHeaders returns the headers in the vendor's spelling and order. in holds
+	// APP_KEY, APP_SECRET and every SignInputs name (defaults applied).
+	SignHeaders(in map[string]string, now time.Time) ([]Header, error)
+}
+
+// Header is one signed request header.
+type Header struct{ Name, Value string }
+
 // Client calls one vendor account's API. Each method makes exactly one attempt at each
 // vendor request it sends; retries are the caller's policy.
 type Client interface {
 	// CreateTask creates a task and returns its vendor id.
 	CreateTask(ctx context.Context, c *command.TaskCreate) (Reply, error)
+	// FindTasks lists the vendor ids of tasks named name, so that a step whose outcome
+	// was never recorded can be resolved by asking the vendor instead of repeating it.
+	FindTasks(ctx context.Context, name string) ([]string, error)
 	// ImportBatchSize is the most customers ImportCustomers accepts in one call.
 	ImportBatchSize() int
 	// ImportCustomers adds at most ImportBatchSize customers to a task.
 	ImportCustomers(ctx context.Context, taskID string, customers []command.Customer) (Reply, error)
-	// StartTask, PauseTask, StopTask, DeleteTask control a task.
-	StartTask(ctx context.Context, taskID string) (Reply, error)
-	PauseTask(ctx context.Context, taskID string) (Reply, error)
-	StopTask(ctx context.Context, taskID string) (Reply, error)
-	DeleteTask(ctx context.Context, taskID string) (Reply, error)
-	// SetConcurrency changes a task's AI seat count.
-	SetConcurrency(ctx context.Context, taskID string, concurrency int) (Reply, error)
-	// SingleCall places one call now; vendors without it return ErrUnsupported.
+	// ControlTask starts, pauses, stops or deletes c.TaskID, or sets its concurrency.
+	// An action it does not know wraps ErrInvalidInput.
+	ControlTask(ctx context.Context, c *command.TaskControl) (Reply, error)
+}
+
+// SingleCaller is a Client that can place one call now (call.single). A vendor whose
+// client is not one answers call.single with unsupported_by_vendor.
+type SingleCaller interface {
 	SingleCall(ctx context.Context, c *command.CallSingle) (Reply, error)
-	// FindTasks lists the vendor ids of tasks named name, so that a step whose outcome
-	// was never recorded can be resolved by asking the vendor instead of repeating it.
-	FindTasks(ctx context.Context, name string) ([]string, error)
 }
 
 // Reply is what a successful vendor call returned.
@@ -133,7 +162,7 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrUnparseable marks a webhook body that can never become an event.
 	ErrUnparseable = errors.New("unparseable webhook")
-	// ErrUnsupported marks a command the vendor has no API for.
+	// ErrUnsupported marks a command, or a part of one, the vendor has no API for.
 	ErrUnsupported = errors.New("unsupported by vendor")
 	// ErrInvalidInput marks command data the vendor's request cannot carry (an id that
 	// is not a number, a time that does not parse); it is never sent.
@@ -195,13 +224,18 @@ var (
 	registry = map[string]Vendor{}
 )
 
-// Register makes a vendor available by name. It panics on a duplicate name, since
-// that is a programming error caught at start.
+// Register makes a vendor available by name. It panics on a duplicate name or a
+// malformed setting, since those are programming errors caught at start.
 func Register(v Vendor) {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := registry[v.Name()]; dup {
 		panic("platform: duplicate registration of " + v.Name())
+	}
+	for _, s := range v.Settings() {
+		if err := s.check(); err != nil {
+			panic(fmt.Sprintf("platform: vendor %s: %v", v.Name(), err))
+		}
 	}
 	registry[v.Name()] = v
 }
@@ -224,4 +258,15 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Vendors lists the registered vendors, sorted by name.
+func Vendors() []Vendor {
+	names := Names()
+	vs := make([]Vendor, 0, len(names))
+	for _, n := range names {
+		v, _ := Lookup(n)
+		vs = append(vs, v)
+	}
+	return vs
 }

@@ -214,7 +214,7 @@ func number(field string, id command.ID) (int64, error) {
 }
 
 func (c *client) companyID() (int64, error) {
-	n, err := strconv.ParseInt(strings.TrimSpace(c.acct.CompanyID), 10, 64)
+	n, err := strconv.ParseInt(strings.TrimSpace(settingsOf(c.acct).CompanyID), 10, 64)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("byai: %w: account %s has no numeric company id", platform.ErrInvalidInput, c.acct.Name)
 	}
@@ -289,7 +289,13 @@ type createTaskRequest struct {
 }
 
 // script reads BYAI's three dialogue ids.
-func script(s command.Script) (robot, scene, record int64, err error) {
+func readScript(raw json.RawMessage) (robot, scene, record int64, err error) {
+	var s script
+	if len(raw) > 0 {
+		if err = json.Unmarshal(raw, &s); err != nil {
+			return 0, 0, 0, fmt.Errorf("byai: script: %w: %v", platform.ErrInvalidInput, err)
+		}
+	}
 	if robot, err = number("script.robotDefId", s.RobotDefID); err != nil {
 		return
 	}
@@ -333,7 +339,7 @@ func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platfor
 		}
 		req.UserPhoneIDs = append(req.UserPhoneIDs, n)
 	}
-	if req.RobotDefID, req.SceneDefID, req.SceneRecordID, err = script(t.Script); err != nil {
+	if req.RobotDefID, req.SceneDefID, req.SceneRecordID, err = readScript(t.Script); err != nil {
 		return platform.Reply{}, err
 	}
 	if r := t.Redial; r != nil {
@@ -423,19 +429,25 @@ func (c *client) control(ctx context.Context, endpoint, taskID string) (platform
 	return env.reply(), nil
 }
 
-func (c *client) StartTask(ctx context.Context, taskID string) (platform.Reply, error) {
-	return c.control(ctx, EndpointStart, taskID)
+// ControlTask calls the endpoint of c.Action.
+func (c *client) ControlTask(ctx context.Context, tc *command.TaskControl) (platform.Reply, error) {
+	id := string(tc.TaskID)
+	switch tc.Action {
+	case command.ActionStart:
+		return c.control(ctx, EndpointStart, id)
+	case command.ActionPause:
+		return c.control(ctx, EndpointPause, id)
+	case command.ActionStop:
+		return c.control(ctx, EndpointStop, id)
+	case command.ActionDelete:
+		return c.deleteTask(ctx, id)
+	case command.ActionSetConcurrency:
+		return c.setConcurrency(ctx, id, tc.Concurrency)
+	}
+	return platform.Reply{}, fmt.Errorf("byai: action %q: %w", tc.Action, platform.ErrInvalidInput)
 }
 
-func (c *client) PauseTask(ctx context.Context, taskID string) (platform.Reply, error) {
-	return c.control(ctx, EndpointPause, taskID)
-}
-
-func (c *client) StopTask(ctx context.Context, taskID string) (platform.Reply, error) {
-	return c.control(ctx, EndpointStop, taskID)
-}
-
-func (c *client) DeleteTask(ctx context.Context, taskID string) (platform.Reply, error) {
+func (c *client) deleteTask(ctx context.Context, taskID string) (platform.Reply, error) {
 	n, err := number("taskId", command.ID(taskID))
 	if err != nil {
 		return platform.Reply{}, err
@@ -484,7 +496,7 @@ type updateTaskRequest struct {
 // SetConcurrency rewrites the task through task/update, which wants the whole task:
 // the rest is read back from its detail, and callType from its caller line's phoneType,
 // which the vendor says callType must follow.
-func (c *client) SetConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
+func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
 	company, task, err := c.ids(taskID)
 	if err != nil {
 		return platform.Reply{}, err
@@ -585,7 +597,7 @@ func (c *client) SingleCall(ctx context.Context, s *command.CallSingle) (platfor
 	if req.CompanyID, err = c.companyID(); err != nil {
 		return platform.Reply{}, err
 	}
-	if req.RobotDefID, req.SceneDefID, req.SceneRecordID, err = script(s.Script); err != nil {
+	if req.RobotDefID, req.SceneDefID, req.SceneRecordID, err = readScript(s.Script); err != nil {
 		return platform.Reply{}, err
 	}
 	env, err := c.post(ctx, EndpointSingleCall, req)

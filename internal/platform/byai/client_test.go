@@ -162,7 +162,7 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 					DailyWindow: &command.Window{Start: "09:00", End: "20:30"},
 					BreakWindow: &command.Window{Start: "12:00", End: "13:30:00"},
 					CallerIDs:   []command.ID{"887", "12"}, LineType: "landline", Concurrency: 3,
-					Script: command.Script{RobotDefID: "180", SceneDefID: "192", SceneRecordID: "193"},
+					Script: command.Script(`{"robotDefId":"180","sceneDefId":"192","sceneRecordId":"193"}`),
 					Redial: &command.Redial{Enabled: true, Rules: []command.RedialRule{
 						{Status: "no_answer", Times: 2, IntervalMinutes: 30}, {Status: "call_loss", Times: 1, IntervalMinutes: 5},
 					}},
@@ -183,7 +183,7 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 			call: func(ctx context.Context, c *client) (any, error) {
 				return c.CreateTask(ctx, &command.TaskCreate{
 					Name: "manual", Mode: "manual", CallerIDs: []command.ID{"1"}, LineType: "mobile",
-					Script: command.Script{RobotDefID: "1", SceneDefID: "2", SceneRecordID: "3"},
+					Script: command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"3"}`),
 					Redial: &command.Redial{Enabled: false},
 				})
 			},
@@ -198,7 +198,7 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 			call: func(ctx context.Context, c *client) (any, error) {
 				return c.CreateTask(ctx, &command.TaskCreate{
 					Name: "u", Mode: "manual", StartAt: "2019-02-01T08:00:00+08:00", CallerIDs: []command.ID{}, LineType: "unfixed",
-					Script: command.Script{RobotDefID: "1", SceneDefID: "2", SceneRecordID: "3"},
+					Script: command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"3"}`),
 				})
 			},
 			want: []wantReq{{method: "POST", path: "/openapi/v1/task/createTask", body: `{
@@ -238,25 +238,25 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 		},
 		{
 			name:   "start",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.StartTask(ctx, "43") },
+			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionStart}) },
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/start", body: `{"taskId": 43}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
 		{
 			name:   "pause",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.PauseTask(ctx, "43") },
+			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionPause}) },
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/pause", body: `{"taskId": 43}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
 		{
 			name:   "stop",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.StopTask(ctx, "43") },
+			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionStop}) },
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/stop", body: `{"taskId": 43}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
 		{
 			name:   "delete sends the id as a string",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.DeleteTask(ctx, "43") },
+			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionDelete}) },
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/delete", body: `{"taskId": "43"}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
@@ -266,7 +266,7 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 				"/openapi/v1/task/getTaskDetail": ok(detail),
 				"/openapi/v1/company/getPhones":  ok(phones),
 			},
-			call: func(ctx context.Context, c *client) (any, error) { return c.SetConcurrency(ctx, "43", 5) },
+			call: func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionSetConcurrency, Concurrency: 5}) },
 			want: []wantReq{
 				{method: "GET", path: "/openapi/v1/task/getTaskDetail", query: url.Values{"companyId": {"151"}, "taskId": {"43"}}},
 				{method: "GET", path: "/openapi/v1/company/getPhones", query: url.Values{"companyId": {"151"}}},
@@ -282,7 +282,7 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 			replies: map[string]reply{"/openapi/v1/task/singleCallByMobile": ok("1540384412")},
 			call: func(ctx context.Context, c *client) (any, error) {
 				return c.SingleCall(ctx, &command.CallSingle{
-					Phone: "13886871111", Script: command.Script{RobotDefID: "230", SceneDefID: "255", SceneRecordID: "256"},
+					Phone: "13886871111", Script: command.Script(`{"robotDefId":"230","sceneDefId":"255","sceneRecordId":"256"}`),
 				})
 			},
 			want: []wantReq{{method: "POST", path: "/openapi/v1/task/singleCallByMobile", body: `{
@@ -295,7 +295,7 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 			call: func(ctx context.Context, c *client) (any, error) {
 				return c.SingleCall(ctx, &command.CallSingle{
 					Phone: "13886871111", Name: "张三", Variables: map[string]string{"userName": "张三", "age": "15"},
-					Script: command.Script{RobotDefID: "230", SceneDefID: "255", SceneRecordID: "256"},
+					Script: command.Script(`{"robotDefId":"230","sceneDefId":"255","sceneRecordId":"256"}`),
 				})
 			},
 			want: []wantReq{{method: "POST", path: "/openapi/v1/task/singleCallByMobile", body: `{
@@ -357,7 +357,7 @@ func TestClientSetConcurrencyFailsWithoutWhatUpdateNeeds(t *testing.T) {
 				"/openapi/v1/task/getTaskDetail": ok(tt.detail),
 				"/openapi/v1/company/getPhones":  ok(tt.phones),
 			})
-			_, err := api.client(testAccount()).SetConcurrency(context.Background(), "43", 2)
+			_, err := api.client(testAccount()).ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionSetConcurrency, Concurrency: 2})
 			var ve *platform.Error
 			if !errors.As(err, &ve) || ve.Retryable || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want a non-retryable vendor error saying %q", err, tt.want)
@@ -376,8 +376,8 @@ func TestClientPathOverrides(t *testing.T) {
 	c := api.client(acct)
 	// A base URL with a path prefix and a trailing slash still joins cleanly.
 	acct.BaseURL = api.srv.URL + "/gw/"
-	for _, call := range []func(context.Context, string) (platform.Reply, error){c.StartTask, c.PauseTask} {
-		if _, err := call(context.Background(), "1"); err != nil {
+	for _, action := range []string{command.ActionStart, command.ActionPause} {
+		if _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: action}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -414,7 +414,7 @@ func TestClientVendorErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := newFakeAPI(t, map[string]reply{"/openapi/v1/task/start": tt.reply})
-			_, err := api.client(testAccount()).StartTask(context.Background(), "43")
+			_, err := api.client(testAccount()).ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart})
 			var ve *platform.Error
 			if !errors.As(err, &ve) {
 				t.Fatalf("err = %v, want *platform.Error", err)
@@ -437,7 +437,7 @@ func TestClientTransportFailures(t *testing.T) {
 		srv.Close()
 		acct := testAccount()
 		acct.BaseURL = srv.URL
-		_, err := NewClient(acct, nil).StartTask(context.Background(), "1")
+		_, err := NewClient(acct, nil).ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionStart})
 		var ve *platform.Error
 		if !errors.As(err, &ve) || ve.Err == nil || !ve.Retryable || ve.Endpoint != EndpointStart {
 			t.Fatalf("err = %#v, want a retryable transport error", err)
@@ -461,7 +461,7 @@ func TestClientTransportFailures(t *testing.T) {
 		acct := testAccount()
 		acct.Timeout = 50 * time.Millisecond
 		start := time.Now()
-		_, err := hang(t, acct).StopTask(context.Background(), "1")
+		_, err := hang(t, acct).ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionStop})
 		if !platform.IsRetryable(err) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want a retryable timeout", err)
 		}
@@ -472,7 +472,7 @@ func TestClientTransportFailures(t *testing.T) {
 	t.Run("caller cancellation is not retried", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(50*time.Millisecond, cancel)
-		_, err := hang(t, testAccount()).StopTask(ctx, "1")
+		_, err := hang(t, testAccount()).ControlTask(ctx, &command.TaskControl{TaskID: "1", Action: command.ActionStop})
 		var ve *platform.Error
 		if !errors.As(err, &ve) || ve.Retryable || platform.IsRetryable(err) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want a non-retryable cancellation", err)
@@ -481,7 +481,7 @@ func TestClientTransportFailures(t *testing.T) {
 }
 
 func TestClientRejectsInputItCannotSend(t *testing.T) {
-	script := command.Script{RobotDefID: "1", SceneDefID: "2", SceneRecordID: "3"}
+	script := command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"3"}`)
 	task := func(change func(*command.TaskCreate)) *command.TaskCreate {
 		tc := &command.TaskCreate{Name: "n", Mode: "manual", LineType: "mobile", CallerIDs: []command.ID{"1"}, Script: script}
 		change(tc)
@@ -495,12 +495,12 @@ func TestClientRejectsInputItCannotSend(t *testing.T) {
 		acct func(*platform.Account)
 		call func(context.Context, *client) error
 	}{
-		{"start with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.StartTask(ctx, "abc"); return err }},
-		{"pause with an empty id", nil, func(ctx context.Context, c *client) error { _, err := c.PauseTask(ctx, ""); return err }},
-		{"stop with a negative id", nil, func(ctx context.Context, c *client) error { _, err := c.StopTask(ctx, "-4"); return err }},
-		{"delete with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.DeleteTask(ctx, "4a"); return err }},
-		{"set concurrency with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.SetConcurrency(ctx, "x", 2); return err }},
-		{"set concurrency to zero", nil, func(ctx context.Context, c *client) error { _, err := c.SetConcurrency(ctx, "1", 0); return err }},
+		{"start with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "abc", Action: command.ActionStart}); return err }},
+		{"pause with an empty id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "", Action: command.ActionPause}); return err }},
+		{"stop with a negative id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "-4", Action: command.ActionStop}); return err }},
+		{"delete with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "4a", Action: command.ActionDelete}); return err }},
+		{"set concurrency with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "x", Action: command.ActionSetConcurrency, Concurrency: 2}); return err }},
+		{"set concurrency to zero", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 0}); return err }},
 		{"import into a non-numeric task", nil, func(ctx context.Context, c *client) error {
 			_, err := c.ImportCustomers(ctx, "t-1", []command.Customer{{Name: "a", Phone: "1"}})
 			return err
@@ -510,8 +510,8 @@ func TestClientRejectsInputItCannotSend(t *testing.T) {
 			return err
 		}},
 		{"create with a non-numeric caller id", nil, create(func(tc *command.TaskCreate) { tc.CallerIDs = []command.ID{"1", "line-2"} })},
-		{"create with a non-numeric script id", nil, create(func(tc *command.TaskCreate) { tc.Script.SceneRecordID = "rec" })},
-		{"create without a script id", nil, create(func(tc *command.TaskCreate) { tc.Script.RobotDefID = "" })},
+		{"create with a non-numeric script id", nil, create(func(tc *command.TaskCreate) { tc.Script = command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"rec"}`) })},
+		{"create without a script id", nil, create(func(tc *command.TaskCreate) { tc.Script = command.Script(`{"sceneDefId":"2","sceneRecordId":"3"}`) })},
 		{"create with an unknown mode", nil, create(func(tc *command.TaskCreate) { tc.Mode = "auto" })},
 		{"create with an unknown line type", nil, create(func(tc *command.TaskCreate) { tc.LineType = "sip" })},
 		{"create with a startAt that is not RFC 3339", nil, create(func(tc *command.TaskCreate) { tc.StartAt = "2019-01-12 08:00:00" })},
@@ -519,16 +519,16 @@ func TestClientRejectsInputItCannotSend(t *testing.T) {
 		{"create with a redial status BYAI has no code for", nil, create(func(tc *command.TaskCreate) {
 			tc.Redial = &command.Redial{Enabled: true, Rules: []command.RedialRule{{Status: "system_error", Times: 1}}}
 		})},
-		{"create for an account without company id", func(a *platform.Account) { a.CompanyID = "" }, create(func(*command.TaskCreate) {})},
+		{"create for an account without company id", func(a *platform.Account) { a.Settings = Settings{} }, create(func(*command.TaskCreate) {})},
 		{"single call without phone", nil, func(ctx context.Context, c *client) error {
 			_, err := c.SingleCall(ctx, &command.CallSingle{Phone: " ", Script: script})
 			return err
 		}},
 		{"single call with a non-numeric script id", nil, func(ctx context.Context, c *client) error {
-			_, err := c.SingleCall(ctx, &command.CallSingle{Phone: "13886871111", Script: command.Script{RobotDefID: "1", SceneDefID: "x", SceneRecordID: "3"}})
+			_, err := c.SingleCall(ctx, &command.CallSingle{Phone: "13886871111", Script: command.Script(`{"robotDefId":"1","sceneDefId":"x","sceneRecordId":"3"}`)})
 			return err
 		}},
-		{"find tasks for an account with a non-numeric company id", func(a *platform.Account) { a.CompanyID = "acme" }, func(ctx context.Context, c *client) error {
+		{"find tasks for an account with a non-numeric company id", func(a *platform.Account) { a.Settings = Settings{CompanyID: "acme"} }, func(ctx context.Context, c *client) error {
 			_, err := c.FindTasks(ctx, "n")
 			return err
 		}},
@@ -555,7 +555,7 @@ func TestClientCreateTaskWithoutReturnedIDFails(t *testing.T) {
 	api := newFakeAPI(t, nil)
 	_, err := api.client(testAccount()).CreateTask(context.Background(), &command.TaskCreate{
 		Name: "n", Mode: "manual", LineType: "mobile", CallerIDs: []command.ID{"1"},
-		Script: command.Script{RobotDefID: "1", SceneDefID: "2", SceneRecordID: "3"},
+		Script: command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"3"}`),
 	})
 	var ve *platform.Error
 	if !errors.As(err, &ve) || ve.Retryable || ve.RequestID != "req-1" {

@@ -582,7 +582,7 @@ func phoneKey(k string) bool {
 
 // VerifyWebhook checks the callback's sign and dateTime when the account enables it.
 func (Vendor) VerifyWebhook(acct *platform.Account, body []byte, now time.Time) error {
-	if !acct.VerifyCallbackSign {
+	if !settingsOf(acct).VerifyCallbackSign {
 		return nil
 	}
 	if acct.AppKey == "" || acct.AppSecret == "" {

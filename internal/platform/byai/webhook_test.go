@@ -21,7 +21,7 @@ import (
 var parseNow = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 
 func testAccount() *platform.Account {
-	return &platform.Account{Name: "byai-main", Vendor: Name, AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", CompanyID: "151"}
+	return &platform.Account{Name: "byai-main", Vendor: Name, AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", Settings: Settings{CompanyID: "151"}}
 }
 
 // samplesDir prefers the vendors' documented bodies in ../shared over the repo's copy.
@@ -614,7 +614,7 @@ func signed(t testing.TB, acct *platform.Account, dateTime, sign string) []byte 
 func TestVerifyWebhook(t *testing.T) {
 	now := time.Date(2014, 10, 16, 7, 13, 48, 0, time.UTC)
 	acct := testAccount()
-	acct.VerifyCallbackSign = true
+	acct.Settings = Settings{CompanyID: "151", VerifyCallbackSign: true}
 	legacy := edit(t, readFile(t, "testdata/legacy_call.json"), func(top map[string]any) {
 		d := top["data"].(map[string]any)
 		d["dateTime"] = "Thu, 16 Oct 2014 07:13:48 GMT"
@@ -644,7 +644,7 @@ func TestVerifyWebhook(t *testing.T) {
 		{"unparseable dateTime", acct, signed(t, acct, "yesterday", ""), "not RFC 1123"},
 		{"unsupported zone", acct, signed(t, acct, "Thu Oct 16 07:13:48 PST 2014", ""), "unsupported time zone"},
 		{"garbage body", acct, []byte("garbage"), "cannot read sign"},
-		{"no secret configured", &platform.Account{Name: "x", AppKey: "k", VerifyCallbackSign: true}, signed(t, acct, "Thu, 16 Oct 2014 07:13:48 GMT", ""), "no app key or secret"},
+		{"no secret configured", &platform.Account{Name: "x", AppKey: "k", Settings: Settings{VerifyCallbackSign: true}}, signed(t, acct, "Thu, 16 Oct 2014 07:13:48 GMT", ""), "no app key or secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -690,7 +690,7 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add([]byte(`{"data":{"sceneInstance":{"callInstanceId":1e400,"properties":"{\"mobile\":\"[\"}"}}}`))
 	acct := testAccount()
 	verifying := testAccount()
-	verifying.VerifyCallbackSign = true
+	verifying.Settings = Settings{CompanyID: "151", VerifyCallbackSign: true}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_ = Vendor{}.VerifyWebhook(verifying, body, parseNow)
 		outs, err := parseWebhook(acct, body, parseNow)

@@ -92,18 +92,16 @@ func SignedHeaders(acct *platform.Account, now time.Time) http.Header {
 	if acct == nil {
 		acct = &platform.Account{}
 	}
-	version := acct.APIVersion
-	if version == "" {
-		version = defaultVersion
-	}
+	set := settingsOf(acct)
+	version := set.APIVersion
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	return http.Header{
 		"appKey":     {acct.AppKey},
 		"appSecret":  {acct.AppSecret},
-		"tenantSign": {acct.TenantSign},
+		"tenantSign": {set.TenantSign},
 		"version":    {version},
 		"timestamp":  {ts},
-		"signature":  {Sign(acct.AppKey, acct.AppSecret, acct.TenantSign, version, ts)},
+		"signature":  {Sign(acct.AppKey, acct.AppSecret, set.TenantSign, version, ts)},
 	}
 }
 
@@ -179,10 +177,16 @@ func (c *Client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, e
 	if !ok {
 		return nil, invalid("lineType %q is not mobile, landline or unfixed", t.LineType)
 	}
-	if t.Script.DialogFlowID == "" {
+	var sc script
+	if len(t.Script) > 0 {
+		if err := json.Unmarshal(t.Script, &sc); err != nil {
+			return nil, invalid("script: %v", err)
+		}
+	}
+	if sc.DialogFlowID == "" {
 		return nil, invalid("script.dialogFlowId is required")
 	}
-	flow, err := number("script.dialogFlowId", string(t.Script.DialogFlowID))
+	flow, err := number("script.dialogFlowId", string(sc.DialogFlowID))
 	if err != nil {
 		return nil, err
 	}
@@ -282,24 +286,23 @@ type taskRequest struct {
 	RobotCallJobID int64 `json:"robotCallJobId"`
 }
 
-// StartTask starts a task (task/start).
-func (c *Client) StartTask(ctx context.Context, taskID string) (platform.Reply, error) {
-	return c.control(ctx, EndpointStart, taskID)
-}
-
-// PauseTask pauses a task (task/pause).
-func (c *Client) PauseTask(ctx context.Context, taskID string) (platform.Reply, error) {
-	return c.control(ctx, EndpointPause, taskID)
-}
-
-// StopTask stops a task (task/stop).
-func (c *Client) StopTask(ctx context.Context, taskID string) (platform.Reply, error) {
-	return c.control(ctx, EndpointStop, taskID)
-}
-
-// DeleteTask deletes a task (task/delete).
-func (c *Client) DeleteTask(ctx context.Context, taskID string) (platform.Reply, error) {
-	return c.control(ctx, EndpointDelete, taskID)
+// ControlTask starts, pauses, stops or deletes a task (task/start, pause, stop,
+// delete) or sets its AI seat count (task/update).
+func (c *Client) ControlTask(ctx context.Context, tc *command.TaskControl) (platform.Reply, error) {
+	id := string(tc.TaskID)
+	switch tc.Action {
+	case command.ActionStart:
+		return c.control(ctx, EndpointStart, id)
+	case command.ActionPause:
+		return c.control(ctx, EndpointPause, id)
+	case command.ActionStop:
+		return c.control(ctx, EndpointStop, id)
+	case command.ActionDelete:
+		return c.control(ctx, EndpointDelete, id)
+	case command.ActionSetConcurrency:
+		return c.setConcurrency(ctx, id, tc.Concurrency)
+	}
+	return platform.Reply{}, fmt.Errorf("yiwise: action %q: %w", tc.Action, platform.ErrInvalidInput)
 }
 
 func (c *Client) control(ctx context.Context, endpoint, taskID string) (platform.Reply, error) {
@@ -319,8 +322,7 @@ type updateRequest struct {
 	RobotCount     int   `json:"robotCount"`
 }
 
-// SetConcurrency changes a task's AI seat count (task/update).
-func (c *Client) SetConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
+func (c *Client) setConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
 	id, err := number("taskId", taskID)
 	if err != nil {
 		return platform.Reply{}, err
@@ -333,11 +335,6 @@ func (c *Client) SetConcurrency(ctx context.Context, taskID string, concurrency 
 		return platform.Reply{}, err
 	}
 	return platform.Reply{ID: taskID, RequestID: env.RequestID}, nil
-}
-
-// SingleCall is not offered by Yiwise's API; nothing is sent.
-func (c *Client) SingleCall(context.Context, *command.CallSingle) (platform.Reply, error) {
-	return platform.Reply{}, fmt.Errorf("yiwise has no single-call API: %w", platform.ErrUnsupported)
 }
 
 // FindTasks lists the ids of tasks named exactly name, from the first 50 the

@@ -78,7 +78,7 @@ func (f *fakeAPI) only(t *testing.T) seen {
 func clientAccount(baseURL string) *platform.Account {
 	return &platform.Account{
 		Name: "yiwise-east", Vendor: Name, BaseURL: baseURL,
-		AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", TenantSign: "yiwisexxxx",
+		AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", Settings: Settings{TenantSign: "yiwisexxxx"},
 	}
 }
 
@@ -93,10 +93,10 @@ func checkSigned(t *testing.T, acct *platform.Account, r seen, version string) {
 	want := map[string]string{
 		"appKey":     acct.AppKey,
 		"appSecret":  acct.AppSecret,
-		"tenantSign": acct.TenantSign,
+		"tenantSign": settingsOf(acct).TenantSign,
 		"version":    version,
 		"timestamp":  ts,
-		"signature":  Sign(acct.AppKey, acct.AppSecret, acct.TenantSign, version, ts),
+		"signature":  Sign(acct.AppKey, acct.AppSecret, settingsOf(acct).TenantSign, version, ts),
 		"Accept":     "application/json;charset=utf-8",
 	}
 	for k, v := range want {
@@ -137,7 +137,7 @@ func fullTask() *command.TaskCreate {
 		CallerIDs:   []command.ID{"348", "349"},
 		LineType:    "landline",
 		Concurrency: 10,
-		Script:      command.Script{DialogFlowID: "2"},
+		Script:      command.Script(`{"dialogFlowId":"2"}`),
 		Remark:      "测试",
 	}
 }
@@ -145,7 +145,7 @@ func fullTask() *command.TaskCreate {
 func TestClientSendsExactRequests(t *testing.T) {
 	defaults := &command.TaskCreate{
 		Name: "t", Mode: "manual", CallerIDs: []command.ID{"7"}, LineType: "unfixed",
-		Script: command.Script{DialogFlowID: "139"},
+		Script: command.Script(`{"dialogFlowId":"139"}`),
 	}
 	tests := []struct {
 		name      string
@@ -220,31 +220,31 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name:   "StartTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.StartTask(context.Background(), "43") },
+			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart}) },
 			method: "POST", path: "/apiOpen/v1/task/start", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
 			name:   "PauseTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.PauseTask(context.Background(), "43") },
+			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionPause}) },
 			method: "POST", path: "/apiOpen/v1/task/pause", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
 			name:   "StopTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.StopTask(context.Background(), "43") },
+			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStop}) },
 			method: "POST", path: "/apiOpen/v1/task/stop", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
 			name:   "DeleteTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.DeleteTask(context.Background(), "43") },
+			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionDelete}) },
 			method: "POST", path: "/apiOpen/v1/task/delete", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
 			name:   "SetConcurrency updates robotCount",
-			call:   func(c *Client) (platform.Reply, error) { return c.SetConcurrency(context.Background(), "28", 2) },
+			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "28", Action: command.ActionSetConcurrency, Concurrency: 2}) },
 			method: "POST", path: "/apiOpen/v1/task/update", body: `{"robotCallJobId":28,"robotCount":2}`,
 			wantReply: platform.Reply{ID: "28", RequestID: "REQ1"},
 		},
@@ -331,19 +331,19 @@ func TestFindTasksReturnsExactNameMatches(t *testing.T) {
 func TestClientPathOverridesAndVersion(t *testing.T) {
 	api := newFakeAPI(t)
 	acct := clientAccount(api.URL + "/")
-	acct.APIVersion = "v2"
+	acct.Settings = Settings{TenantSign: "yiwisexxxx", APIVersion: "v2"}
 	acct.Paths = map[string]string{
 		EndpointStart:    "/apiOpen/v1/task/startJob",
 		EndpointGetTasks: "apiOpen/v1/task/list",
 	}
 	c := testClient(acct)
-	if _, err := c.StartTask(context.Background(), "43"); err != nil {
+	if _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.FindTasks(context.Background(), "x"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PauseTask(context.Background(), "43"); err != nil {
+	if _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionPause}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := api.requests()
@@ -391,7 +391,7 @@ func TestClientVendorErrorsAreTyped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			api := newFakeAPI(t)
 			api.answer(tt.status, tt.body)
-			_, err := testClient(clientAccount(api.URL)).StartTask(context.Background(), "43")
+			_, err := testClient(clientAccount(api.URL)).ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart})
 			var ve *platform.Error
 			if !errors.As(err, &ve) {
 				t.Fatalf("err = %v (%T), want *platform.Error", err, err)
@@ -412,7 +412,7 @@ func TestClientDoesNotFollowRedirectsWithSecrets(t *testing.T) {
 	elsewhere := newFakeAPI(t)
 	api := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/steal", http.StatusTemporaryRedirect))
 	defer api.Close()
-	_, err := testClient(clientAccount(api.URL)).StartTask(context.Background(), "43")
+	_, err := testClient(clientAccount(api.URL)).ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart})
 	if err == nil || platform.IsRetryable(err) {
 		t.Errorf("err = %v, want a non-retryable error", err)
 	}
@@ -426,7 +426,7 @@ func TestClientTransportErrorsAreRetryable(t *testing.T) {
 		api := newFakeAPI(t)
 		url := api.URL
 		api.Close()
-		_, err := testClient(clientAccount(url)).StartTask(context.Background(), "43")
+		_, err := testClient(clientAccount(url)).ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart})
 		var ve *platform.Error
 		if !errors.As(err, &ve) || !ve.Retryable || ve.Err == nil || ve.HTTPStatus != 0 || ve.Endpoint != "task/start" {
 			t.Fatalf("err = %#v, want a retryable transport *platform.Error", err)
@@ -445,7 +445,7 @@ func TestClientTransportErrorsAreRetryable(t *testing.T) {
 		acct := clientAccount(srv.URL)
 		acct.Timeout = 50 * time.Millisecond
 		start := time.Now()
-		_, err := testClient(acct).StopTask(context.Background(), "43")
+		_, err := testClient(acct).ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStop})
 		if time.Since(start) > 5*time.Second {
 			t.Errorf("timeout took %v", time.Since(start))
 		}
@@ -458,7 +458,7 @@ func TestClientTransportErrorsAreRetryable(t *testing.T) {
 		api := newFakeAPI(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := testClient(clientAccount(api.URL)).StartTask(ctx, "43")
+		_, err := testClient(clientAccount(api.URL)).ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionStart})
 		var ve *platform.Error
 		if !errors.As(err, &ve) || ve.Retryable || !errors.Is(err, context.Canceled) || platform.IsRetryable(err) {
 			t.Fatalf("err = %v, want a non-retryable cancellation", err)
@@ -481,16 +481,12 @@ func TestClientRefusesWhatItCannotSend(t *testing.T) {
 		call func(*Client) error
 		want error
 	}{
-		{"SingleCall", func(c *Client) error {
-			_, err := c.SingleCall(context.Background(), &command.CallSingle{Phone: "13800000000"})
-			return err
-		}, platform.ErrUnsupported},
 		{"redial, which createJob has no settings for", bad(func(t *command.TaskCreate) {
 			t.Redial = &command.Redial{Enabled: true, Rules: []command.RedialRule{{Status: "busy", Times: 2, IntervalMinutes: 30}}}
 		}), platform.ErrUnsupported},
 		{"non-numeric caller id", bad(func(t *command.TaskCreate) { t.CallerIDs = []command.ID{"348", "abc"} }), platform.ErrInvalidInput},
-		{"non-numeric dialogFlowId", bad(func(t *command.TaskCreate) { t.Script.DialogFlowID = "flow-2" }), platform.ErrInvalidInput},
-		{"missing dialogFlowId", bad(func(t *command.TaskCreate) { t.Script.DialogFlowID = "" }), platform.ErrInvalidInput},
+		{"non-numeric dialogFlowId", bad(func(t *command.TaskCreate) { t.Script = command.Script(`{"dialogFlowId":"flow-2"}`) }), platform.ErrInvalidInput},
+		{"missing dialogFlowId", bad(func(t *command.TaskCreate) { t.Script = command.Script(`{}`) }), platform.ErrInvalidInput},
 		{"missing name", bad(func(t *command.TaskCreate) { t.Name = " " }), platform.ErrInvalidInput},
 		{"unknown mode", bad(func(t *command.TaskCreate) { t.Mode = "auto" }), platform.ErrInvalidInput},
 		{"unknown lineType", bad(func(t *command.TaskCreate) { t.LineType = "voip" }), platform.ErrInvalidInput},
@@ -505,18 +501,18 @@ func TestClientRefusesWhatItCannotSend(t *testing.T) {
 			_, err := c.ImportCustomers(context.Background(), "1", hundredOne)
 			return err
 		}, platform.ErrInvalidInput},
-		{"start a non-numeric task", func(c *Client) error { _, err := c.StartTask(context.Background(), "abc"); return err }, platform.ErrInvalidInput},
-		{"pause an empty task id", func(c *Client) error { _, err := c.PauseTask(context.Background(), ""); return err }, platform.ErrInvalidInput},
-		{"stop a fractional task id", func(c *Client) error { _, err := c.StopTask(context.Background(), "1.5"); return err }, platform.ErrInvalidInput},
+		{"start a non-numeric task", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "abc", Action: command.ActionStart}); return err }, platform.ErrInvalidInput},
+		{"pause an empty task id", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "", Action: command.ActionPause}); return err }, platform.ErrInvalidInput},
+		{"stop a fractional task id", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1.5", Action: command.ActionStop}); return err }, platform.ErrInvalidInput},
 		{"delete an overflowing task id", func(c *Client) error {
-			_, err := c.DeleteTask(context.Background(), "99999999999999999999")
+			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "99999999999999999999", Action: command.ActionDelete})
 			return err
 		}, platform.ErrInvalidInput},
 		{"concurrency on a non-numeric task", func(c *Client) error {
-			_, err := c.SetConcurrency(context.Background(), "1e3", 2)
+			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1e3", Action: command.ActionSetConcurrency, Concurrency: 2})
 			return err
 		}, platform.ErrInvalidInput},
-		{"zero concurrency", func(c *Client) error { _, err := c.SetConcurrency(context.Background(), "1", 0); return err }, platform.ErrInvalidInput},
+		{"zero concurrency", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 0}); return err }, platform.ErrInvalidInput},
 		{"detail of a non-numeric task", func(c *Client) error { _, err := c.TaskDetail(context.Background(), "x"); return err }, platform.ErrInvalidInput},
 	}
 	for _, tt := range tests {
@@ -564,7 +560,7 @@ func TestNewClientLeavesTheCallersHTTPClientAlone(t *testing.T) {
 	api := newFakeAPI(t)
 	hc := &http.Client{Timeout: 3 * time.Second}
 	c := Vendor{}.NewClient(clientAccount(api.URL), hc)
-	if _, err := c.StartTask(context.Background(), "1"); err != nil {
+	if _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionStart}); err != nil {
 		t.Fatal(err)
 	}
 	if hc.Transport != nil || hc.CheckRedirect != nil {
@@ -577,11 +573,11 @@ func TestNewClientLeavesTheCallersHTTPClientAlone(t *testing.T) {
 		t.Errorf("timestamp = %q, want now in epoch ms", r.Header.Get("timestamp"))
 	}
 	acct := clientAccount(api.URL)
-	if r.Header.Get("signature") != Sign(acct.AppKey, acct.AppSecret, acct.TenantSign, "v1", r.Header.Get("timestamp")) {
+	if r.Header.Get("signature") != Sign(acct.AppKey, acct.AppSecret, settingsOf(acct).TenantSign, "v1", r.Header.Get("timestamp")) {
 		t.Error("signature does not verify")
 	}
 	// A nil http.Client works too.
-	if _, err := NewClient(acct, nil).PauseTask(context.Background(), "1"); err != nil {
+	if _, err := NewClient(acct, nil).ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionPause}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,33 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/jsondoc"
-	"github.com/callbridge/callbridge/internal/platform"
 )
-
-// Name is the vendor's registered name.
-const Name = "byai"
-
-// Vendor is BYAI as a platform.Vendor.
-type Vendor struct{}
-
-var _ platform.Vendor = Vendor{}
-
-func init() { platform.Register(Vendor{}) }
-
-// Name returns "byai".
-func (Vendor) Name() string { return Name }
-
-// NewClient returns an API client for acct; see NewClient.
-func (Vendor) NewClient(acct *platform.Account, hc *http.Client) platform.Client {
-	return NewClient(acct, hc)
-}
 
 // flex is a scalar the vendor types loosely: the same field arrives as a JSON number,
 // a string or null depending on the document and the release. Numbers keep their

@@ -1,0 +1,146 @@
+// Package yiwise implements the Yiwise (一知智能 / 探意) calling platform: its webhook
+// parser (ROBOT_CALL_RECORD, ROBOT_CALL_JOB) and its signed /apiOpen/v1 API client.
+package yiwise
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/callbridge/callbridge/internal/command"
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/platform"
+)
+
+// Name is the registered vendor name.
+const Name = "yiwise"
+
+// Endpoint names, the keys of platform.Account.Paths. The default path of each is
+// "/apiOpen/v1/" + name.
+const (
+	EndpointCreateTask     = "task/createTask"
+	EndpointImportCustomer = "task/importTaskCustomer"
+	EndpointStart          = "task/start"
+	EndpointPause          = "task/pause"
+	EndpointStop           = "task/stop"
+	EndpointDelete         = "task/delete"
+	EndpointUpdate         = "task/update"
+	EndpointGetTasks       = "task/getTasks"
+	EndpointGetTaskDetail  = "task/getTaskDetail"
+	EndpointGetCompanies   = "company/getCompanies"
+)
+
+// Endpoints lists the endpoint names whose paths an account may override.
+func Endpoints() []string {
+	return []string{
+		EndpointCreateTask, EndpointImportCustomer, EndpointStart, EndpointPause,
+		EndpointStop, EndpointDelete, EndpointUpdate, EndpointGetTasks,
+		EndpointGetTaskDetail, EndpointGetCompanies,
+	}
+}
+
+// Vendor is the Yiwise platform.Vendor.
+type Vendor struct{}
+
+var (
+	_ platform.Vendor       = Vendor{}
+	_ platform.HeaderSigner = Vendor{}
+)
+
+func init() { platform.Register(Vendor{}) }
+
+// Name returns "yiwise".
+func (Vendor) Name() string { return Name }
+
+// Settings are what a Yiwise account adds to the common account settings.
+type Settings struct {
+	// TenantSign is the company sign (tenantSign header).
+	TenantSign string
+	// APIVersion is the version header; empty means "v1".
+	APIVersion string
+}
+
+// Settings declares TENANT_SIGN and API_VERSION.
+func (Vendor) Settings() []platform.Setting {
+	return []platform.Setting{
+		{Name: "TENANT_SIGN", Required: true, Doc: "Yiwise company sign (tenantSign header)"},
+		{Name: "API_VERSION", Default: defaultVersion, Doc: "Yiwise version header"},
+	}
+}
+
+// Configure reads the values of Settings.
+func (Vendor) Configure(values map[string]string) (any, error) {
+	return Settings{TenantSign: values["TENANT_SIGN"], APIVersion: values["API_VERSION"]}, nil
+}
+
+// settingsOf returns the account's Yiwise settings; an account built without them
+// (tests) has the defaults.
+func settingsOf(acct *platform.Account) Settings {
+	s, _ := acct.Settings.(Settings)
+	if s.APIVersion == "" {
+		s.APIVersion = defaultVersion
+	}
+	return s
+}
+
+// script is Yiwise's part of task.create and call.single.
+type script struct {
+	DialogFlowID command.ID `json:"dialogFlowId"`
+}
+
+// ScriptSchema requires dialogFlowId.
+func (Vendor) ScriptSchema() json.RawMessage {
+	return json.RawMessage(`{
+  "title": "Yiwise script",
+  "description": "Yiwise's dialogue: its dialog flow.",
+  "type": "object",
+  "required": ["dialogFlowId"],
+  "additionalProperties": false,
+  "properties": {
+    "dialogFlowId": {"$ref": "#/$defs/id", "title": "Dialog flow id", "description": "Yiwise dialogFlowId."}
+  }
+}`)
+}
+
+// ParseWebhook turns one Yiwise callback body into its event. Yiwise callbacks carry
+// no signature, so the bridge's token and allow-list are their only authentication.
+func (Vendor) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
+	return ParseWebhook(acct, body)
+}
+
+// NewClient returns the API client of acct.
+func (Vendor) NewClient(acct *platform.Account, hc *http.Client) platform.Client {
+	return NewClient(acct, hc)
+}
+
+// SignInputs are the tenant sign, the version and the timestamp header.
+func (Vendor) SignInputs() []platform.Setting {
+	return []platform.Setting{
+		{Name: "TENANT_SIGN", Doc: "tenant sign"},
+		{Name: "API_VERSION", Default: defaultVersion, Doc: "version header"},
+		{Name: "TIMESTAMP", Kind: platform.KindInt, Doc: "timestamp header (epoch ms); default now"},
+	}
+}
+
+// SignHeaders returns the six headers in the documents' spelling.
+func (Vendor) SignHeaders(in map[string]string, now time.Time) ([]platform.Header, error) {
+	if in["APP_KEY"] == "" || in["APP_SECRET"] == "" {
+		return nil, fmt.Errorf("yiwise: app key and app secret are required")
+	}
+	ts := in["TIMESTAMP"]
+	if ts == "" {
+		ts = strconv.FormatInt(now.UnixMilli(), 10)
+	}
+	version := cmp.Or(in["API_VERSION"], defaultVersion)
+	return []platform.Header{
+		{Name: "appKey", Value: in["APP_KEY"]},
+		{Name: "appSecret", Value: in["APP_SECRET"]},
+		{Name: "tenantSign", Value: in["TENANT_SIGN"]},
+		{Name: "version", Value: version},
+		{Name: "timestamp", Value: ts},
+		{Name: "signature", Value: Sign(in["APP_KEY"], in["APP_SECRET"], in["TENANT_SIGN"], version, ts)},
+	}, nil
+}
