@@ -14,6 +14,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,6 +121,9 @@ type Config struct {
 
 	// Accounts are the parsed accounts, in AccountNames order.
 	Accounts []platform.Account `env:"-"`
+	// Warnings are likely mistakes that do not stop the process (an unknown
+	// CALLBRIDGE_ variable, no account); the process logs each at start.
+	Warnings []string `env:"-"`
 }
 
 // account is the variables every account has, under CALLBRIDGE_ACCOUNT_<NAME>_; its
@@ -157,72 +161,86 @@ func environ() map[string]string {
 	return m
 }
 
-// LoadFrom reads configuration from the given variables.
+// LoadFrom reads configuration from the given variables. A bad configuration is one
+// error naming every bad or missing variable, so that an operator fixes them all in
+// one go rather than one per restart.
 func LoadFrom(vars map[string]string) (*Config, error) {
-	if err := resolveFiles(vars); err != nil {
-		return nil, err
-	}
+	var problems []error
+	problems = append(problems, resolveFiles(vars)...)
 	var c Config
 	if err := env.ParseWithOptions(&c, env.Options{Environment: vars, Prefix: Prefix}); err != nil {
-		return nil, fmt.Errorf("config: %w", envError(err, &c, Prefix))
+		problems = append(problems, envErrors(err, &c, Prefix)...)
 	}
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
+	problems = append(problems, c.validate()...)
 	seen := map[string]bool{}
 	for _, name := range c.AccountNames {
 		name = strings.TrimSpace(name)
 		if !accountName.MatchString(name) {
-			return nil, fmt.Errorf("config: %sACCOUNTS: account name %q must be lower-case letters, digits and '-'", Prefix, name)
+			problems = append(problems, fmt.Errorf("%sACCOUNTS: account name %q must be lower-case letters, digits and '-'", Prefix, name))
+			continue
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("config: %sACCOUNTS: account %q is listed twice", Prefix, name)
+			problems = append(problems, fmt.Errorf("%sACCOUNTS: account %q is listed twice", Prefix, name))
+			continue
 		}
 		seen[name] = true
-		a, err := loadAccount(name, vars)
-		if err != nil {
-			return nil, err
-		}
+		a, errs := loadAccount(name, vars)
+		problems = append(problems, errs...)
 		c.Accounts = append(c.Accounts, a)
 	}
+	if problems = firstPerVariable(problems); len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	c.Warnings = warnings(&c, vars)
 	return &c, nil
 }
 
-func loadAccount(name string, vars map[string]string) (platform.Account, error) {
+// Error is a configuration that cannot run: every problem found, each naming its
+// variable.
+type Error struct {
+	Problems []error
+}
+
+// Error is one line: "config: CALLBRIDGE_A: why; CALLBRIDGE_B: why".
+func (e *Error) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	prefix := "config: "
+	if len(msgs) > 1 {
+		prefix = fmt.Sprintf("config: %d problems: ", len(msgs))
+	}
+	return prefix + strings.Join(msgs, "; ")
+}
+
+func (e *Error) Unwrap() []error { return e.Problems }
+
+// firstPerVariable keeps the first problem of each variable: a value that does not
+// parse also fails the checks of its zero value, which would only repeat it.
+func firstPerVariable(problems []error) []error {
+	seen := map[string]bool{}
+	out := problems[:0]
+	for _, p := range problems {
+		name, _, _ := strings.Cut(p.Error(), ":")
+		name, _, _ = strings.Cut(name, " ")
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, p)
+	}
+	return out
+}
+
+func loadAccount(name string, vars map[string]string) (platform.Account, []error) {
 	prefix := AccountPrefix(name)
 	var a account
+	var errs []error
 	if err := env.ParseWithOptions(&a, env.Options{Environment: vars, Prefix: prefix}); err != nil {
-		return platform.Account{}, fmt.Errorf("config: %w", envError(err, &a, prefix))
+		errs = append(errs, envErrors(err, &a, prefix)...)
 	}
-	v, ok := platform.Lookup(a.Vendor)
-	if !ok {
-		return platform.Account{}, fmt.Errorf("config: %sVENDOR: unknown vendor %q (known: %s)", prefix, a.Vendor, strings.Join(platform.Names(), ", "))
-	}
-	if a.AppSecret == "" {
-		return platform.Account{}, fmt.Errorf("config: %sAPP_SECRET (or %sAPP_SECRET_FILE) is required", prefix, prefix)
-	}
-	values, errs := platform.ReadSettings(v.Settings(), func(n string) string { return vars[prefix+n] })
-	if len(errs) > 0 {
-		return platform.Account{}, fmt.Errorf("config: %s%w (a %s account)", prefix, errs[0], a.Vendor)
-	}
-	settings, err := v.Configure(values)
-	if err != nil {
-		return platform.Account{}, fmt.Errorf("config: %s%w", prefix, err)
-	}
-	if a.WebhookToken == "" {
-		return platform.Account{}, fmt.Errorf("config: %sWEBHOOK_TOKEN (or %sWEBHOOK_TOKEN_FILE) is required", prefix, prefix)
-	}
-	if !strings.HasPrefix(a.BaseURL, "http://") && !strings.HasPrefix(a.BaseURL, "https://") {
-		return platform.Account{}, fmt.Errorf("config: %sBASE_URL: %q is not an http(s) URL", prefix, a.BaseURL)
-	}
-	loc, err := time.LoadLocation(a.Timezone)
-	if err != nil {
-		return platform.Account{}, fmt.Errorf("config: %sTIMEZONE: %w", prefix, err)
-	}
-	if a.RateLimit < 0 {
-		return platform.Account{}, fmt.Errorf("config: %sRATE_LIMIT: must not be negative", prefix)
-	}
-	return platform.Account{
+	acct := platform.Account{
 		Name:         name,
 		Vendor:       a.Vendor,
 		AppKey:       a.AppKey,
@@ -231,64 +249,98 @@ func loadAccount(name string, vars map[string]string) (platform.Account, error) 
 		Paths:        a.Paths,
 		WebhookToken: a.WebhookToken.Reveal(),
 		AllowCIDRs:   a.AllowCIDRs,
-		Location:     loc,
 		RateLimit:    a.RateLimit,
 		Timeout:      a.Timeout,
-		Settings:     settings,
-	}, nil
+	}
+	if a.Vendor != "" {
+		if v, ok := platform.Lookup(a.Vendor); !ok {
+			errs = append(errs, fmt.Errorf("%sVENDOR: unknown vendor %q (known: %s)", prefix, a.Vendor, strings.Join(platform.Names(), ", ")))
+		} else {
+			values, verrs := platform.ReadSettings(v.Settings(), func(n string) string { return vars[prefix+n] })
+			for _, e := range verrs {
+				errs = append(errs, fmt.Errorf("%s%w (a %s account)", prefix, e, a.Vendor))
+			}
+			if len(verrs) == 0 {
+				settings, err := v.Configure(values)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s%w", prefix, err))
+				}
+				acct.Settings = settings
+			}
+		}
+	}
+	if a.AppSecret == "" && vars[prefix+"APP_SECRET_FILE"] == "" {
+		errs = append(errs, fmt.Errorf("%sAPP_SECRET (or %sAPP_SECRET_FILE) is required", prefix, prefix))
+	}
+	if a.WebhookToken == "" && vars[prefix+"WEBHOOK_TOKEN_FILE"] == "" {
+		errs = append(errs, fmt.Errorf("%sWEBHOOK_TOKEN (or %sWEBHOOK_TOKEN_FILE) is required", prefix, prefix))
+	}
+	if a.BaseURL != "" && !strings.HasPrefix(a.BaseURL, "http://") && !strings.HasPrefix(a.BaseURL, "https://") {
+		errs = append(errs, fmt.Errorf("%sBASE_URL: %q is not an http(s) URL", prefix, a.BaseURL))
+	}
+	if loc, err := time.LoadLocation(a.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("%sTIMEZONE: %w", prefix, err))
+	} else {
+		acct.Location = loc
+	}
+	if a.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("%sRATE_LIMIT: must not be negative", prefix))
+	}
+	return acct, errs
 }
 
-func (c *Config) validate() error {
-	bad := func(name, why string) error { return fmt.Errorf("config: %s%s: %s", Prefix, name, why) }
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s%s: %s", Prefix, name, why)) }
 	switch c.PhonePrivacy {
 	case "plain", "mask":
 	case "hash":
 		if len(c.PhoneHashKey) < 16 {
-			return bad("PHONE_HASH_KEY", "hash privacy needs a key of at least 16 bytes (or PHONE_HASH_KEY_FILE)")
+			bad("PHONE_HASH_KEY", "hash privacy needs a key of at least 16 bytes (or PHONE_HASH_KEY_FILE)")
 		}
 	default:
-		return bad("PHONE_PRIVACY", fmt.Sprintf("%q is not one of plain, mask, hash", c.PhonePrivacy))
+		bad("PHONE_PRIVACY", fmt.Sprintf("%q is not one of plain, mask, hash", c.PhonePrivacy))
 	}
 	switch c.Kafka.SASLMechanism {
 	case "", "plain", "scram-sha-256", "scram-sha-512":
 		if c.Kafka.SASLMechanism != "" && (c.Kafka.SASLUsername == "" || c.Kafka.SASLPassword == "") {
-			return bad("KAFKA_SASL_USERNAME", "SASL needs a username and a password (KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE)")
+			bad("KAFKA_SASL_USERNAME", "SASL needs a username and a password (KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE)")
 		}
 	default:
-		return bad("KAFKA_SASL_MECHANISM", fmt.Sprintf("%q is not one of plain, scram-sha-256, scram-sha-512", c.Kafka.SASLMechanism))
+		bad("KAFKA_SASL_MECHANISM", fmt.Sprintf("%q is not one of plain, scram-sha-256, scram-sha-512", c.Kafka.SASLMechanism))
 	}
 	switch c.Kafka.Compression {
 	case "none", "gzip", "snappy", "lz4", "zstd":
 	default:
-		return bad("KAFKA_COMPRESSION", fmt.Sprintf("%q is not one of none, gzip, snappy, lz4, zstd", c.Kafka.Compression))
+		bad("KAFKA_COMPRESSION", fmt.Sprintf("%q is not one of none, gzip, snappy, lz4, zstd", c.Kafka.Compression))
 	}
 	if (c.Kafka.TLSCertFile == "") != (c.Kafka.TLSKeyFile == "") {
-		return bad("KAFKA_TLS_CERT_FILE", "a client certificate needs both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE")
+		bad("KAFKA_TLS_CERT_FILE", "a client certificate needs both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE")
 	}
 	for _, f := range []struct{ name, path string }{{"KAFKA_TLS_CA_FILE", c.Kafka.TLSCAFile}, {"KAFKA_TLS_CERT_FILE", c.Kafka.TLSCertFile}, {"KAFKA_TLS_KEY_FILE", c.Kafka.TLSKeyFile}} {
 		if f.path == "" {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			return bad(f.name, err.Error())
+			bad(f.name, err.Error())
 		}
 	}
 	if len(c.Kafka.Brokers) == 0 || c.Kafka.Brokers[0] == "" {
-		return bad("KAFKA_BROKERS", "at least one broker is required")
+		bad("KAFKA_BROKERS", "at least one broker is required")
 	}
 	if c.Kafka.ProduceTimeout <= 0 {
-		return bad("KAFKA_PRODUCE_TIMEOUT", "must be positive")
+		bad("KAFKA_PRODUCE_TIMEOUT", "must be positive")
 	}
 	if c.WebhookMaxBytes <= 0 {
-		return bad("WEBHOOK_MAX_BYTES", "must be positive")
+		bad("WEBHOOK_MAX_BYTES", "must be positive")
 	}
 	if c.RetryMaxAttempts < 1 {
-		return bad("RETRY_MAX_ATTEMPTS", "must be at least 1")
+		bad("RETRY_MAX_ATTEMPTS", "must be at least 1")
 	}
 	if !c.InboundEnabled && !c.OutboundEnabled {
-		return bad("INBOUND_ENABLED", "both halves are disabled; enable INBOUND_ENABLED or OUTBOUND_ENABLED")
+		bad("INBOUND_ENABLED", "both halves are disabled; enable INBOUND_ENABLED or OUTBOUND_ENABLED")
 	}
-	return nil
+	return errs
 }
 
 // secretVars are the variables that may be given as X_FILE. Account variables are
@@ -297,22 +349,26 @@ var secretVars = []string{"KAFKA_SASL_PASSWORD", "PHONE_HASH_KEY"}
 var accountSecretSuffixes = []string{"_APP_SECRET", "_WEBHOOK_TOKEN"}
 
 // resolveFiles sets X from the file named by X_FILE, for every secret variable X.
-func resolveFiles(vars map[string]string) error {
-	for k, path := range vars {
+func resolveFiles(vars map[string]string) []error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		path := vars[k]
 		base, ok := strings.CutSuffix(k, "_FILE")
 		if !ok || !strings.HasPrefix(base, Prefix) || !isSecret(base) {
 			continue
 		}
 		if vars[base] != "" {
-			return fmt.Errorf("config: %s and %s are both set; use one", base, k)
+			errs = append(errs, fmt.Errorf("%s and %s are both set; use one", base, k))
+			continue
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("config: %s: %w", k, err)
+			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			continue
 		}
 		vars[base] = strings.TrimRight(string(b), "\r\n")
 	}
-	return nil
+	return errs
 }
 
 func isSecret(name string) bool {
@@ -339,20 +395,30 @@ func isSecret(name string) bool {
 	return false
 }
 
-// envError keeps the message to the first problem and makes it name the variable:
-// caarlos0/env names the Go field in parse errors, which means nothing to an operator.
-func envError(err error, v any, prefix string) error {
+// envErrors lists caarlos0/env's problems, each naming its variable: the library
+// names the Go field in parse errors, which means nothing to an operator.
+func envErrors(err error, v any, prefix string) []error {
+	all := []error{err}
 	var agg env.AggregateError
 	if errors.As(err, &agg) && len(agg.Errors) > 0 {
-		err = agg.Errors[0]
+		all = agg.Errors
 	}
-	var pe env.ParseError
-	if errors.As(err, &pe) {
-		if key, ok := varNames(reflect.TypeOf(v).Elem(), prefix)[pe.Name]; ok {
-			return fmt.Errorf("%s: %w", key, pe.Err)
+	names := varNames(reflect.TypeOf(v).Elem(), prefix)
+	out := make([]error, 0, len(all))
+	for _, e := range all {
+		var pe env.ParseError
+		var ve env.VarIsNotSetError
+		switch {
+		case errors.As(e, &pe):
+			if key, ok := names[pe.Name]; ok {
+				e = fmt.Errorf("%s: %w", key, pe.Err)
+			}
+		case errors.As(e, &ve):
+			e = fmt.Errorf("%s: is required", ve.Key)
 		}
+		out = append(out, e)
 	}
-	return err
+	return out
 }
 
 // varNames maps each field name of t to its full variable name.
@@ -369,4 +435,94 @@ func varNames(t reflect.Type, prefix string) map[string]string {
 		}
 	}
 	return names
+}
+
+// warnings are what does not stop the process but is likely a mistake: a CALLBRIDGE_
+// variable nothing reads (a typo is otherwise silently ignored), an account's variable
+// for an account not listed, or no account at all.
+func warnings(c *Config, vars map[string]string) []string {
+	var out []string
+	if len(c.Accounts) == 0 {
+		out = append(out, Prefix+"ACCOUNTS is empty: no account is configured, so every webhook gets 404 and every command fails unknown_account")
+	}
+	known := map[string]bool{}
+	addSecretFile := func(name string) {
+		known[name] = true
+		if isSecret(name) {
+			known[name+"_FILE"] = true
+		}
+	}
+	for _, n := range varNames(reflect.TypeOf(Config{}), Prefix) {
+		addSecretFile(n)
+	}
+	common := varNames(reflect.TypeOf(account{}), "")
+	for _, a := range c.Accounts {
+		prefix := AccountPrefix(a.Name)
+		for _, n := range common {
+			addSecretFile(prefix + n)
+		}
+		if v, ok := platform.Lookup(a.Vendor); ok {
+			for _, s := range v.Settings() {
+				addSecretFile(prefix + s.Name)
+			}
+		}
+	}
+	candidates := slices.Sorted(maps.Keys(known))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if !strings.HasPrefix(k, Prefix) || known[k] {
+			continue
+		}
+		msg := k + " is not a callbridge variable; it is ignored"
+		if strings.HasPrefix(k, Prefix+"ACCOUNT_") && !accountListed(c, k) {
+			msg = k + " belongs to no account in " + Prefix + "ACCOUNTS; it is ignored"
+		} else if near := nearest(k, candidates); near != "" {
+			msg += " (did you mean " + near + "?)"
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+func accountListed(c *Config, name string) bool {
+	for _, a := range c.Accounts {
+		if strings.HasPrefix(name, AccountPrefix(a.Name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// nearest is the known name within two edits of name, if there is one.
+func nearest(name string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(name, k, bestD); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it is at least limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
 }

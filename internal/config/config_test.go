@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -147,5 +148,96 @@ func TestBadValueNamesTheVariable(t *testing.T) {
 				t.Errorf("error is not one line: %q", err)
 			}
 		})
+	}
+}
+
+func TestEveryProblemIsNamedInOneMessage(t *testing.T) {
+	vars := base()
+	delete(vars, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_COMPANY_ID")
+	delete(vars, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_SECRET")
+	delete(vars, "CALLBRIDGE_ACCOUNT_YIWISE_EAST_TENANT_SIGN")
+	vars["CALLBRIDGE_PHONE_PRIVACY"] = "blur"
+	vars["CALLBRIDGE_KAFKA_PRODUCE_TIMEOUT"] = "soon"
+	vars["CALLBRIDGE_ACCOUNT_BYAI_MAIN_RATE_LIMIT"] = "fast"
+	_, err := config.LoadFrom(vars)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_COMPANY_ID", "CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_SECRET",
+		"CALLBRIDGE_ACCOUNT_YIWISE_EAST_TENANT_SIGN", "CALLBRIDGE_PHONE_PRIVACY",
+		"CALLBRIDGE_KAFKA_PRODUCE_TIMEOUT", "CALLBRIDGE_ACCOUNT_BYAI_MAIN_RATE_LIMIT",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %q", want, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "6 problems") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("want one line counting 6 problems, got %q", err)
+	}
+	var ce *config.Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 6 {
+		t.Errorf("want a *config.Error with 6 problems, got %#v", err)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	cases := []struct {
+		name string
+		set  map[string]string
+		want string // a warning containing this; "" means no warning at all
+	}{
+		{"nothing unusual", nil, ""},
+		{"a typo of a global variable", map[string]string{"CALLBRIDGE_KAFKA_BROKER": "x:9092"}, "CALLBRIDGE_KAFKA_BROKER is not a callbridge variable; it is ignored (did you mean CALLBRIDGE_KAFKA_BROKERS?)"},
+		{"a typo of an account variable", map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_MAIN_COMPANYID": "1"}, "(did you mean CALLBRIDGE_ACCOUNT_BYAI_MAIN_COMPANY_ID?)"},
+		{"another vendor's setting", map[string]string{"CALLBRIDGE_ACCOUNT_YIWISE_EAST_VERIFY_CALLBACK_SIGN": "true"}, "CALLBRIDGE_ACCOUNT_YIWISE_EAST_VERIFY_CALLBACK_SIGN is not a callbridge variable"},
+		{"an account not listed", map[string]string{"CALLBRIDGE_ACCOUNT_BYAI_OLD_APP_KEY": "k"}, "CALLBRIDGE_ACCOUNT_BYAI_OLD_APP_KEY belongs to no account in CALLBRIDGE_ACCOUNTS"},
+		{"no account", map[string]string{"CALLBRIDGE_ACCOUNTS": ""}, "no account is configured"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := base()
+			delete(vars, "CALLBRIDGE_ACCOUNT_YIWISE_EAST_VERIFY_CALLBACK_SIGN")
+			for k, v := range tc.set {
+				vars[k] = v
+			}
+			if vars["CALLBRIDGE_ACCOUNTS"] == "" {
+				for k := range vars {
+					if strings.HasPrefix(k, "CALLBRIDGE_ACCOUNT_") {
+						delete(vars, k)
+					}
+				}
+			}
+			c, err := config.LoadFrom(vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(c.Warnings, "\n")
+			if tc.want == "" && got != "" {
+				t.Errorf("warnings %q, want none", got)
+			}
+			if tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("warnings %q, want one containing %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSecretFileVariablesAreKnown(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tok")
+	if err := os.WriteFile(p, []byte("t"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := base()
+	delete(vars, "CALLBRIDGE_ACCOUNT_YIWISE_EAST_VERIFY_CALLBACK_SIGN")
+	delete(vars, "CALLBRIDGE_ACCOUNT_BYAI_MAIN_WEBHOOK_TOKEN")
+	vars["CALLBRIDGE_ACCOUNT_BYAI_MAIN_WEBHOOK_TOKEN_FILE"] = p
+	c, err := config.LoadFrom(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q, want none", c.Warnings)
 	}
 }
