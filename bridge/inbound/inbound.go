@@ -61,9 +61,40 @@ const (
 	outcomeBadRequest   = "bad_request"
 )
 
-// Register mounts the webhook route on mux.
+// Register mounts the webhook routes on mux: POST for webhooks, GET for the URL
+// verification of vendors that seal their webhooks.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /webhooks/{account}", h)
+	mux.HandleFunc("GET /webhooks/{account}", h.handshake)
+}
+
+// handshake answers a sealing vendor's URL verification (platform.SealedWebhooks).
+func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("account")
+	acct, ok := h.Accounts[name]
+	if !ok {
+		reply(w, http.StatusNotFound, "unknown account")
+		return
+	}
+	v, _ := platform.Lookup(acct.Vendor)
+	sv, ok := v.(platform.SealedWebhooks)
+	if !ok || !sv.Sealed(acct) {
+		reply(w, http.StatusMethodNotAllowed, "this account's webhooks are POSTed")
+		return
+	}
+	if !h.allowed(acct, r) {
+		reply(w, http.StatusUnauthorized, "source address not allowed")
+		return
+	}
+	echo, err := sv.Handshake(acct, r.URL.Query())
+	if err != nil {
+		h.Telemetry.Logger().WarnContext(r.Context(), "webhook URL verification rejected", "account", name, "error", err)
+		reply(w, http.StatusUnauthorized, "bad signature")
+		return
+	}
+	h.Telemetry.Logger().InfoContext(r.Context(), "webhook URL verified", "account", name)
+	w.Header()["Content-Type"] = textPlain
+	_, _ = w.Write(echo)
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +135,10 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if !h.allowed(acct, r) {
 		return reply(w, http.StatusUnauthorized, "source address not allowed"), outcomeUnauthorized, typ
 	}
-	if !tokenOK(acct.WebhookToken, r) {
+	sv, _ := v.(platform.SealedWebhooks)
+	sealed := sv != nil && sv.Sealed(acct)
+	// A sealed webhook's signature is its authentication; the token is for the rest.
+	if !sealed && !tokenOK(acct.WebhookToken, r) {
 		return reply(w, http.StatusUnauthorized, "bad token"), outcomeUnauthorized, typ
 	}
 	limit := h.MaxBodyBytes
@@ -130,6 +164,27 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 		return reply(w, http.StatusBadRequest, "could not read body"), outcomeBadRequest, typ
 	}
+	pctx, cancel := context.WithTimeout(ctx, h.produceTimeout())
+	defer cancel()
+	if sealed {
+		opened, err := sv.OpenWebhook(acct, r.URL.Query(), body)
+		switch {
+		case errors.Is(err, platform.ErrUnparseable):
+			// Authentic but unreadable (a wrong AES key, say): keep it for replay once fixed.
+			d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
+			if err := h.Publisher.DeadLetter(pctx, d, "unopenable_webhook"); err != nil {
+				recycle = false
+				h.Telemetry.Logger().WarnContext(ctx, "dead letter not stored", "account", name, "error", err)
+				return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
+			}
+			h.Telemetry.Logger().WarnContext(ctx, "sealed webhook could not be opened; dead-lettered", "account", name, "error", err)
+			return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
+		case err != nil:
+			h.Telemetry.Logger().WarnContext(ctx, "webhook rejected", "account", name, "error", err)
+			return reply(w, http.StatusUnauthorized, "bad signature"), outcomeUnauthorized, typ
+		}
+		body = opened
+	}
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
@@ -141,8 +196,6 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 	}
 
-	pctx, cancel := context.WithTimeout(ctx, h.produceTimeout())
-	defer cancel()
 	outs, err := v.ParseWebhook(acct, body)
 	if err != nil {
 		// The vendor would retry a body that can never parse for a day: keep it on the

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"sort"
 	"sync"
 	"time"
@@ -106,6 +107,23 @@ type Vendor interface {
 type WebhookVerifier interface {
 	// VerifyWebhook returns an error wrapping ErrUnauthorized for a webhook that fails.
 	VerifyWebhook(acct *Account, body []byte, now time.Time) error
+}
+
+// SealedWebhooks is a Vendor whose accounts may receive webhooks signed and encrypted
+// (Yiwise's current callbacks). For an account it seals, the signature authenticates a
+// POST in place of the bridge's token, and GET /webhooks/{account} is the vendor's
+// URL-verification handshake.
+type SealedWebhooks interface {
+	// Sealed reports whether acct's webhooks arrive sealed.
+	Sealed(acct *Account) bool
+	// OpenWebhook verifies and decrypts one POST, query and body as received, and
+	// returns the plain body. An error wraps ErrUnauthorized when the request is not
+	// authentic (401, nothing written), or ErrUnparseable when it is authentic but
+	// cannot be opened (dead-lettered, so nothing is lost).
+	OpenWebhook(acct *Account, query url.Values, body []byte) ([]byte, error)
+	// Handshake answers the URL verification: the reply body, or an error wrapping
+	// ErrUnauthorized.
+	Handshake(acct *Account, query url.Values) ([]byte, error)
 }
 
 // HeaderSigner is a Vendor that can print its signed request headers, for
