@@ -51,6 +51,8 @@ type SimConfig struct {
 	FirstTaskID, FirstCallID int64
 	OnCall                   func(c Call, t Task)
 	OnState                  func(t Task, from State)
+	// Seal, when set, wraps every callback as the vendor's sealed callbacks are sent.
+	Seal func(body []byte) webhook.Sealed
 
 	Options
 }
@@ -64,6 +66,7 @@ type Sim struct {
 	Clock   clock.Clock
 
 	webhookURL string
+	seal       func([]byte) webhook.Sealed
 }
 
 // NewSim builds a simulated vendor serving endpoints.
@@ -77,7 +80,7 @@ func NewSim(c SimConfig, endpoints []Endpoint) *Sim {
 	if c.CallDuration <= 0 {
 		c.CallDuration = 40 * time.Second
 	}
-	s := &Sim{Clock: c.Clock, webhookURL: c.WebhookURL}
+	s := &Sim{Clock: c.Clock, webhookURL: c.WebhookURL, seal: c.Seal}
 	s.Emitter = &Emitter{Vendor: c.Vendor, Now: c.Clock.Now, OnEvent: c.OnEvent, Logf: c.Logf}
 	s.Engine = NewEngine(EngineConfig{
 		Clock: c.Clock, TimeScale: c.TimeScale, CallDuration: c.CallDuration, Rand: NewRand(c.Seed),
@@ -107,7 +110,7 @@ func (s *Sim) Send(kind string, render func() []byte) {
 	if s.webhookURL == "" {
 		return
 	}
-	s.Sender.Send(s.Engine.Context(), webhook.Delivery{URL: s.webhookURL, Kind: kind, Render: render})
+	s.Sender.Send(s.Engine.Context(), webhook.Delivery{URL: s.webhookURL, Kind: kind, Render: render, Seal: s.seal})
 }
 
 // Close stops calls and callback deliveries and waits for them.
@@ -141,6 +144,9 @@ func (s *Sim) Hooks() Hooks { return Hooks{s} }
 
 // ServeHTTP answers one API request.
 func (h Hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.sim.API.ServeHTTP(w, r) }
+
+// WebhookURL is where callbacks go; "" when none are sent.
+func (s *Sim) WebhookURL() string { return s.webhookURL }
 
 // Close stops calls and callback deliveries and waits for them.
 func (h Hooks) Close() { h.sim.Close() }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,16 @@ type Delivery struct {
 	// Render, when set, builds the body afresh for each attempt instead of Body (a
 	// signed callback carries the attempt's own dateTime and sign).
 	Render func() []byte
+	// Seal, when set, wraps each attempt's body as a sealing vendor sends it: the
+	// query parameters to add to URL, the body and its content type.
+	Seal func(body []byte) Sealed
+}
+
+// Sealed is a callback body wrapped for sending (Delivery.Seal).
+type Sealed struct {
+	Query       url.Values
+	Body        []byte
+	ContentType string
 }
 
 // Attempt reports one POST of a delivery.
@@ -189,11 +200,17 @@ func (s *Sender) post(ctx context.Context, d Delivery) (int, error) {
 	if d.Render != nil {
 		body = d.Render()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	target, contentType := d.URL, "application/json;charset=UTF-8"
+	if d.Seal != nil {
+		sealed := d.Seal(body)
+		body, contentType = sealed.Body, sealed.ContentType
+		target = withQuery(target, sealed.Query)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("build callback request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json;charset=UTF-8")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "*/*")
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
@@ -219,4 +236,18 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// withQuery adds q to the query of rawURL, keeping what it has (a token, say).
+func withQuery(rawURL string, q url.Values) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || len(q) == 0 {
+		return rawURL
+	}
+	all := u.Query()
+	for k, vs := range q {
+		all[k] = vs
+	}
+	u.RawQuery = all.Encode()
+	return u.String()
 }

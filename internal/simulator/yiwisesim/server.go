@@ -12,8 +12,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/callbridge/callbridge/internal/callbackcrypto"
 	"github.com/callbridge/callbridge/internal/platform/yiwise"
 	"github.com/callbridge/callbridge/internal/simulator/core"
+	"github.com/callbridge/callbridge/internal/simulator/webhook"
 )
 
 // Prefix is the path every endpoint lives under.
@@ -60,6 +62,11 @@ type Config struct {
 	// {"task/getCallRecordInfoList": "/apiOpen/v1/task/callRecordList"}; only the override is served.
 	Paths map[string]string
 
+	// CallbackToken and CallbackAESKey, when both are set, seal every callback as
+	// Yiwise's encrypted callbacks are (signed, AES-encrypted XML envelope), with
+	// CallbackReceiveID inside; VerifyCallbackURL is the URL-verification handshake.
+	CallbackToken, CallbackAESKey, CallbackReceiveID string
+
 	// Options are the settings every simulated vendor has: callbacks, clock and
 	// time scale, outcomes, limits, event hooks.
 	core.Options
@@ -71,6 +78,8 @@ type Server struct {
 	cfg Config
 	sim *core.Sim
 	eng *core.Engine
+	// crypt seals callbacks; nil sends them plain.
+	crypt *callbackcrypto.Crypt
 }
 
 // New returns a running simulator.
@@ -85,10 +94,19 @@ func New(cfg Config) *Server {
 		cfg.CompanyName = "模拟智能科技有限公司"
 	}
 	s := &Server{cfg: cfg}
+	var seal func([]byte) webhook.Sealed
+	if cfg.CallbackToken != "" && cfg.CallbackAESKey != "" {
+		c, err := callbackcrypto.New(cfg.CallbackToken, cfg.CallbackAESKey, cfg.CallbackReceiveID)
+		if err != nil {
+			panic("yiwisesim: " + err.Error()) // a test's or the dev set-up's mistake
+		}
+		s.crypt = c
+		seal = s.seal
+	}
 	s.sim = core.NewSim(core.SimConfig{
 		Vendor: "yiwise", Prefix: Prefix, Paths: cfg.Paths, Authorize: s.authorize, Envelope: s.envelope,
 		Statuses: len(Statuses), FirstTaskID: 5001, FirstCallID: 700001, OnCall: s.onCall, OnState: s.onState,
-		Options: cfg.Options,
+		Seal: seal, Options: cfg.Options,
 	}, s.endpoints())
 	s.eng = s.sim.Engine
 	s.Hooks = s.sim.Hooks()
