@@ -219,32 +219,42 @@ func TestClientSendsExactRequests(t *testing.T) {
 			wantReply: platform.Reply{RequestID: "R4", Accepted: 1, Rejected: 1},
 		},
 		{
-			name:   "StartTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart}) },
+			name: "StartTask",
+			call: func(c *Client) (platform.Reply, error) {
+				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart})
+			},
 			method: "POST", path: "/apiOpen/v1/task/start", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
-			name:   "PauseTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionPause}) },
+			name: "PauseTask",
+			call: func(c *Client) (platform.Reply, error) {
+				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionPause})
+			},
 			method: "POST", path: "/apiOpen/v1/task/pause", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
-			name:   "StopTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStop}) },
+			name: "StopTask",
+			call: func(c *Client) (platform.Reply, error) {
+				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStop})
+			},
 			method: "POST", path: "/apiOpen/v1/task/stop", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
-			name:   "DeleteTask",
-			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionDelete}) },
+			name: "DeleteTask",
+			call: func(c *Client) (platform.Reply, error) {
+				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionDelete})
+			},
 			method: "POST", path: "/apiOpen/v1/task/delete", body: `{"robotCallJobId":43}`,
 			wantReply: platform.Reply{ID: "43", RequestID: "REQ1"},
 		},
 		{
-			name:   "SetConcurrency updates robotCount",
-			call:   func(c *Client) (platform.Reply, error) { return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "28", Action: command.ActionSetConcurrency, Concurrency: 2}) },
+			name: "SetConcurrency updates robotCount",
+			call: func(c *Client) (platform.Reply, error) {
+				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "28", Action: command.ActionSetConcurrency, Concurrency: 2})
+			},
 			method: "POST", path: "/apiOpen/v1/task/update", body: `{"robotCallJobId":28,"robotCount":2}`,
 			wantReply: platform.Reply{ID: "28", RequestID: "REQ1"},
 		},
@@ -501,9 +511,18 @@ func TestClientRefusesWhatItCannotSend(t *testing.T) {
 			_, err := c.ImportCustomers(context.Background(), "1", hundredOne)
 			return err
 		}, platform.ErrInvalidInput},
-		{"start a non-numeric task", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "abc", Action: command.ActionStart}); return err }, platform.ErrInvalidInput},
-		{"pause an empty task id", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "", Action: command.ActionPause}); return err }, platform.ErrInvalidInput},
-		{"stop a fractional task id", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1.5", Action: command.ActionStop}); return err }, platform.ErrInvalidInput},
+		{"start a non-numeric task", func(c *Client) error {
+			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "abc", Action: command.ActionStart})
+			return err
+		}, platform.ErrInvalidInput},
+		{"pause an empty task id", func(c *Client) error {
+			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "", Action: command.ActionPause})
+			return err
+		}, platform.ErrInvalidInput},
+		{"stop a fractional task id", func(c *Client) error {
+			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1.5", Action: command.ActionStop})
+			return err
+		}, platform.ErrInvalidInput},
 		{"delete an overflowing task id", func(c *Client) error {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "99999999999999999999", Action: command.ActionDelete})
 			return err
@@ -512,7 +531,10 @@ func TestClientRefusesWhatItCannotSend(t *testing.T) {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1e3", Action: command.ActionSetConcurrency, Concurrency: 2})
 			return err
 		}, platform.ErrInvalidInput},
-		{"zero concurrency", func(c *Client) error { _, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 0}); return err }, platform.ErrInvalidInput},
+		{"zero concurrency", func(c *Client) error {
+			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 0})
+			return err
+		}, platform.ErrInvalidInput},
 		{"detail of a non-numeric task", func(c *Client) error { _, err := c.TaskDetail(context.Background(), "x"); return err }, platform.ErrInvalidInput},
 	}
 	for _, tt := range tests {
