@@ -33,9 +33,9 @@ func Script(vendors []platform.Vendor) (json.RawMessage, error) {
 		alts = append(alts, s)
 	}
 	return json.Marshal(Object{
-		{"title", "Script"},
-		{"description", "The dialogue to use: the ids of a dialogue at the account's vendor, as one of the vendors' schemas below describes them."},
-		{"anyOf", alts},
+		{Key: "title", Value: "Script"},
+		{Key: "description", Value: "The dialogue to use: the ids of a dialogue at the account's vendor, as one of the vendors' schemas below describes them."},
+		{Key: "anyOf", Value: alts},
 	})
 }
 
@@ -206,7 +206,7 @@ func decodeOrdered(dec *json.Decoder) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			o = append(o, Member{k.(string), v})
+			o = append(o, Member{Key: k.(string), Value: v})
 		}
 		_, err := dec.Token()
 		return o, err

@@ -41,7 +41,7 @@ func TestSpliceNamesAMissingMember(t *testing.T) {
 }
 
 func TestObjectKeepsOrder(t *testing.T) {
-	b, err := json.Marshal(Object{{"z", 1}, {"a", "x"}})
+	b, err := json.Marshal(Object{{Key: "z", Value: 1}, {Key: "a", Value: "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
