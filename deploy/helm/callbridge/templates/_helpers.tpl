@@ -97,6 +97,39 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "CALLBRIDGE_ACCOUNT_%s_" (.name | upper | replace "-" "_") }}
 {{- end }}
 
+{{/*
+The variable suffix of an account field: the field in UPPER_SNAKE_CASE, e.g. tenantSign is
+TENANT_SIGN (platform.Setting.Key in reverse).
+*/}}
+{{- define "callbridge.settingName" -}}
+{{- . | snakecase | upper }}
+{{- end }}
+
+{{/*
+"true" when an account field has a value to render: booleans and numbers always (false
+and 0 are values), strings, lists and maps when not empty, null never.
+*/}}
+{{- define "callbridge.isSet" -}}
+{{- if or (kindIs "bool" .) (kindIs "float64" .) (kindIs "int64" .) (kindIs "int" .) (not (empty .)) }}true{{ end }}
+{{- end }}
+
+{{/*
+An account field as an environment string: lists joined with ",", maps as k=v joined with
+"," (keys sorted), scalars as callbridge.envString.
+*/}}
+{{- define "callbridge.accountEnv" -}}
+{{- $items := list }}
+{{- if kindIs "slice" . }}
+{{- range . }}{{ $items = append $items (include "callbridge.envString" .) }}{{ end }}
+{{- join "," $items }}
+{{- else if kindIs "map" . }}
+{{- range $k, $v := . }}{{ $items = append $items (printf "%s=%s" $k (include "callbridge.envString" $v)) }}{{ end }}
+{{- join "," $items }}
+{{- else }}
+{{- include "callbridge.envString" . }}
+{{- end }}
+{{- end }}
+
 {{/* Where secret files are mounted. */}}
 {{- define "callbridge.secretsDir" -}}
 /var/run/secrets/callbridge
@@ -131,6 +164,11 @@ One list drives the projected volume and the *_FILE variables, so they cannot di
 {{- $prefix := include "callbridge.accountPrefix" . }}
 {{- $files = append $files (dict "secret" .existingSecret "key" (default "app-secret" .appSecretKey) "path" (printf "accounts/%s/app-secret" .name) "env" (printf "%sAPP_SECRET_FILE" $prefix)) }}
 {{- $files = append $files (dict "secret" .existingSecret "key" (default "webhook-token" .webhookTokenKey) "path" (printf "accounts/%s/webhook-token" .name) "env" (printf "%sWEBHOOK_TOKEN_FILE" $prefix)) }}
+{{- $account := . }}
+{{- range $key, $secretKey := .secretKeys }}
+{{- $name := include "callbridge.settingName" $key }}
+{{- $files = append $files (dict "secret" $account.existingSecret "key" $secretKey "path" (printf "accounts/%s/%s" $account.name ($name | lower | replace "_" "-")) "env" (printf "%s%s_FILE" $prefix $name)) }}
+{{- end }}
 {{- end }}
 {{- toYaml (dict "files" $files) }}
 {{- end }}
