@@ -6,6 +6,7 @@
 package devenv
 
 import (
+	"flag"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -54,6 +55,13 @@ type Options struct {
 	// LogWriter receives the bridge's JSON logs; default io.Discard (the lines are
 	// the output).
 	LogWriter io.Writer
+}
+
+// SimulatorFlags registers the simulators' address flags on fs, writing into o: the
+// dev command knows which vendors are simulated only through this package.
+func (o *Options) SimulatorFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.BYAIAddr, "byai-addr", "127.0.0.1:9101", "address of the BYAI simulator")
+	fs.StringVar(&o.YiwiseAddr, "yiwise-addr", "127.0.0.1:9102", "address of the Yiwise simulator")
 }
 
 func (o *Options) defaults() error {

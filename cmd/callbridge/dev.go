@@ -16,8 +16,8 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dev", stderr)
 	kafkaAddr := fs.String("kafka-addr", "127.0.0.1:9092", "address of the in-process Kafka broker (port 0: any free port)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "address of the bridge's webhooks, health and metrics")
-	byaiAddr := fs.String("byai-addr", "127.0.0.1:9101", "address of the BYAI simulator")
-	yiwiseAddr := fs.String("yiwise-addr", "127.0.0.1:9102", "address of the Yiwise simulator")
+	var opts devenv.Options
+	opts.SimulatorFlags(fs)
 	scale := fs.Float64("time-scale", 0.005, "simulated time per real time: 0.005 makes a 40s call last 200ms")
 	customers := fs.Int("customers", 5, "customers per demo campaign")
 	noColor := fs.Bool("no-color", false, "plain output even on a terminal (NO_COLOR works too)")
@@ -34,9 +34,8 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *customers < 1 {
 		return usageError{errors.New("--customers must be at least 1")}
 	}
-	opts := devenv.Options{Out: stdout, KafkaAddr: *kafkaAddr, HTTPAddr: *httpAddr, BYAIAddr: *byaiAddr,
-		YiwiseAddr: *yiwiseAddr, TimeScale: *scale, Customers: *customers,
-		Color: !*noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)}
+	opts.Out, opts.KafkaAddr, opts.HTTPAddr, opts.TimeScale, opts.Customers = stdout, *kafkaAddr, *httpAddr, *scale, *customers
+	opts.Color = !*noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
 	if *logFile != "" {
 		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {

@@ -1,4 +1,4 @@
-// Command callbridge bridges AI outbound-calling platforms (Yiwise, BYAI) with Kafka.
+// Command callbridge bridges AI outbound-calling platforms with Kafka.
 // This file holds flags and wiring only; the work is in bridge/ and internal/.
 package main
 
@@ -11,7 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
+
+	"github.com/callbridge/callbridge/internal/platform"
 )
 
 // Stamped at build time: -ldflags "-X main.version=… -X main.commit=…".
@@ -20,19 +23,25 @@ var (
 	commit  = "unknown"
 )
 
-const usage = `callbridge bridges AI outbound-calling platforms (Yiwise, BYAI) with Kafka.
+const usageText = `callbridge bridges AI outbound-calling platforms (%s) with Kafka.
 
 Usage:
-  callbridge dev                       zero-setup demo: in-process Kafka, both vendor simulators, the bridge
+  callbridge dev                       zero-setup demo: in-process Kafka, the vendor simulators, the bridge
   callbridge serve                     the production process (configured by CALLBRIDGE_* variables)
-  callbridge simulate [flags]          run the Yiwise and BYAI simulators alone
+  callbridge simulate [flags]          run the vendor simulators alone
   callbridge send TYPE -f FILE         wrap a JSON command in a CloudEvent and produce it
-  callbridge sign yiwise|byai [flags]  print signed request headers
+  callbridge sign VENDOR [flags]       print signed request headers (VENDOR: %s)
   callbridge replay [flags]            re-deliver dead-lettered records
   callbridge version                   print version, commit and Go version
 
 Run 'callbridge COMMAND -h' for a command's flags.
 `
+
+// usage names the registered vendors.
+func usage() string {
+	names := platform.Names()
+	return fmt.Sprintf(usageText, strings.Join(names, ", "), strings.Join(names, "|"))
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -45,7 +54,7 @@ func main() {
 // configuration error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
@@ -63,10 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, ok := cmds[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			fmt.Fprint(stdout, usage)
+			fmt.Fprint(stdout, usage())
 			return 0
 		}
-		fmt.Fprintf(stderr, "callbridge: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "callbridge: unknown command %q\n\n%s", args[0], usage())
 		return 2
 	}
 	err := cmd(ctx, args[1:], stdout, stderr)

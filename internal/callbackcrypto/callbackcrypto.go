@@ -1,9 +1,9 @@
-// Package callbackcrypto is the signed, AES-encrypted callback scheme that Yiwise's
-// current platform uses (the WeChat Work "WXBizMsgCrypt" construction): a SHA-1
+// Package callbackcrypto is the signed, AES-encrypted callback scheme of the WeChat
+// Work "WXBizMsgCrypt" construction, as a calling platform uses it: a SHA-1
 // signature over the sorted token, timestamp, nonce and ciphertext, and AES-256-CBC
 // over a random prefix, the message length, the message and a receive id, padded
-// PKCS#7-style to 32-byte blocks. The protocol is described in
-// vendor-api/yiwise-current/encrypted-callbacks.md; every check the decryption makes
+// PKCS#7-style to 32-byte blocks (the vendor documents' encrypted-callbacks.md
+// describes it step by step). Every check the decryption makes
 // is an error here, never a panic, since the input comes from outside.
 package callbackcrypto
 

@@ -143,7 +143,7 @@ type account struct {
 
 var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// AccountPrefix is the variable prefix of account name, e.g. CALLBRIDGE_ACCOUNT_BYAI_MAIN_.
+// AccountPrefix is the variable prefix of account name, e.g. CALLBRIDGE_ACCOUNT_EAST_MAIN_ for "east-main".
 func AccountPrefix(name string) string {
 	return Prefix + "ACCOUNT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
 }

@@ -1,7 +1,6 @@
 // Package platform is the one seam between callbridge and a calling platform.
 //
-// Each platform lives in its own package (internal/platform/byai, internal/platform/yiwise)
-// that implements Vendor and registers itself; the two halves of the bridge, the
+// Each platform lives in its own package under internal/platform/ that implements Vendor and registers itself; the two halves of the bridge, the
 // configuration and the CLI only ever see this package. A vendor describes itself: the
 // account settings it needs (Settings), its part of the command schemas (ScriptSchema),
 // and, through small optional interfaces found by type assertion (as net/http finds
@@ -30,7 +29,7 @@ import (
 // vendor's own settings as its Configure parsed them. The zero value of each optional
 // field means the documented default.
 type Account struct {
-	// Name is the account's name in webhook URLs and commands, e.g. "byai-main".
+	// Name is the account's name in webhook URLs and commands, e.g. "east-main".
 	Name string
 	// Vendor is the registered vendor name.
 	Vendor string
@@ -103,14 +102,14 @@ type Vendor interface {
 }
 
 // WebhookVerifier is a Vendor whose webhooks carry authentication of their own (e.g.
-// BYAI's sign), checked beyond the bridge's token and allow-list.
+// a signature over the body), checked beyond the bridge's token and allow-list.
 type WebhookVerifier interface {
 	// VerifyWebhook returns an error wrapping ErrUnauthorized for a webhook that fails.
 	VerifyWebhook(acct *Account, body []byte, now time.Time) error
 }
 
 // SealedWebhooks is a Vendor whose accounts may receive webhooks signed and encrypted
-// (Yiwise's current callbacks). For an account it seals, the signature authenticates a
+// (a WeChat-Work-style signed envelope). For an account it seals, the signature authenticates a
 // POST in place of the bridge's token, and GET /webhooks/{account} is the vendor's
 // URL-verification handshake.
 type SealedWebhooks interface {
