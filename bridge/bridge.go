@@ -179,14 +179,18 @@ func (b *Bridge) ready(w http.ResponseWriter, r *http.Request) {
 func (b *Bridge) Handler() http.Handler { return b.handler }
 
 // Run serves HTTP on ln (nil: listen on the configured address) and consumes commands
-// until ctx is done, then stops gracefully: in-flight webhooks and commands finish.
+// until ctx is done or either half fails, then stops gracefully: in-flight webhooks and
+// commands finish, within the configured shutdown timeout. It returns nil when ctx ended
+// the run, and otherwise the first half's failure, so that the process exits non-zero
+// with the reason instead of running on with one half gone.
 func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", b.cfg.HTTPAddr); err != nil {
-			return fmt.Errorf("bridge: listen: %w", err)
+			return fmt.Errorf("bridge: listen on %s: %w", b.cfg.HTTPAddr, err)
 		}
 	}
+	addr := ln.Addr().String()
 	srv := &http.Server{
 		Handler:           b.handler,
 		ReadHeaderTimeout: b.cfg.HTTPReadHeaderTimeout,
@@ -195,37 +199,70 @@ func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       b.cfg.HTTPIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
 	}
+	// The halves run under their own context: the first failure cancels it, so the
+	// other half stops too rather than going on alone.
+	halves, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	failed := make(chan error, 2)
+	fail := func(err error) {
+		failed <- err
+		stop(err)
+	}
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("bridge: http: %w", err)
+			fail(fmt.Errorf("bridge: http server on %s: %w", addr, err))
 		}
 	}()
 	if b.out != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.out.Run(ctx); err != nil {
-				errc <- err
+			if err := b.out.Run(halves); err != nil {
+				fail(fmt.Errorf("bridge: outbound: %w", err))
 			}
 		}()
 	}
-	b.log.InfoContext(ctx, "callbridge running", "http", ln.Addr().String(), "inbound", b.cfg.InboundEnabled,
+	b.log.InfoContext(ctx, "callbridge running", "http", addr, "inbound", b.cfg.InboundEnabled,
 		"outbound", b.cfg.OutboundEnabled, "accounts", len(b.accounts))
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-errc:
+	case runErr = <-failed:
+		b.log.ErrorContext(ctx, "stopping: a half failed", "error", runErr)
 	}
+	stop(runErr)
+	return errors.Join(runErr, b.shutdown(ctx, srv, &wg))
+}
+
+// shutdown stops the HTTP server (in-flight webhooks finish) and waits for both halves,
+// within the shutdown timeout. Past it, it reports what did not stop and leaves the
+// Kafka clients to be closed once the halves have let go of them.
+func (b *Bridge) shutdown(ctx context.Context, srv *http.Server, wg *sync.WaitGroup) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
 	defer cancel()
-	_ = srv.Shutdown(sctx)
-	wg.Wait()
-	b.Close()
-	return runErr
+	var errs []error
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("bridge: http shutdown: %w", err))
+	}
+	stopped := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		b.Close()
+	case <-sctx.Done():
+		errs = append(errs, fmt.Errorf("bridge: not stopped within the shutdown timeout (%s): %w", b.cfg.ShutdownTimeout, sctx.Err()))
+		go func() {
+			<-stopped
+			b.Close()
+		}()
+	}
+	return errors.Join(errs...)
 }
 
 // Close releases the Kafka clients.

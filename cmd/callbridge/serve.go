@@ -28,22 +28,25 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return usageError{fmt.Errorf("config: CALLBRIDGE_LOG_LEVEL or OTEL_*: %w", err)}
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	b, err := startBridge(ctx, cfg, tel)
+	// Listen before anything slow, so that a taken address fails at once, naming it.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	b, err := startBridge(ctx, cfg, tel, ln)
+	if err != nil {
+		_ = ln.Close()
 		return err
 	}
-	return b.Run(ctx, nil)
+	return b.Run(ctx, ln)
 }
 
 // startBridge connects to Kafka, retrying with backoff: Kafka restarting, or not yet
-// reachable when the pod starts, should not crash-loop the process. Meanwhile the
-// listener answers /healthz (alive) and /readyz (not ready) and nothing else.
-func startBridge(ctx context.Context, cfg *config.Config, tel *telemetry.Telemetry) (*bridge.Bridge, error) {
+// reachable when the pod starts, should not crash-loop the process. Meanwhile ln
+// answers /healthz (alive) and /readyz (not ready) and nothing else; when it returns,
+// ln is open and no longer served, for the bridge to serve on.
+func startBridge(ctx context.Context, cfg *config.Config, tel *telemetry.Telemetry, ln net.Listener) (*bridge.Bridge, error) {
 	log := tel.Logger()
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
 	waiting := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" {
 			_, _ = io.WriteString(w, "ok")
@@ -51,15 +54,16 @@ func startBridge(ctx context.Context, cfg *config.Config, tel *telemetry.Telemet
 		}
 		http.Error(w, "starting: Kafka not reachable yet", http.StatusServiceUnavailable)
 	})}
+	h := &handoff{Listener: ln}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = waiting.Serve(ln)
+		_ = waiting.Serve(h)
 	}()
-	// Shutdown closes the listener; the bridge listens on the address again.
 	defer func() {
 		_ = waiting.Shutdown(context.WithoutCancel(ctx))
 		<-served
+		h.release()
 	}()
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -77,5 +81,32 @@ func startBridge(ctx context.Context, cfg *config.Config, tel *telemetry.Telemet
 			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
+	}
+}
+
+// handoff lends a listener to the server that answers while the bridge starts. The
+// server's Shutdown closes it, which here only wakes a blocked Accept (through the
+// accept deadline) and leaves the socket open: the bridge then serves on the same
+// socket, with no moment in which the port is closed or could be taken by another
+// process.
+type handoff struct {
+	net.Listener
+}
+
+// deadliner is a listener whose Accept can be woken by a deadline, as *net.TCPListener.
+type deadliner interface{ SetDeadline(time.Time) error }
+
+func (h *handoff) Close() error {
+	if d, ok := h.Listener.(deadliner); ok {
+		return d.SetDeadline(time.Now())
+	}
+	// Not a TCP listener: it cannot be lent, only closed (the bridge then fails to serve).
+	return h.Listener.Close()
+}
+
+// release clears the deadline Close set, once the lending server has stopped.
+func (h *handoff) release() {
+	if d, ok := h.Listener.(deadliner); ok {
+		_ = d.SetDeadline(time.Time{})
 	}
 }
