@@ -327,7 +327,7 @@ func TestGoEventStructsWithBadValuesFail(t *testing.T) {
 		{"empty call id", "call.finished", call(func(v *event.CallFinished) { v.CallID = "" }), "/callId"},
 		{"raw that is not an object", "call.finished", call(func(v *event.CallFinished) { v.Raw = json.RawMessage(`"x"`) }), "/raw"},
 		{"unknown task status", "task.status", task(func(v *event.TaskStatus) { v.Status = "done" }), "/status"},
-		{"unknown vendor", "task.status", task(func(v *event.TaskStatus) { v.Vendor = "acme" }), "/vendor"},
+		{"vendor that is not a registered name", "task.status", task(func(v *event.TaskStatus) { v.Vendor = "Acme Corp" }), "/vendor"},
 		{"intent changed by robot", "intent.changed", intent(func(v *event.IntentChanged) { v.ChangedBy = "robot" }), "/changedBy"},
 		{"intent level lower-case", "intent.changed", intent(func(v *event.IntentChanged) { v.IntentLevel = event.Str("a") }), "/intentLevel"},
 		{"unknown outcome", "command.result", result(func(v *command.Result) { v.Outcome, v.Error = "ok", nil }), "/outcome"},

@@ -6,11 +6,11 @@
 package devenv
 
 import (
-	"flag"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
