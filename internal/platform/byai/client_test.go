@@ -237,26 +237,34 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 			result: platform.Reply{},
 		},
 		{
-			name:   "start",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionStart}) },
+			name: "start",
+			call: func(ctx context.Context, c *client) (any, error) {
+				return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionStart})
+			},
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/start", body: `{"taskId": 43}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
 		{
-			name:   "pause",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionPause}) },
+			name: "pause",
+			call: func(ctx context.Context, c *client) (any, error) {
+				return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionPause})
+			},
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/pause", body: `{"taskId": 43}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
 		{
-			name:   "stop",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionStop}) },
+			name: "stop",
+			call: func(ctx context.Context, c *client) (any, error) {
+				return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionStop})
+			},
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/stop", body: `{"taskId": 43}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
 		{
-			name:   "delete sends the id as a string",
-			call:   func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionDelete}) },
+			name: "delete sends the id as a string",
+			call: func(ctx context.Context, c *client) (any, error) {
+				return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionDelete})
+			},
 			want:   []wantReq{{method: "POST", path: "/openapi/v1/task/delete", body: `{"taskId": "43"}`}},
 			result: platform.Reply{RequestID: "req-1"},
 		},
@@ -266,7 +274,9 @@ func TestClientSendsEachCommandAsTheVendorDocumentsIt(t *testing.T) {
 				"/openapi/v1/task/getTaskDetail": ok(detail),
 				"/openapi/v1/company/getPhones":  ok(phones),
 			},
-			call: func(ctx context.Context, c *client) (any, error) { return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionSetConcurrency, Concurrency: 5}) },
+			call: func(ctx context.Context, c *client) (any, error) {
+				return c.ControlTask(ctx, &command.TaskControl{TaskID: "43", Action: command.ActionSetConcurrency, Concurrency: 5})
+			},
 			want: []wantReq{
 				{method: "GET", path: "/openapi/v1/task/getTaskDetail", query: url.Values{"companyId": {"151"}, "taskId": {"43"}}},
 				{method: "GET", path: "/openapi/v1/company/getPhones", query: url.Values{"companyId": {"151"}}},
@@ -495,12 +505,30 @@ func TestClientRejectsInputItCannotSend(t *testing.T) {
 		acct func(*platform.Account)
 		call func(context.Context, *client) error
 	}{
-		{"start with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "abc", Action: command.ActionStart}); return err }},
-		{"pause with an empty id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "", Action: command.ActionPause}); return err }},
-		{"stop with a negative id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "-4", Action: command.ActionStop}); return err }},
-		{"delete with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "4a", Action: command.ActionDelete}); return err }},
-		{"set concurrency with a non-numeric id", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "x", Action: command.ActionSetConcurrency, Concurrency: 2}); return err }},
-		{"set concurrency to zero", nil, func(ctx context.Context, c *client) error { _, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 0}); return err }},
+		{"start with a non-numeric id", nil, func(ctx context.Context, c *client) error {
+			_, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "abc", Action: command.ActionStart})
+			return err
+		}},
+		{"pause with an empty id", nil, func(ctx context.Context, c *client) error {
+			_, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "", Action: command.ActionPause})
+			return err
+		}},
+		{"stop with a negative id", nil, func(ctx context.Context, c *client) error {
+			_, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "-4", Action: command.ActionStop})
+			return err
+		}},
+		{"delete with a non-numeric id", nil, func(ctx context.Context, c *client) error {
+			_, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "4a", Action: command.ActionDelete})
+			return err
+		}},
+		{"set concurrency with a non-numeric id", nil, func(ctx context.Context, c *client) error {
+			_, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "x", Action: command.ActionSetConcurrency, Concurrency: 2})
+			return err
+		}},
+		{"set concurrency to zero", nil, func(ctx context.Context, c *client) error {
+			_, err := c.ControlTask(ctx, &command.TaskControl{TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 0})
+			return err
+		}},
 		{"import into a non-numeric task", nil, func(ctx context.Context, c *client) error {
 			_, err := c.ImportCustomers(ctx, "t-1", []command.Customer{{Name: "a", Phone: "1"}})
 			return err
@@ -510,7 +538,9 @@ func TestClientRejectsInputItCannotSend(t *testing.T) {
 			return err
 		}},
 		{"create with a non-numeric caller id", nil, create(func(tc *command.TaskCreate) { tc.CallerIDs = []command.ID{"1", "line-2"} })},
-		{"create with a non-numeric script id", nil, create(func(tc *command.TaskCreate) { tc.Script = command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"rec"}`) })},
+		{"create with a non-numeric script id", nil, create(func(tc *command.TaskCreate) {
+			tc.Script = command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"rec"}`)
+		})},
 		{"create without a script id", nil, create(func(tc *command.TaskCreate) { tc.Script = command.Script(`{"sceneDefId":"2","sceneRecordId":"3"}`) })},
 		{"create with an unknown mode", nil, create(func(tc *command.TaskCreate) { tc.Mode = "auto" })},
 		{"create with an unknown line type", nil, create(func(tc *command.TaskCreate) { tc.LineType = "sip" })},
