@@ -35,12 +35,6 @@ const (
 	EndpointPhones         = "company/getPhones"
 )
 
-// Endpoints lists every endpoint name the client calls.
-var Endpoints = []string{
-	EndpointCreateTask, EndpointImportCustomer, EndpointStart, EndpointPause, EndpointStop,
-	EndpointDelete, EndpointUpdate, EndpointTaskDetail, EndpointTasks, EndpointSingleCall, EndpointPhones,
-}
-
 const (
 	// importBatchSize is what one importTaskCustomer call carries.
 	importBatchSize = 100
