@@ -84,7 +84,7 @@ func (o *Outbound) publishResult(ctx context.Context, key string, e ledger.Entry
 	out := event.Out{
 		Topic:   event.TopicCommandResult,
 		Type:    typ,
-		ID:      event.ID("callbridge", r.Account, "command.result", []string{r.CommandID}, nil),
+		ID:      event.ID("callbridge", r.Account, "command.result", r.CommandID),
 		Subject: "command/" + r.CommandID,
 		Time:    e.UpdatedAt,
 		Key:     key,

@@ -57,22 +57,49 @@ type Out struct {
 	Phones func() []string
 }
 
-// ID derives a stable event id from the vendor, account, event kind, the vendor's
-// record ids and the payload with its volatile fields removed: a vendor retrying the
-// same webhook always yields the same id, so consumers can deduplicate.
-func ID(vendor, account, kind string, recordIDs []string, stablePayload []byte) string {
+// ID derives a deterministic event id from the vendor, the account, the event kind and
+// the identity of the vendor record the event is about (its ids, and for a change the
+// value it changed to). It never reads the rest of the record: every path that yields
+// the same record — a retried webhook, another documented body shape, the query APIs —
+// yields the same id, so consumers can deduplicate on it. See CallFinishedID,
+// IntentChangedID and TaskStatusID for each kind's identity.
+func ID(vendor, account, kind string, identity ...string) string {
 	h := sha256.New()
-	for _, s := range append([]string{vendor, account, kind}, recordIDs...) {
+	for _, s := range append([]string{vendor, account, kind}, identity...) {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	h.Write(stablePayload)
 	sum := h.Sum(nil)
 	// Formatted as a UUID (version 8, "custom") so consumers that expect UUIDs accept it.
 	sum[6] = (sum[6] & 0x0f) | 0x80
 	sum[8] = (sum[8] & 0x3f) | 0x80
 	x := hex.EncodeToString(sum[:16])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// CallFinishedID is the id of the call.finished event of the vendor's call callID: the
+// call id alone is the record's identity (not its end time, which not every query
+// answer carries), so the call's webhook, in any body shape, and the call read back
+// through the vendor's query APIs give the same id.
+func CallFinishedID(vendor, account, callID string) string {
+	return ID(vendor, account, TopicCallFinished, callID)
+}
+
+// IntentChangedID is the id of the intent.changed event that sets call callID's intent
+// to level (the normalized level, or the vendor's value when it names none).
+func IntentChangedID(vendor, account, callID, level string) string {
+	return ID(vendor, account, TopicIntentChanged, callID, level)
+}
+
+// TaskStatusID is the id of the task.status event of one status change of task taskID:
+// status is the vendor's status value, and change whatever else the vendor tells one
+// change from another (e.g. its modification time; "" when it sends none). Two
+// different changes of one task get two ids, two deliveries of one change one id.
+func TaskStatusID(vendor, account, taskID, status, change string) string {
+	if change == "" {
+		return ID(vendor, account, TopicTaskStatus, taskID, status)
+	}
+	return ID(vendor, account, TopicTaskStatus, taskID, status, change)
 }
 
 // Call status values.

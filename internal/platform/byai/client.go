@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callbridge/callbridge/internal/command"
+	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -33,12 +34,6 @@ const (
 	EndpointSingleCall     = "task/singleCallByMobile"
 	EndpointPhones         = "company/getPhones"
 )
-
-// Endpoints lists every endpoint name the client calls.
-var Endpoints = []string{
-	EndpointCreateTask, EndpointImportCustomer, EndpointStart, EndpointPause, EndpointStop,
-	EndpointDelete, EndpointUpdate, EndpointTaskDetail, EndpointTasks, EndpointSingleCall, EndpointPhones,
-}
 
 const (
 	// importBatchSize is what one importTaskCustomer call carries.
@@ -102,10 +97,10 @@ func (s *signer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // envelope is the vendor's answer to every call.
 type envelope struct {
-	Code      flex            `json:"code"`
+	Code      loose.Scalar    `json:"code"`
 	Data      json.RawMessage `json:"data"`
-	ResultMsg flex            `json:"resultMsg"`
-	RequestID flex            `json:"requestId"`
+	ResultMsg loose.Scalar    `json:"resultMsg"`
+	RequestID loose.Scalar    `json:"requestId"`
 	status    int
 }
 
@@ -157,7 +152,7 @@ func (c *client) do(ctx context.Context, endpoint, method string, query url.Valu
 	env := &envelope{status: resp.StatusCode}
 	code, isEnvelope := 0, false
 	if json.Unmarshal(raw, env) == nil {
-		if n, ok := env.Code.int(); ok {
+		if n, ok := env.Code.Int(); ok {
 			code, isEnvelope = int(n), true
 		}
 	}
@@ -357,9 +352,9 @@ func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platfor
 		return platform.Reply{}, err
 	}
 	reply := env.reply()
-	var id flex
-	_ = decodeLoose(env.Data, &id)
-	if reply.ID = id.id(); reply.ID == "" {
+	var id loose.Scalar
+	_ = loose.Decode(env.Data, &id)
+	if reply.ID = id.ID(); reply.ID == "" {
 		return reply, env.badData(EndpointCreateTask, "created task without returning its id")
 	}
 	return reply, nil
@@ -397,12 +392,12 @@ func (c *client) ImportCustomers(ctx context.Context, taskID string, customers [
 	}
 	reply := env.reply()
 	var counts struct {
-		SuccessNum flex `json:"successNum"`
-		FailNum    flex `json:"failNum"`
+		SuccessNum loose.Scalar `json:"successNum"`
+		FailNum    loose.Scalar `json:"failNum"`
 	}
-	_ = decodeLoose(env.Data, &counts)
-	accepted, okA := counts.SuccessNum.int()
-	rejected, okR := counts.FailNum.int()
+	_ = loose.Decode(env.Data, &counts)
+	accepted, okA := counts.SuccessNum.Int()
+	rejected, okR := counts.FailNum.Int()
 	switch {
 	case okA && okR:
 	case okA:
@@ -461,21 +456,21 @@ func (c *client) deleteTask(ctx context.Context, taskID string) (platform.Reply,
 }
 
 type taskDetail struct {
-	JobName          flex `json:"jobName"`
-	JobType          flex `json:"jobType"`
-	StartDate        flex `json:"startDate"`
-	WorkingStartTime flex `json:"workingStartTime"`
-	WorkingEndTime   flex `json:"workingEndTime"`
-	BreakStartTime   flex `json:"breakStartTime"`
-	BreakEndTime     flex `json:"breakEndTime"`
+	JobName          loose.Scalar `json:"jobName"`
+	JobType          loose.Scalar `json:"jobType"`
+	StartDate        loose.Scalar `json:"startDate"`
+	WorkingStartTime loose.Scalar `json:"workingStartTime"`
+	WorkingEndTime   loose.Scalar `json:"workingEndTime"`
+	BreakStartTime   loose.Scalar `json:"breakStartTime"`
+	BreakEndTime     loose.Scalar `json:"breakEndTime"`
 	CallPhones       []struct {
-		UserPhoneID flex `json:"userPhoneId"`
+		UserPhoneID loose.Scalar `json:"userPhoneId"`
 	} `json:"callPhones"`
 }
 
 type phoneLine struct {
-	UserPhoneID flex `json:"userPhoneId"`
-	PhoneType   flex `json:"phoneType"`
+	UserPhoneID loose.Scalar `json:"userPhoneId"`
+	PhoneType   loose.Scalar `json:"phoneType"`
 }
 
 type updateTaskRequest struct {
@@ -510,14 +505,14 @@ func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency 
 		return platform.Reply{}, err
 	}
 	var d taskDetail
-	_ = decodeLoose(env.Data, &d)
-	taskType, ok := d.JobType.int()
+	_ = loose.Decode(env.Data, &d)
+	taskType, ok := d.JobType.Int()
 	if !ok {
 		return platform.Reply{}, env.badData(EndpointTaskDetail, "task detail has no jobType")
 	}
 	var lines []string
 	for _, p := range d.CallPhones {
-		if id := p.UserPhoneID.id(); id != "" {
+		if id := p.UserPhoneID.ID(); id != "" {
 			lines = append(lines, id)
 		}
 	}
@@ -530,11 +525,11 @@ func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency 
 		return platform.Reply{}, err
 	}
 	var phones []phoneLine
-	_ = decodeLoose(env.Data, &phones)
+	_ = loose.Decode(env.Data, &phones)
 	phoneTypes := map[string]int64{}
 	for _, p := range phones {
-		if t, ok := p.PhoneType.int(); ok {
-			phoneTypes[p.UserPhoneID.id()] = t
+		if t, ok := p.PhoneType.Int(); ok {
+			phoneTypes[p.UserPhoneID.ID()] = t
 		}
 	}
 	// A task has one callType: its first caller line decides it.
@@ -551,16 +546,16 @@ func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency 
 	req := updateTaskRequest{
 		CompanyID: company, TaskID: task, TaskName: string(d.JobName), TaskType: taskType,
 		UserPhoneIDs: strings.Join(lines, ","), CallType: callType, ConcurrencyQuota: concurrency,
-		StartDate: d.StartDate.id(),
+		StartDate: d.StartDate.ID(),
 	}
 	for _, f := range []struct {
-		in  flex
+		in  loose.Scalar
 		out *string
 	}{
 		{d.WorkingStartTime, &req.WorkingStartTime}, {d.WorkingEndTime, &req.WorkingEndTime},
 		{d.BreakStartTime, &req.BreakStartTime}, {d.BreakEndTime, &req.BreakEndTime},
 	} {
-		if v := f.in.id(); v != "" {
+		if v := f.in.ID(); v != "" {
 			// Pass on what the vendor wrote when it is not a time we know how to shorten.
 			if *f.out, err = hhmm(v); err != nil {
 				*f.out = v
@@ -605,9 +600,9 @@ func (c *client) SingleCall(ctx context.Context, s *command.CallSingle) (platfor
 		return platform.Reply{}, err
 	}
 	reply := env.reply()
-	var id flex
-	_ = decodeLoose(env.Data, &id)
-	reply.ID = id.id()
+	var id loose.Scalar
+	_ = loose.Decode(env.Data, &id)
+	reply.ID = id.ID()
 	return reply, nil
 }
 
@@ -627,15 +622,15 @@ func (c *client) FindTasks(ctx context.Context, name string) ([]string, error) {
 	}
 	var page struct {
 		List []struct {
-			CallJobID flex `json:"callJobId"`
-			JobName   flex `json:"jobName"`
+			CallJobID loose.Scalar `json:"callJobId"`
+			JobName   loose.Scalar `json:"jobName"`
 		} `json:"list"`
 	}
-	_ = decodeLoose(env.Data, &page)
+	_ = loose.Decode(env.Data, &page)
 	ids := []string{}
 	for _, t := range page.List {
 		// taskName filters loosely at the vendor; only the exact name is the same task.
-		if id := t.CallJobID.id(); id != "" && string(t.JobName) == name {
+		if id := t.CallJobID.ID(); id != "" && string(t.JobName) == name {
 			ids = append(ids, id)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/jsondoc"
+	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -50,6 +51,13 @@ var taskStatuses = []string{
 	event.TaskAIExpired, event.TaskLineArrears, event.TaskSMSArrears,
 }
 
+// CallFinishedID is the id of the call.finished event of the outbound call callID
+// (callInstanceId) of account: its webhook, with or without dataType, and the call read
+// back through the query APIs (queryDoneTaskPhones, phoneLogInfo) give the same id.
+func CallFinishedID(account, callID string) string {
+	return event.CallFinishedID(Name, account, strings.TrimSpace(callID))
+}
+
 // ParseWebhook turns one BYAI callback body into its events.
 func (Vendor) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
 	return parseWebhook(acct, body, time.Now())
@@ -77,7 +85,7 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 func parseRecord(acct *platform.Account, dataType string, rec jsondoc.Value, now time.Time) ([]event.Out, error) {
 	// The events share the record with the body, as ParseWebhook's contract allows.
 	raw := json.RawMessage(rec.Raw())
-	p := &parser{acct: acct, raw: raw, rec: rec, stable: stableDigest(rec), now: now}
+	p := &parser{acct: acct, raw: raw, rec: rec, now: now}
 	p.phones = func() []string { return recordPhones(raw) }
 	hasScene, hasResults := !rec.Get("sceneInstance").IsNull(), !rec.Get("taskResult").IsNull()
 
@@ -138,16 +146,17 @@ type parser struct {
 	raw  json.RawMessage
 	// rec is the record in the parsed body, valid while the parse lasts.
 	rec    jsondoc.Value
-	stable []byte
 	phones func() []string
 	now    time.Time
 }
 
-func (p *parser) out(kind, typ, recordID, subject, key string, at time.Time, data any) event.Out {
+// out is an event of the callback; id is its event id, derived from the record's
+// identity (see event.ID).
+func (p *parser) out(kind, typ, id, subject, key string, at time.Time, data any) event.Out {
 	return event.Out{
 		Topic:   kind,
 		Type:    typ,
-		ID:      event.ID(Name, p.acct.Name, kind, []string{recordID}, p.stable),
+		ID:      id,
 		Subject: subject,
 		Time:    at,
 		Key:     key,
@@ -156,14 +165,11 @@ func (p *parser) out(kind, typ, recordID, subject, key string, at time.Time, dat
 	}
 }
 
-// field reads member name of obj as a flex.
-func field(obj jsondoc.Value, name string) flex { return flexOf(obj.Get(name)) }
-
 // scene is what the call event reads of sceneInstance.
 type scene struct {
 	callInstanceID, inboundInstanceID, companyID, callJobID, jobName, customerID,
 	customerName, customerTelephone, finishStatus, duration, chatRound, startTime,
-	endTime, callerPhone, calleePhone, luyinOssURL, userLuyinOssURL, hangUp, corpName flex
+	endTime, callerPhone, calleePhone, luyinOssURL, userLuyinOssURL, hangUp, corpName loose.Scalar
 }
 
 // readScene reads sceneInstance in one pass; of repeated names the last wins.
@@ -171,7 +177,7 @@ func readScene(si jsondoc.Value) *scene {
 	s := new(scene)
 	for name, v := range si.Members {
 		n, _ := name.Text()
-		var f *flex
+		var f *loose.Scalar
 		switch string(n) {
 		case "callInstanceId":
 			f = &s.callInstanceID
@@ -214,7 +220,7 @@ func readScene(si jsondoc.Value) *scene {
 		default:
 			continue
 		}
-		*f = flexOf(v)
+		*f = loose.Of(v)
 	}
 	return s
 }
@@ -229,7 +235,7 @@ func readResults(list jsondoc.Value) callResults {
 	var r callResults
 	for tr := range list.Elems {
 		var v *jsondoc.Value
-		switch field(tr, "resultName").id() {
+		switch loose.Get(tr, "resultName").ID() {
 		case resultIntent:
 			v = &r.intent
 		case resultTags:
@@ -249,11 +255,11 @@ func readResults(list jsondoc.Value) callResults {
 func (p *parser) call(direction string) ([]event.Out, error) {
 	si := readScene(p.rec.Get("sceneInstance"))
 	results := readResults(p.rec.Get("taskResult"))
-	callID, caller := si.callInstanceID.id(), si.callerPhone
+	callID, caller := si.callInstanceID.ID(), si.callerPhone
 	if direction == "inbound" {
-		callID, caller = si.inboundInstanceID.id(), si.calleePhone
+		callID, caller = si.inboundInstanceID.ID(), si.calleePhone
 		if callID == "" {
-			callID = si.callInstanceID.id()
+			callID = si.callInstanceID.ID()
 		}
 	}
 	if callID == "" {
@@ -263,21 +269,21 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 	started, startOK := localTime(si.startTime, loc)
 	ended, endOK := localTime(si.endTime, loc)
 	status, vendorStatus := code(si.finishStatus, callStatuses, event.StatusUnknown)
-	level, label := intent(field(results.intent, "resultValueAlias"), field(results.intent, "resultValue"), results.intent.Exists())
+	level, label := intent(loose.Get(results.intent, "resultValueAlias"), loose.Get(results.intent, "resultValue"), results.intent.Exists())
 	cf := &event.CallFinished{
 		Vendor:    Name,
 		Account:   p.acct.Name,
 		Direction: direction,
 		CallID:    callID,
-		TaskID:    event.Str(si.callJobID.id()),
-		TaskName:  si.jobName.ptr(),
-		CompanyID: event.Str(si.companyID.id()),
+		TaskID:    event.Str(si.callJobID.ID()),
+		TaskName:  si.jobName.Ptr(),
+		CompanyID: event.Str(si.companyID.ID()),
 		Customer: event.Customer{
-			ID:    event.Str(si.customerID.id()),
-			Name:  si.customerName.ptr(),
-			Phone: si.customerTelephone.ptr(),
+			ID:    event.Str(si.customerID.ID()),
+			Name:  si.customerName.Ptr(),
+			Phone: si.customerTelephone.Ptr(),
 		},
-		CallerNumber:         caller.ptr(),
+		CallerNumber:         caller.Ptr(),
 		Status:               status,
 		VendorStatus:         vendorStatus,
 		Answered:             status == event.StatusAnswered,
@@ -288,8 +294,8 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 		StartedAt:            rfc3339(started, startOK),
 		EndedAt:              rfc3339(ended, endOK),
 		HangupBy:             hangupBy(si.hangUp),
-		RecordingURL:         si.luyinOssURL.ptr(),
-		CustomerRecordingURL: si.userLuyinOssURL.ptr(),
+		RecordingURL:         si.luyinOssURL.Ptr(),
+		CustomerRecordingURL: si.userLuyinOssURL.Ptr(),
 		Transcript:           transcript(p.rec.Path("phoneLog", "phoneLogs")),
 		Attempt:              attempt(si.corpName),
 		DurationSeconds:      count(si.duration),
@@ -304,17 +310,23 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 	if endOK {
 		at = ended
 	}
-	return []event.Out{p.out(event.TopicCallFinished, event.TypeCallFinished, callID, "call/"+callID, key, at, cf)}, nil
+	id := CallFinishedID(p.acct.Name, callID)
+	if direction == "inbound" {
+		// Inbound calls are numbered apart from outbound ones (inboundInstanceId): the
+		// direction keeps an inbound call from sharing an outbound call's id.
+		id = event.ID(Name, p.acct.Name, event.TopicCallFinished, callID, direction)
+	}
+	return []event.Out{p.out(event.TopicCallFinished, event.TypeCallFinished, id, "call/"+callID, key, at, cf)}, nil
 }
 
 func (p *parser) intentChanged() ([]event.Out, error) {
 	var outs []event.Out
 	seen := map[string]bool{}
 	for tr := range p.rec.Get("taskResult").Elems {
-		if field(tr, "resultName").id() != resultIntent {
+		if loose.Get(tr, "resultName").ID() != resultIntent {
 			continue
 		}
-		callID := field(tr, "sceneInstanceId").id()
+		callID := loose.Get(tr, "sceneInstanceId").ID()
 		if callID == "" {
 			return nil, unparseable("intent change has no sceneInstanceId")
 		}
@@ -322,18 +334,25 @@ func (p *parser) intentChanged() ([]event.Out, error) {
 			continue
 		}
 		seen[callID] = true
-		level, label := intent(field(tr, "resultValueAlias"), field(tr, "resultValue"), true)
+		level, label := intent(loose.Get(tr, "resultValueAlias"), loose.Get(tr, "resultValue"), true)
 		ic := &event.IntentChanged{
 			Vendor:      Name,
 			Account:     p.acct.Name,
 			CallID:      callID,
-			CompanyID:   event.Str(field(tr, "companyId").id()),
+			CompanyID:   event.Str(loose.Get(tr, "companyId").ID()),
 			IntentLevel: level,
 			IntentLabel: label,
 			ChangedBy:   "manual",
 			Raw:         p.raw,
 		}
-		outs = append(outs, p.out(event.TopicIntentChanged, event.TypeIntentChanged, callID, "call/"+callID, callID, p.now, ic))
+		// The change's identity is the call and its new level: the level read, else the
+		// vendor's value when it names none.
+		newLevel := string(loose.Get(tr, "resultValue"))
+		if level != nil {
+			newLevel = *level
+		}
+		id := event.IntentChangedID(Name, p.acct.Name, callID, newLevel)
+		outs = append(outs, p.out(event.TopicIntentChanged, event.TypeIntentChanged, id, "call/"+callID, callID, p.now, ic))
 	}
 	if len(outs) == 0 {
 		return nil, unparseable("taskResult has no %s entry", resultIntent)
@@ -343,34 +362,38 @@ func (p *parser) intentChanged() ([]event.Out, error) {
 
 func (p *parser) taskStatus() ([]event.Out, error) {
 	job := p.rec
-	taskID := field(job, "callJobId").id()
+	taskID := loose.Get(job, "callJobId").ID()
 	if taskID == "" {
 		return nil, unparseable("job info has no callJobId")
 	}
-	status, vendorStatus := code(field(job, "status"), taskStatuses, event.TaskUnknown)
+	status, vendorStatus := code(loose.Get(job, "status"), taskStatuses, event.TaskUnknown)
 	ts := &event.TaskStatus{
 		Vendor:       Name,
 		Account:      p.acct.Name,
 		TaskID:       taskID,
-		TaskName:     field(job, "jobName").ptr(),
-		CompanyID:    event.Str(field(job, "companyId").id()),
+		TaskName:     loose.Get(job, "jobName").Ptr(),
+		CompanyID:    event.Str(loose.Get(job, "companyId").ID()),
 		Status:       status,
 		VendorStatus: vendorStatus,
 		Finished:     status == event.TaskCompleted || status == event.TaskTerminated,
 		Raw:          p.raw,
 	}
+	modified := loose.Get(job, "gmtModified")
 	at := p.now
-	if t, ok := localTime(field(job, "gmtModified"), p.acct.Loc()); ok {
+	if t, ok := localTime(modified, p.acct.Loc()); ok {
 		at = t
 	}
-	return []event.Out{p.out(event.TopicTaskStatus, event.TypeTaskStatus, taskID, "task/"+taskID, taskID, at, ts)}, nil
+	// The change is the status and the job's modification time: a task that runs,
+	// pauses and runs again makes two "running" changes, told apart by gmtModified.
+	id := event.TaskStatusID(Name, p.acct.Name, taskID, vendorStatus, modified.ID())
+	return []event.Out{p.out(event.TopicTaskStatus, event.TypeTaskStatus, id, "task/"+taskID, taskID, at, ts)}, nil
 }
 
 // code maps an enumerated vendor code to its name; the vendor's value is kept either way.
-func code(f flex, names []string, unknown string) (name, vendor string) {
-	n, ok := f.int()
+func code(f loose.Scalar, names []string, unknown string) (name, vendor string) {
+	n, ok := f.Int()
 	if !ok {
-		return unknown, f.id()
+		return unknown, f.ID()
 	}
 	vendor = strconv.FormatInt(n, 10)
 	if n < 0 || n >= int64(len(names)) {
@@ -381,12 +404,12 @@ func code(f flex, names []string, unknown string) (name, vendor string) {
 
 // intent reads the level from the alias (A-F), else from the label's leading letter
 // ("C级(很少)"); both are nil when the callback has no intent entry.
-func intent(alias, value flex, present bool) (level, label *string) {
+func intent(alias, value loose.Scalar, present bool) (level, label *string) {
 	if !present {
 		return nil, nil
 	}
-	label = value.ptr()
-	if l := strings.ToUpper(alias.id()); isLevel(l) {
+	label = value.Ptr()
+	if l := strings.ToUpper(alias.ID()); isLevel(l) {
 		return &l, label
 	}
 	v := strings.TrimSpace(string(value))
@@ -408,7 +431,7 @@ func isASCIILetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <
 func tags(tr jsondoc.Value) []string {
 	out := []string{}
 	for l := range tr.Get("resultLabels").Elems {
-		if v := strings.TrimSpace(string(field(l, "value"))); v != "" {
+		if v := strings.TrimSpace(string(loose.Get(l, "value"))); v != "" {
 			out = append(out, v)
 		}
 	}
@@ -417,7 +440,7 @@ func tags(tr jsondoc.Value) []string {
 
 func concerns(tr jsondoc.Value) []string {
 	out := []string{}
-	for _, c := range strings.FieldsFunc(string(field(tr, "resultValue")), func(r rune) bool {
+	for _, c := range strings.FieldsFunc(string(loose.Get(tr, "resultValue")), func(r rune) bool {
 		return r == ',' || r == '，' || r == '、'
 	}) {
 		if c = strings.TrimSpace(c); c != "" {
@@ -428,15 +451,15 @@ func concerns(tr jsondoc.Value) []string {
 }
 
 // count reads a quantity; anything but a natural number reads as 0.
-func count(f flex) int64 {
-	if n, ok := f.int(); ok && n > 0 {
+func count(f loose.Scalar) int64 {
+	if n, ok := f.Int(); ok && n > 0 {
 		return n
 	}
 	return 0
 }
 
-func hangupBy(f flex) *string {
-	switch n, ok := f.int(); {
+func hangupBy(f loose.Scalar) *string {
+	switch n, ok := f.Int(); {
 	case ok && n == 0:
 		return event.Str("robot")
 	case ok && n == 1:
@@ -448,21 +471,21 @@ func hangupBy(f flex) *string {
 func transcript(logs jsondoc.Value) []event.Utterance {
 	out := make([]event.Utterance, 0, logs.Len())
 	for l := range logs.Elems {
-		var speaker, content, start, end flex
+		var speaker, content, start, end loose.Scalar
 		for name, v := range l.Members {
 			switch n, _ := name.Text(); string(n) {
 			case "speaker":
-				speaker = flexOf(v)
+				speaker = loose.Of(v)
 			case "content":
-				content = flexOf(v)
+				content = loose.Of(v)
 			case "startTime":
-				start = flexOf(v)
+				start = loose.Of(v)
 			case "endTime":
-				end = flexOf(v)
+				end = loose.Of(v)
 			}
 		}
 		u := event.Utterance{Text: string(content)}
-		switch strings.ToUpper(speaker.id()) {
+		switch strings.ToUpper(speaker.ID()) {
 		case "AI":
 			u.Speaker = "robot"
 		case "ME":
@@ -471,10 +494,10 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 			// The schema knows only the robot and the customer.
 			continue
 		}
-		if n, ok := start.int(); ok && n >= 0 {
+		if n, ok := start.Int(); ok && n >= 0 {
 			u.StartMs = &n
 		}
-		if n, ok := end.int(); ok && n >= 0 {
+		if n, ok := end.Int(); ok && n >= 0 {
 			u.EndMs = &n
 		}
 		out = append(out, u)
@@ -484,9 +507,9 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 
 // attempt reads calledTimes from corpName, which the vendor uses to carry a JSON string
 // of call metadata.
-func attempt(corpName flex) int {
+func attempt(corpName loose.Scalar) int {
 	n, _ := jsondoc.With([]byte(corpName), func(meta jsondoc.Value) (int64, error) {
-		n, ok := field(meta, "calledTimes").int()
+		n, ok := loose.Get(meta, "calledTimes").Int()
 		if !ok {
 			return 0, nil
 		}
@@ -499,7 +522,7 @@ func attempt(corpName flex) int {
 }
 
 // localTime reads a vendor local time ("2019-01-12 16:09:32"), or epoch milliseconds.
-func localTime(f flex, loc *time.Location) (time.Time, bool) {
+func localTime(f loose.Scalar, loc *time.Location) (time.Time, bool) {
 	s := strings.TrimSpace(string(f))
 	if t, err := time.ParseInLocation(localLayout, s, loc); err == nil {
 		return t, true
@@ -597,7 +620,7 @@ func (Vendor) VerifyWebhook(acct *platform.Account, body []byte, now time.Time) 
 		if err != nil {
 			return signed{}, err
 		}
-		return signed{field(rec, "sign").id(), string(field(rec, "dateTime")), signedShape(dataType, rec.Get("sceneInstance"))}, nil
+		return signed{loose.Get(rec, "sign").ID(), string(loose.Get(rec, "dateTime")), signedShape(dataType, rec.Get("sceneInstance"))}, nil
 	})
 	if err != nil {
 		// Not wrapped with %w: an unsigned body is unauthorized, not unparseable.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/jsondoc"
+	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/schemas"
 )
@@ -488,7 +490,7 @@ func TestIntentLevel(t *testing.T) {
 		{"AB", "有意向", nil},
 	}
 	for _, tt := range tests {
-		level, label := intent(flex(tt.alias), flex(tt.value), true)
+		level, label := intent(loose.Scalar(tt.alias), loose.Scalar(tt.value), true)
 		if !reflect.DeepEqual(level, tt.want) {
 			t.Errorf("alias %q value %q: level %v, want %v", tt.alias, tt.value, deref(level), deref(tt.want))
 		}
@@ -543,6 +545,8 @@ func TestParseWebhookRejectsWhatCannotBeAnEvent(t *testing.T) {
 	}
 }
 
+// Ids follow the record, not the body: every path that yields the same vendor record
+// yields the same id (DESIGN, "Ids are deterministic and follow the record").
 func TestParseWebhookIDs(t *testing.T) {
 	call := sample(t, "call_instance_result.json")
 	id := func(t *testing.T, acct *platform.Account, body []byte) string {
@@ -558,33 +562,61 @@ func TestParseWebhookIDs(t *testing.T) {
 	if err := json.Compact(&compact, call); err != nil {
 		t.Fatal(err)
 	}
+	// The older shape without dataType: data is the record itself.
+	unwrapped := edit(t, call, func(top map[string]any) { top["data"] = inner(top) })
+	job := sample(t, "job_info_result.json")
+	jobWith := func(change func(rec map[string]any)) []byte {
+		return edit(t, job, func(top map[string]any) { change(inner(top)) })
+	}
+	intentTo := func(value string) []byte {
+		return edit(t, sample(t, "intent_level_changed.json"), func(top map[string]any) {
+			inner(top)["taskResult"].([]any)[0].(map[string]any)["resultValue"] = value
+		})
+	}
 	other := testAccount()
 	other.Name = "byai-other"
 	tests := []struct {
 		name string
 		acct *platform.Account
-		body []byte
+		a, b []byte
 		same bool
 	}{
-		{"duplicate delivery keeps the id", testAccount(), call, true},
-		{"reformatted body keeps the id", testAccount(), compact.Bytes(), true},
-		{"new dateTime keeps the id", testAccount(), edit(t, call, func(top map[string]any) {
+		{"a redelivery keeps the id", testAccount(), call, call, true},
+		{"the record without the dataType wrapper keeps the id", testAccount(), call, unwrapped, true},
+		{"a reformatted body keeps the id", testAccount(), call, compact.Bytes(), true},
+		{"a new dateTime and sign keep the id", testAccount(), call, edit(t, call, func(top map[string]any) {
 			inner(top)["dateTime"] = "Fri, 17 Oct 2014 07:13:48 GMT"
+			inner(top)["sign"] = "c2lnbg=="
 		}), true},
-		{"new sign keeps the id", testAccount(), edit(t, call, func(top map[string]any) { inner(top)["sign"] = "c2lnbg==" }), true},
-		{"new envelope message keeps the id", testAccount(), edit(t, call, func(top map[string]any) { top["resultMsg"] = "ok" }), true},
-		{"changed duration changes the id", testAccount(), edit(t, call, func(top map[string]any) { sceneInst(top)["duration"] = 36 }), false},
-		{"changed transcript changes the id", testAccount(), edit(t, call, func(top map[string]any) {
+		{"a new envelope message keeps the id", testAccount(), call, edit(t, call, func(top map[string]any) { top["resultMsg"] = "ok" }), true},
+		{"other values of the same call keep the id", testAccount(), call, edit(t, call, func(top map[string]any) {
+			sceneInst(top)["duration"] = 36
+			delete(sceneInst(top), "endTime")
 			inner(top)["phoneLog"].(map[string]any)["phoneLogs"] = []any{}
+		}), true},
+		{"the call id written as a string keeps the id", testAccount(), call, edit(t, call, func(top map[string]any) { sceneInst(top)["callInstanceId"] = " 1 " }), true},
+		{"another call changes the id", testAccount(), call, edit(t, call, func(top map[string]any) { sceneInst(top)["callInstanceId"] = 2 }), false},
+		{"another account changes the id", other, call, call, false},
+		{"a redelivered status change keeps the id", testAccount(), job, job, true},
+		{"two status changes of one task give two ids", testAccount(), job, jobWith(func(rec map[string]any) {
+			rec["status"] = 4
+			rec["gmtModified"] = "2018-04-25 11:20:00"
 		}), false},
-		{"another account changes the id", other, call, false},
+		{"the same status again later gives another id", testAccount(), job, jobWith(func(rec map[string]any) { rec["gmtModified"] = "2018-04-25 12:00:00" }), false},
+		{"another value of the same change keeps the id", testAccount(), job, jobWith(func(rec map[string]any) { rec["remark"] = "x" }), true},
+		{"two intent levels of one call give two ids", testAccount(), intentTo("B"), intentTo("C级(很少)"), false},
+		{"the same level written two ways keeps the id", testAccount(), intentTo("B"), intentTo("B级(一般)"), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := id(t, tt.acct, tt.body); (got == base) != tt.same {
-				t.Errorf("id %s vs %s, same=%v want %v", got, base, got == base, tt.same)
+			a, b := id(t, testAccount(), tt.a), id(t, tt.acct, tt.b)
+			if (a == b) != tt.same {
+				t.Errorf("ids %s and %s: same = %v, want %v", a, b, a == b, tt.same)
 			}
 		})
+	}
+	if base != id(t, testAccount(), unwrapped) {
+		t.Error("the two call shapes differ")
 	}
 
 	t.Run("events of different kinds never share an id", func(t *testing.T) {
@@ -597,6 +629,99 @@ func TestParseWebhookIDs(t *testing.T) {
 			seen[got] = name
 		}
 	})
+	t.Run("an inbound call never shares an outbound call's id", func(t *testing.T) {
+		in := edit(t, sample(t, "inbound_call_instance_result.json"), func(top map[string]any) { sceneInst(top)["inboundInstanceId"] = 1 })
+		if id(t, testAccount(), in) == base {
+			t.Error("inbound call 1 has outbound call 1's id")
+		}
+	})
+}
+
+// The query APIs answer the same call in their own shapes (ObtainTask.md): the list of
+// finished calls (queryDoneTaskPhones) names it callInstanceId, the call detail
+// (phoneLogInfo) answers the record as the older webhook carries it. Reconciliation
+// derives the id with CallFinishedID; it must be the webhook's.
+func TestWebhookAndQueryAPIGiveOneID(t *testing.T) {
+	acct := testAccount()
+	webhook, err := parseWebhook(acct, sample(t, "call_instance_result.json"), parseNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := webhook[0].ID
+	tests := []struct {
+		name, answer string
+		callID       func(data jsondoc.Value) loose.Scalar
+	}{
+		{"finished-call list, id a number",
+			`{"code":200,"data":{"pageNum":1,"list":[{"callInstanceId":1,"callJobId":1,"finishStatus":0,"duration":"27秒","startTime":"2017-10-25 11:32:54"}]}}`,
+			func(d jsondoc.Value) loose.Scalar {
+				for e := range d.Get("list").Elems {
+					return loose.Get(e, "callInstanceId")
+				}
+				return ""
+			}},
+		{"call detail, id a string",
+			`{"code":200,"data":{"phoneLog":{"phoneLogs":[]},"sceneInstance":{"callInstanceId":"1","callJobId":1,"duration":87}}}`,
+			func(d jsondoc.Value) loose.Scalar { return loose.Get(d.Get("sceneInstance"), "callInstanceId") }},
+		{"call detail, id in exponent form",
+			`{"code":200,"data":{"sceneInstance":{"callInstanceId":1.0e0}}}`,
+			func(d jsondoc.Value) loose.Scalar { return loose.Get(d.Get("sceneInstance"), "callInstanceId") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := jsondoc.Parse([]byte(tt.answer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := CallFinishedID(acct.Name, tt.callID(d.Root().Get("data")).String()); got != want {
+				t.Errorf("query id %s, webhook id %s", got, want)
+			}
+		})
+	}
+	t.Run("the call detail answer parses as the webhook does", func(t *testing.T) {
+		detail := edit(t, sample(t, "call_instance_result.json"), func(top map[string]any) {
+			top["data"] = inner(top)
+			delete(top["data"].(map[string]any), "sign")
+		})
+		outs, err := parseWebhook(acct, detail, parseNow)
+		if err != nil || outs[0].ID != want {
+			t.Errorf("detail: %v, %v; want id %s", outs, err, want)
+		}
+	})
+}
+
+func TestLocate(t *testing.T) {
+	tests := []struct {
+		body, dataType, rec, err string
+	}{
+		{`{"data":{"dataType":"X","data":{"a":1}}}`, "X", `{"a":1}`, ""},
+		{`{"data":{"a":1}}`, "", `{"a":1}`, ""},
+		{`{"data":{"dataType":null,"data":{"a":1}}}`, "", `{"dataType":null,"data":{"a":1}}`, ""},
+		{`{"data":{"dataType":"X","data":{"a":1}},"data":{"dataType":"Y","data":{"b":2}}}`, "Y", `{"b":2}`, ""},
+		{`{"Data":{"dataType":"X","data":{"a":1}},"data":{"dataType":"Y","data":{"b":2}}}`, "Y", `{"b":2}`, ""},
+		{`{"data":{"dataType":"X","data":{"a":1},"DATA":{"b":2}}}`, "X", `{"a":1}`, ""},
+		{`{"d\u0061ta":{"dataType":"\u0058","data" : {"a":1} }}`, "X", `{"a":1}`, ""},
+		{`{"Data":{"dataType":"X","data":{"a":1}}}`, "", ``, "no data object"},
+		{`[{"data":{}}]`, "", ``, "not a JSON object"},
+		{`{"data":{"dataType":7,"data":{}}}`, "", ``, "dataType is not a string"},
+		{`{"data":{"dataType":"X","data":[]}}`, "", ``, "X has no data object"},
+	}
+	for _, tt := range tests {
+		d, err := jsondoc.Parse([]byte(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dataType, rec, err := locate(d.Root())
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: error %v, want %q", tt.body, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || dataType != tt.dataType || string(rec.Raw()) != tt.rec {
+			t.Errorf("%s: dataType %q record %s error %v, want %q %s", tt.body, dataType, rec.Raw(), err, tt.dataType, tt.rec)
+		}
+	}
 }
 
 // signed returns the call sample with sign and dateTime set.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/callbridge/callbridge/internal/command"
+	"github.com/callbridge/callbridge/internal/jsondoc"
+	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -29,14 +31,14 @@ const (
 	codeOK = 200
 )
 
-// Client is the Yiwise API client of one account. Build it with NewClient.
-type Client struct {
+// client is the Yiwise API client of one account.
+type client struct {
 	acct *platform.Account
 	hc   *http.Client
 	now  func() time.Time
 }
 
-var _ platform.Client = (*Client)(nil)
+var _ platform.Client = (*client)(nil)
 
 // NewClient returns the API client of acct, sending signed requests through hc (nil
 // means http.DefaultClient). hc itself is not modified.
@@ -44,54 +46,44 @@ func NewClient(acct *platform.Account, hc *http.Client) platform.Client {
 	return newClient(acct, hc, time.Now)
 }
 
-func newClient(acct *platform.Account, hc *http.Client, now func() time.Time) *Client {
+func newClient(acct *platform.Account, hc *http.Client, now func() time.Time) *client {
 	if acct == nil {
 		acct = &platform.Account{}
 	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	c := &Client{acct: acct, now: now}
+	c := &client{acct: acct, now: now}
 	signed := *hc
-	signed.Transport = &Signer{Base: hc.Transport, Account: acct, Now: now}
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	signed.Transport = &signer{acct: acct, now: now, next: next}
 	// Every hop carries the app secret, so redirects are not followed: a 3xx is an error.
 	signed.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = &signed
 	return c
 }
 
-// Signer is an http.RoundTripper that adds Yiwise's authentication headers to every
-// request it sends through Base (nil means http.DefaultTransport).
-type Signer struct {
-	Base    http.RoundTripper
-	Account *platform.Account
-	// Now is the clock of the timestamp header; nil means time.Now.
-	Now func() time.Time
+// signer adds Yiwise's authentication headers to every request it sends through next.
+type signer struct {
+	acct *platform.Account
+	now  func() time.Time
+	next http.RoundTripper
 }
 
-// RoundTrip signs a copy of req and sends it.
-func (s *Signer) RoundTrip(req *http.Request) (*http.Response, error) {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	r := req.Clone(req.Context())
-	for k, v := range SignedHeaders(s.Account, now()) {
+func (s *signer) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context()) // a RoundTripper must not change the caller's request
+	for k, v := range signedHeaders(s.acct, s.now()) {
 		r.Header[k] = v
 	}
-	base := s.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return base.RoundTrip(r)
+	return s.next.RoundTrip(r)
 }
 
-// SignedHeaders returns the six authentication headers for acct at now, spelled as
+// signedHeaders returns the six authentication headers for acct at now, spelled as
 // the vendor's documents spell them.
-func SignedHeaders(acct *platform.Account, now time.Time) http.Header {
-	if acct == nil {
-		acct = &platform.Account{}
-	}
+func signedHeaders(acct *platform.Account, now time.Time) http.Header {
 	set := settingsOf(acct)
 	version := set.APIVersion
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
@@ -106,7 +98,7 @@ func SignedHeaders(acct *platform.Account, now time.Time) http.Header {
 }
 
 // ImportBatchSize is the most customers one ImportCustomers call takes.
-func (c *Client) ImportBatchSize() int { return importBatchSize }
+func (c *client) ImportBatchSize() int { return importBatchSize }
 
 type phoneKey struct {
 	Key   int64  `json:"key"`
@@ -137,7 +129,7 @@ var modes = map[string]string{"scheduled": "AUTO", "manual": "MANUAL"}
 var phoneTypes = map[string]string{"mobile": "MOBILE", "landline": "LANDLINE", "unfixed": "UNFIXED_CALL"}
 
 // CreateTask creates a task (task/createTask) and returns its id.
-func (c *Client) CreateTask(ctx context.Context, t *command.TaskCreate) (platform.Reply, error) {
+func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platform.Reply, error) {
 	req, err := c.createTaskRequest(t)
 	if err != nil {
 		return platform.Reply{}, err
@@ -146,8 +138,8 @@ func (c *Client) CreateTask(ctx context.Context, t *command.TaskCreate) (platfor
 	if err != nil {
 		return platform.Reply{}, err
 	}
-	id, ok := idString(env.decodedData())
-	if !ok {
+	id := loose.Of(env.data()).ID()
+	if id == "" {
 		// The task may well exist; without its id the caller has to look it up by name.
 		return platform.Reply{RequestID: env.RequestID}, &platform.Error{
 			Endpoint: EndpointCreateTask, HTTPStatus: env.httpStatus, Code: codeOK,
@@ -157,7 +149,7 @@ func (c *Client) CreateTask(ctx context.Context, t *command.TaskCreate) (platfor
 	return platform.Reply{ID: id, RequestID: env.RequestID}, nil
 }
 
-func (c *Client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, error) {
+func (c *client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, error) {
 	if t == nil {
 		return nil, invalid("no task")
 	}
@@ -250,7 +242,7 @@ type importRequest struct {
 
 // ImportCustomers adds at most ImportBatchSize customers to a task
 // (task/importTaskCustomer). An empty batch sends nothing.
-func (c *Client) ImportCustomers(ctx context.Context, taskID string, customers []command.Customer) (platform.Reply, error) {
+func (c *client) ImportCustomers(ctx context.Context, taskID string, customers []command.Customer) (platform.Reply, error) {
 	id, err := number("taskId", taskID)
 	if err != nil {
 		return platform.Reply{}, err
@@ -271,13 +263,10 @@ func (c *Client) ImportCustomers(ctx context.Context, taskID string, customers [
 	}
 	// The documents answer data null; should the vendor report counts, they win.
 	reply := platform.Reply{RequestID: env.RequestID, Accepted: len(customers)}
-	if m, ok := env.decodedData().(map[string]any); ok {
-		_, okS := m["successNum"]
-		_, okF := m["failNum"]
-		if okS || okF {
-			reply.Accepted = int(intValue(m["successNum"]))
-			reply.Rejected = int(intValue(m["failNum"]))
-		}
+	data := env.data()
+	if success, fail := data.Get("successNum"), data.Get("failNum"); success.Exists() || fail.Exists() {
+		reply.Accepted = int(count(loose.Of(success)))
+		reply.Rejected = int(count(loose.Of(fail)))
 	}
 	return reply, nil
 }
@@ -288,7 +277,7 @@ type taskRequest struct {
 
 // ControlTask starts, pauses, stops or deletes a task (task/start, pause, stop,
 // delete) or sets its AI seat count (task/update).
-func (c *Client) ControlTask(ctx context.Context, tc *command.TaskControl) (platform.Reply, error) {
+func (c *client) ControlTask(ctx context.Context, tc *command.TaskControl) (platform.Reply, error) {
 	id := string(tc.TaskID)
 	switch tc.Action {
 	case command.ActionStart:
@@ -305,7 +294,7 @@ func (c *Client) ControlTask(ctx context.Context, tc *command.TaskControl) (plat
 	return platform.Reply{}, fmt.Errorf("yiwise: action %q: %w", tc.Action, platform.ErrInvalidInput)
 }
 
-func (c *Client) control(ctx context.Context, endpoint, taskID string) (platform.Reply, error) {
+func (c *client) control(ctx context.Context, endpoint, taskID string) (platform.Reply, error) {
 	id, err := number("taskId", taskID)
 	if err != nil {
 		return platform.Reply{}, err
@@ -322,7 +311,7 @@ type updateRequest struct {
 	RobotCount     int   `json:"robotCount"`
 }
 
-func (c *Client) setConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
+func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
 	id, err := number("taskId", taskID)
 	if err != nil {
 		return platform.Reply{}, err
@@ -339,66 +328,27 @@ func (c *Client) setConcurrency(ctx context.Context, taskID string, concurrency 
 
 // FindTasks lists the ids of tasks named exactly name, from the first 50 the
 // vendor's name search returns (task/getTasks).
-func (c *Client) FindTasks(ctx context.Context, name string) ([]string, error) {
+func (c *client) FindTasks(ctx context.Context, name string) ([]string, error) {
 	q := url.Values{"name": {name}, "pageNum": {"1"}, "pageSize": {"50"}}
 	env, err := c.do(ctx, EndpointGetTasks, http.MethodGet, q, nil)
 	if err != nil {
 		return nil, err
 	}
 	ids := []string{}
-	page, _ := env.decodedData().(map[string]any)
-	content, _ := page["content"].([]any)
-	for _, e := range content {
-		task, ok := e.(map[string]any)
-		if !ok {
+	for task := range env.data().Get("content").Elems {
+		if n := task.Get("name"); n.Kind() != jsondoc.String || n.Str() != name {
 			continue
 		}
-		if n, ok := task["name"].(string); !ok || n != name {
-			continue
-		}
-		if id, ok := idString(task["robotCallJobId"]); ok {
+		if id := loose.Get(task, "robotCallJobId").ID(); id != "" {
 			ids = append(ids, id)
 		}
 	}
 	return ids, nil
 }
 
-// TaskDetail reads a task (task/getTaskDetail); Reply.Status is its vendor status.
-func (c *Client) TaskDetail(ctx context.Context, taskID string) (platform.Reply, error) {
-	if _, err := number("taskId", taskID); err != nil {
-		return platform.Reply{}, err
-	}
-	env, err := c.do(ctx, EndpointGetTaskDetail, http.MethodGet, url.Values{"robotCallJobId": {taskID}}, nil)
-	if err != nil {
-		return platform.Reply{}, err
-	}
-	reply := platform.Reply{ID: taskID, RequestID: env.RequestID}
-	detail, _ := env.decodedData().(map[string]any)
-	job, _ := detail["robotCallJob"].(map[string]any)
-	reply.Status = strValue(job["status"])
-	return reply, nil
-}
-
-// Company reads the account's company (company/getCompanies); Reply.ID is its
-// tenantId. It is a cheap authenticated call for checking credentials.
-func (c *Client) Company(ctx context.Context) (platform.Reply, error) {
-	env, err := c.do(ctx, EndpointGetCompanies, http.MethodGet, nil, nil)
-	if err != nil {
-		return platform.Reply{}, err
-	}
-	data := env.decodedData()
-	// Documented as one object; a list is taken at its first company.
-	if list, ok := data.([]any); ok && len(list) > 0 {
-		data = list[0]
-	}
-	m, _ := data.(map[string]any)
-	id, _ := idString(m["tenantId"])
-	return platform.Reply{ID: id, RequestID: env.RequestID}, nil
-}
-
 // envelope is every Yiwise answer: {code, data, requestId, resultMsg, errorStackTrace}.
 type envelope struct {
-	Code      json.RawMessage `json:"code"`
+	Code      loose.Scalar    `json:"code"`
 	Data      json.RawMessage `json:"data"`
 	RequestID string          `json:"requestId"`
 	ResultMsg string          `json:"resultMsg"`
@@ -406,41 +356,24 @@ type envelope struct {
 	httpStatus int
 }
 
-// decodedData is data decoded with numbers kept exact; nil when absent or not JSON.
-func (e *envelope) decodedData() any {
-	if len(e.Data) == 0 {
-		return nil
+// data is the answer's data, read loosely; Absent when there is none.
+func (e *envelope) data() jsondoc.Value {
+	d, err := jsondoc.Parse(e.Data)
+	if err != nil {
+		return jsondoc.Value{}
 	}
-	dec := json.NewDecoder(bytes.NewReader(e.Data))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return nil
-	}
-	return v
+	return d.Root()
 }
 
 // code reads the envelope code, a number or a numeric string.
 func (e *envelope) code() (int, bool) {
-	raw := bytes.TrimSpace(e.Code)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return 0, false
-	}
-	var s string
-	if raw[0] == '"' {
-		if json.Unmarshal(raw, &s) != nil {
-			return 0, false
-		}
-	} else {
-		s = string(raw)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	return n, err == nil
+	n, ok := e.Code.Int()
+	return int(n), ok && n == int64(int(n))
 }
 
 // do sends one request to endpoint and returns the envelope of a successful answer;
 // any failure is a *platform.Error.
-func (c *Client) do(ctx context.Context, endpoint, method string, query url.Values, body any) (*envelope, error) {
+func (c *client) do(ctx context.Context, endpoint, method string, query url.Values, body any) (*envelope, error) {
 	u := strings.TrimRight(c.acct.BaseURL, "/") + c.path(endpoint)
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -488,7 +421,7 @@ func (c *Client) do(ctx context.Context, endpoint, method string, query url.Valu
 	return nil, &platform.Error{Endpoint: endpoint, Message: err.Error(), Retryable: true, Err: err}
 }
 
-func (c *Client) answer(endpoint string, resp *http.Response, b []byte) (*envelope, error) {
+func (c *client) answer(endpoint string, resp *http.Response, b []byte) (*envelope, error) {
 	env := &envelope{httpStatus: resp.StatusCode}
 	ok2xx := resp.StatusCode >= 200 && resp.StatusCode < 300
 	isEnv := json.Unmarshal(b, env) == nil
@@ -515,7 +448,7 @@ func (c *Client) answer(endpoint string, resp *http.Response, b []byte) (*envelo
 	}
 }
 
-func (c *Client) path(endpoint string) string {
+func (c *client) path(endpoint string) string {
 	p := c.acct.Path(endpoint, "/apiOpen/v1/"+endpoint)
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p

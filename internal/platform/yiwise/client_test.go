@@ -82,7 +82,7 @@ func clientAccount(baseURL string) *platform.Account {
 	}
 }
 
-func testClient(acct *platform.Account) *Client {
+func testClient(acct *platform.Account) *client {
 	return newClient(acct, &http.Client{}, func() time.Time { return fixedNow })
 }
 
@@ -150,7 +150,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 	tests := []struct {
 		name      string
 		answer    string
-		call      func(*Client) (platform.Reply, error)
+		call      func(*client) (platform.Reply, error)
 		method    string
 		path      string
 		query     string
@@ -160,7 +160,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		{
 			name:   "CreateTask sends every field, ids and counts as numbers",
 			answer: `{"code":200,"data":139,"requestId":"RKXNIQAF","resultMsg":"修改成功","errorStackTrace":null}`,
-			call:   func(c *Client) (platform.Reply, error) { return c.CreateTask(context.Background(), fullTask()) },
+			call:   func(c *client) (platform.Reply, error) { return c.CreateTask(context.Background(), fullTask()) },
 			method: "POST", path: "/apiOpen/v1/task/createTask",
 			body: `{"jobPhoneNumberList":[{"key":348,"value":""},{"key":349,"value":""}],
 				"robotCallJob":{"name":"回访任务","mode":"AUTO","startTime":"2024-05-02 09:30:00",
@@ -171,7 +171,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		{
 			name:   "CreateTask fills the documented defaults",
 			answer: `{"code":200,"data":"140","requestId":"R2","resultMsg":"ok"}`,
-			call:   func(c *Client) (platform.Reply, error) { return c.CreateTask(context.Background(), defaults) },
+			call:   func(c *client) (platform.Reply, error) { return c.CreateTask(context.Background(), defaults) },
 			method: "POST", path: "/apiOpen/v1/task/createTask",
 			body: `{"jobPhoneNumberList":[{"key":7,"value":""}],
 				"robotCallJob":{"name":"t","mode":"MANUAL","startTime":"2024-05-01 10:00:00",
@@ -181,7 +181,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name: "CreateTask mobile line and a half window",
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				t := *defaults
 				t.LineType, t.DailyWindow = "mobile", &command.Window{Start: "10:00"}
 				return c.CreateTask(context.Background(), &t)
@@ -196,7 +196,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name: "ImportCustomers with data null accepts the whole batch",
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				return c.ImportCustomers(context.Background(), "28", []command.Customer{
 					{Name: "test", Phone: "11111111111", Properties: map[string]string{"ttt": "jjj"}},
 					{Name: "张三", Phone: "13998987676"},
@@ -211,7 +211,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		{
 			name:   "ImportCustomers takes the vendor's counts when it sends them",
 			answer: `{"code":200,"data":{"successNum":1,"failNum":1},"requestId":"R4"}`,
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				return c.ImportCustomers(context.Background(), "28", []command.Customer{{Name: "a", Phone: "1"}, {Name: "b", Phone: "2"}})
 			},
 			method: "POST", path: "/apiOpen/v1/task/importTaskCustomer",
@@ -220,7 +220,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name: "StartTask",
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStart})
 			},
 			method: "POST", path: "/apiOpen/v1/task/start", body: `{"robotCallJobId":43}`,
@@ -228,7 +228,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name: "PauseTask",
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionPause})
 			},
 			method: "POST", path: "/apiOpen/v1/task/pause", body: `{"robotCallJobId":43}`,
@@ -236,7 +236,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name: "StopTask",
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionStop})
 			},
 			method: "POST", path: "/apiOpen/v1/task/stop", body: `{"robotCallJobId":43}`,
@@ -244,7 +244,7 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name: "DeleteTask",
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "43", Action: command.ActionDelete})
 			},
 			method: "POST", path: "/apiOpen/v1/task/delete", body: `{"robotCallJobId":43}`,
@@ -252,25 +252,11 @@ func TestClientSendsExactRequests(t *testing.T) {
 		},
 		{
 			name: "SetConcurrency updates robotCount",
-			call: func(c *Client) (platform.Reply, error) {
+			call: func(c *client) (platform.Reply, error) {
 				return c.ControlTask(context.Background(), &command.TaskControl{TaskID: "28", Action: command.ActionSetConcurrency, Concurrency: 2})
 			},
 			method: "POST", path: "/apiOpen/v1/task/update", body: `{"robotCallJobId":28,"robotCount":2}`,
 			wantReply: platform.Reply{ID: "28", RequestID: "REQ1"},
-		},
-		{
-			name:   "TaskDetail reads the vendor status",
-			answer: `{"code":200,"data":{"robotCallJob":{"robotCallJobId":1,"status":"TERMINATE"}},"requestId":"VJDMUZIC"}`,
-			call:   func(c *Client) (platform.Reply, error) { return c.TaskDetail(context.Background(), "1") },
-			method: "GET", path: "/apiOpen/v1/task/getTaskDetail", query: "robotCallJobId=1",
-			wantReply: platform.Reply{ID: "1", RequestID: "VJDMUZIC", Status: "TERMINATE"},
-		},
-		{
-			name:   "Company reads the tenant id",
-			answer: `{"code":200,"data":{"tenantId":1,"companyName":"杭州一知智能科技有限公司"},"requestId":"VCWAHVEJ"}`,
-			call:   func(c *Client) (platform.Reply, error) { return c.Company(context.Background()) },
-			method: "GET", path: "/apiOpen/v1/company/getCompanies",
-			wantReply: platform.Reply{ID: "1", RequestID: "VCWAHVEJ"},
 		},
 	}
 	for _, tt := range tests {
@@ -477,8 +463,8 @@ func TestClientTransportErrorsAreRetryable(t *testing.T) {
 }
 
 func TestClientRefusesWhatItCannotSend(t *testing.T) {
-	bad := func(mut func(*command.TaskCreate)) func(*Client) error {
-		return func(c *Client) error {
+	bad := func(mut func(*command.TaskCreate)) func(*client) error {
+		return func(c *client) error {
 			tc := fullTask()
 			mut(tc)
 			_, err := c.CreateTask(context.Background(), tc)
@@ -488,7 +474,7 @@ func TestClientRefusesWhatItCannotSend(t *testing.T) {
 	hundredOne := make([]command.Customer, 101)
 	tests := []struct {
 		name string
-		call func(*Client) error
+		call func(*client) error
 		want error
 	}{
 		{"redial, which createJob has no settings for", bad(func(t *command.TaskCreate) {
@@ -502,40 +488,39 @@ func TestClientRefusesWhatItCannotSend(t *testing.T) {
 		{"unknown lineType", bad(func(t *command.TaskCreate) { t.LineType = "voip" }), platform.ErrInvalidInput},
 		{"startAt not RFC 3339", bad(func(t *command.TaskCreate) { t.StartAt = "2024-05-02 09:30:00" }), platform.ErrInvalidInput},
 		{"window not HH:mm", bad(func(t *command.TaskCreate) { t.DailyWindow = &command.Window{Start: "9am", End: "20:00"} }), platform.ErrInvalidInput},
-		{"nil task", func(c *Client) error { _, err := c.CreateTask(context.Background(), nil); return err }, platform.ErrInvalidInput},
-		{"import into a non-numeric task", func(c *Client) error {
+		{"nil task", func(c *client) error { _, err := c.CreateTask(context.Background(), nil); return err }, platform.ErrInvalidInput},
+		{"import into a non-numeric task", func(c *client) error {
 			_, err := c.ImportCustomers(context.Background(), "task-1", []command.Customer{{Name: "a", Phone: "1"}})
 			return err
 		}, platform.ErrInvalidInput},
-		{"import more than a batch", func(c *Client) error {
+		{"import more than a batch", func(c *client) error {
 			_, err := c.ImportCustomers(context.Background(), "1", hundredOne)
 			return err
 		}, platform.ErrInvalidInput},
-		{"start a non-numeric task", func(c *Client) error {
+		{"start a non-numeric task", func(c *client) error {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "abc", Action: command.ActionStart})
 			return err
 		}, platform.ErrInvalidInput},
-		{"pause an empty task id", func(c *Client) error {
+		{"pause an empty task id", func(c *client) error {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "", Action: command.ActionPause})
 			return err
 		}, platform.ErrInvalidInput},
-		{"stop a fractional task id", func(c *Client) error {
+		{"stop a fractional task id", func(c *client) error {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1.5", Action: command.ActionStop})
 			return err
 		}, platform.ErrInvalidInput},
-		{"delete an overflowing task id", func(c *Client) error {
+		{"delete an overflowing task id", func(c *client) error {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "99999999999999999999", Action: command.ActionDelete})
 			return err
 		}, platform.ErrInvalidInput},
-		{"concurrency on a non-numeric task", func(c *Client) error {
+		{"concurrency on a non-numeric task", func(c *client) error {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1e3", Action: command.ActionSetConcurrency, Concurrency: 2})
 			return err
 		}, platform.ErrInvalidInput},
-		{"zero concurrency", func(c *Client) error {
+		{"zero concurrency", func(c *client) error {
 			_, err := c.ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 0})
 			return err
 		}, platform.ErrInvalidInput},
-		{"detail of a non-numeric task", func(c *Client) error { _, err := c.TaskDetail(context.Background(), "x"); return err }, platform.ErrInvalidInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

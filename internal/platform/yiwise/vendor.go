@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/callbridge/callbridge/internal/command"
-	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -29,18 +28,7 @@ const (
 	EndpointDelete         = "task/delete"
 	EndpointUpdate         = "task/update"
 	EndpointGetTasks       = "task/getTasks"
-	EndpointGetTaskDetail  = "task/getTaskDetail"
-	EndpointGetCompanies   = "company/getCompanies"
 )
-
-// Endpoints lists the endpoint names whose paths an account may override.
-func Endpoints() []string {
-	return []string{
-		EndpointCreateTask, EndpointImportCustomer, EndpointStart, EndpointPause,
-		EndpointStop, EndpointDelete, EndpointUpdate, EndpointGetTasks,
-		EndpointGetTaskDetail, EndpointGetCompanies,
-	}
-}
 
 // Vendor is the Yiwise platform.Vendor.
 type Vendor struct{}
@@ -103,12 +91,6 @@ func (Vendor) ScriptSchema() json.RawMessage {
     "dialogFlowId": {"$ref": "#/$defs/id", "title": "Dialog flow id", "description": "Yiwise dialogFlowId."}
   }
 }`)
-}
-
-// ParseWebhook turns one Yiwise callback body into its event. Yiwise callbacks carry
-// no signature, so the bridge's token and allow-list are their only authentication.
-func (Vendor) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
-	return ParseWebhook(acct, body)
 }
 
 // NewClient returns the API client of acct.

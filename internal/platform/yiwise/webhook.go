@@ -2,7 +2,6 @@ package yiwise
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/jsondoc"
+	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -60,18 +60,32 @@ var intentLabels = map[string]string{
 	"F": "F级别(无需再次跟进)",
 }
 
+// CallFinishedID is the id of the call.finished event of call callID (callRecordId) of
+// account: its ROBOT_CALL_RECORD webhook, with robotCallDetailList or callDetailList,
+// and the call read back through the query APIs (getCallRecordInfoList, phoneLogInfo)
+// give the same id.
+func CallFinishedID(account, callID string) string {
+	return event.CallFinishedID(Name, account, strings.TrimSpace(callID))
+}
+
 // ParseWebhook turns one Yiwise callback body, {dataType, data}, into its event.
-// Errors wrap platform.ErrUnparseable.
+// Yiwise callbacks carry no signature, so the bridge's token and allow-list are their
+// only authentication. Errors wrap platform.ErrUnparseable.
 //
-// The body is indexed once (jsondoc); the data object's members give the event id
-// (see stablePayload) and each field is read from its member, leniently, without
-// decoding anything the event does not carry. The event shares raw with body.
-func ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
+// The body is indexed once (jsondoc) and each field is read from its member, leniently,
+// without decoding anything the event does not carry. The event id follows the record's
+// identity (see event.ID). The event shares raw with body.
+func (Vendor) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, error) {
+	return parseWebhook(acct, body, time.Now())
+}
+
+// parseWebhook is ParseWebhook at now, the time of events whose record has none.
+func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.Out, error) {
 	if acct == nil {
 		acct = &platform.Account{}
 	}
 	out, err := jsondoc.With(body, func(root jsondoc.Value) (event.Out, error) {
-		return parseBody(acct, root)
+		return parseBody(acct, root, now)
 	})
 	if err != nil {
 		// Checked only on failure: se escapes, and would cost every parse an allocation.
@@ -88,7 +102,7 @@ func notEnvelope(why string) error {
 	return fmt.Errorf("%w: yiwise: body is not a JSON object {dataType, data}: %s", platform.ErrUnparseable, why)
 }
 
-func parseBody(acct *platform.Account, root jsondoc.Value) (event.Out, error) {
+func parseBody(acct *platform.Account, root jsondoc.Value, now time.Time) (event.Out, error) {
 	switch root.Kind() {
 	case jsondoc.Object:
 	case jsondoc.Null:
@@ -123,19 +137,11 @@ func parseBody(acct *platform.Account, root jsondoc.Value) (event.Out, error) {
 	if data.Kind() != jsondoc.Object {
 		return event.Out{}, fmt.Errorf("%w: yiwise: %s data is not a JSON object: it is %s", platform.ErrUnparseable, dataType, kind(data))
 	}
-	var buf [32]member
-	members, f := readData(data, buf[:0])
-	stable := stablePayload(members)
+	f := readData(data)
 	if dataType == DataTypeCallRecord {
-		return parseCallRecord(acct, &f, data.Raw(), stable)
+		return parseCallRecord(acct, &f, data.Raw(), now)
 	}
-	return parseCallJob(acct, &f, data.Raw(), stable)
-}
-
-// member is one member of the data object: its name as it decodes, and its value.
-type member struct {
-	name []byte
-	val  jsondoc.Value
+	return parseCallJob(acct, &f, data.Raw(), now)
 }
 
 // fields are the members of the data object the events read; of repeated names the
@@ -146,13 +152,12 @@ type fields struct {
 	chatDuration, chatRound, fullAudioURL, customerAudioURL, status jsondoc.Value
 }
 
-// readData lists the members of the data object (appended to buf) and picks out the
-// fields, in one pass so that each name is decoded once.
-func readData(obj jsondoc.Value, buf []member) ([]member, fields) {
+// readData picks out the fields of the data object, in one pass so that each name is
+// decoded once.
+func readData(obj jsondoc.Value) fields {
 	var f fields
 	for name, val := range obj.Members {
 		n, _ := name.Text()
-		buf = append(buf, member{n, val})
 		var p *jsondoc.Value
 		switch string(n) {
 		case "callRecordId":
@@ -194,85 +199,26 @@ func readData(obj jsondoc.Value, buf []member) ([]member, fields) {
 		}
 		*p = val
 	}
-	return buf, f
+	return f
 }
 
-// stablePayload is the part of the data object the event id is derived from: its
-// members sorted by name (the last of repeated names only, as it decodes), each the
-// length-prefixed name and the value without insignificant whitespace, ended by a NUL
-// (which JSON text never contains). So the id depends neither on the member order
-// nor on how the vendor indented the body, while any changed value changes it. The
-// format is part of every event id: changing it changes the ids of retried callbacks.
-func stablePayload(ms []member) []byte {
-	n := 0
-	for _, m := range ms {
-		n += len(m.name) + len(m.val.Raw()) + binary.MaxVarintLen64 + 1
-	}
-	// Stable, so that of repeated names the last stays last.
-	slices.SortStableFunc(ms, func(a, b member) int { return bytes.Compare(a.name, b.name) })
-	buf := make([]byte, 0, n)
-	for j, m := range ms {
-		if j+1 < len(ms) && bytes.Equal(ms[j+1].name, m.name) {
-			continue // a later repeat wins
-		}
-		buf = binary.AppendUvarint(buf, uint64(len(m.name)))
-		buf = append(buf, m.name...)
-		buf = appendCompact(buf, m.val)
-		buf = append(buf, 0)
-	}
-	return buf
-}
-
-// appendCompact appends v's JSON text to dst without the whitespace outside its
-// strings, as json.Compact writes it.
-func appendCompact(dst []byte, v jsondoc.Value) []byte {
-	switch v.Kind() {
-	case jsondoc.Object:
-		dst = append(dst, '{')
-		sep := false
-		for name, val := range v.Members {
-			if sep {
-				dst = append(dst, ',')
-			}
-			sep = true
-			dst = append(dst, name.Raw()...)
-			dst = append(dst, ':')
-			dst = appendCompact(dst, val)
-		}
-		return append(dst, '}')
-	case jsondoc.Array:
-		dst = append(dst, '[')
-		sep := false
-		for e := range v.Elems {
-			if sep {
-				dst = append(dst, ',')
-			}
-			sep = true
-			dst = appendCompact(dst, e)
-		}
-		return append(dst, ']')
-	}
-	return append(dst, v.Raw()...)
-}
-
-func parseCallRecord(acct *platform.Account, f *fields, raw json.RawMessage, stable []byte) (event.Out, error) {
-	callID, ok := idOf(f.callRecordID)
-	if !ok {
+func parseCallRecord(acct *platform.Account, f *fields, raw json.RawMessage, now time.Time) (event.Out, error) {
+	callID := loose.Of(f.callRecordID).ID()
+	if callID == "" {
 		return event.Out{}, fmt.Errorf("%w: yiwise: ROBOT_CALL_RECORD without callRecordId", platform.ErrUnparseable)
 	}
-	taskID, _ := idOf(f.robotCallJobID)
-	companyID, _ := idOf(f.tenantID)
-	phone, _ := scalar(f.calledPhoneNumber)
-	vendorStatus, _ := scalar(f.resultStatus)
-	vendorStatus = strings.TrimSpace(vendorStatus)
+	taskID := loose.Of(f.robotCallJobID).ID()
+	companyID := loose.Of(f.tenantID).ID()
+	phone := loose.Of(f.calledPhoneNumber).String()
+	vendorStatus := loose.Of(f.resultStatus).ID()
 	status, ok := callStatus[vendorStatus]
 	if !ok {
 		status = event.StatusUnknown
 	}
 
 	var level, label *string
-	if lv, _ := scalar(f.intentLevel); lv != "" {
-		lv = strings.ToUpper(strings.TrimSpace(lv))
+	if lv := loose.Of(f.intentLevel).ID(); lv != "" {
+		lv = strings.ToUpper(lv)
 		if l, ok := intentLabels[lv]; ok {
 			level, label = event.Str(lv), event.Str(l)
 		}
@@ -303,12 +249,12 @@ func parseCallRecord(acct *platform.Account, f *fields, raw json.RawMessage, sta
 		IntentLabel:          label,
 		Tags:                 stringList(f.attributes),
 		Concerns:             stringList(f.customerConcern),
-		DurationSeconds:      count(f.chatDuration),
-		ChatRounds:           count(f.chatRound),
+		DurationSeconds:      count(loose.Of(f.chatDuration)),
+		ChatRounds:           count(loose.Of(f.chatRound)),
 		StartedAt:            formatTime(started),
 		EndedAt:              formatTime(ended),
-		RecordingURL:         event.Str(str(f.fullAudioURL)),
-		CustomerRecordingURL: event.Str(str(f.customerAudioURL)),
+		RecordingURL:         loose.Of(f.fullAudioURL).Ptr(),
+		CustomerRecordingURL: loose.Of(f.customerAudioURL).Ptr(),
 		Transcript:           transcript(details),
 		Attempt:              1,
 		Raw:                  raw,
@@ -320,16 +266,18 @@ func parseCallRecord(acct *platform.Account, f *fields, raw json.RawMessage, sta
 	case !started.IsZero():
 		at = started.Add(time.Duration(data.DurationSeconds) * time.Second)
 	default:
-		at = time.Now()
+		at = now
 	}
 	key := taskID
 	if key == "" {
 		key = callID
 	}
 	return event.Out{
-		Topic:   event.TopicCallFinished,
-		Type:    event.TypeCallFinished,
-		ID:      event.ID(Name, acct.Name, event.TopicCallFinished, []string{callID}, stable),
+		Topic: event.TopicCallFinished,
+		Type:  event.TypeCallFinished,
+		// The call id alone: robotCallDetailList and callDetailList bodies of one call,
+		// and the call read back through the query APIs, share the id.
+		ID:      CallFinishedID(acct.Name, callID),
 		Subject: "call/" + callID,
 		Time:    at,
 		Key:     key,
@@ -338,13 +286,13 @@ func parseCallRecord(acct *platform.Account, f *fields, raw json.RawMessage, sta
 	}, nil
 }
 
-func parseCallJob(acct *platform.Account, f *fields, raw json.RawMessage, stable []byte) (event.Out, error) {
-	taskID, ok := idOf(f.robotCallJobID)
-	if !ok {
+func parseCallJob(acct *platform.Account, f *fields, raw json.RawMessage, now time.Time) (event.Out, error) {
+	taskID := loose.Of(f.robotCallJobID).ID()
+	if taskID == "" {
 		return event.Out{}, fmt.Errorf("%w: yiwise: ROBOT_CALL_JOB without robotCallJobId", platform.ErrUnparseable)
 	}
-	companyID, _ := idOf(f.tenantID)
-	vendorStatus := strings.TrimSpace(str(f.status))
+	companyID := loose.Of(f.tenantID).ID()
+	vendorStatus := loose.Of(f.status).ID()
 	status, ok := taskStatus[vendorStatus]
 	if !ok {
 		status = event.TaskUnknown
@@ -362,74 +310,22 @@ func parseCallJob(acct *platform.Account, f *fields, raw json.RawMessage, stable
 	return event.Out{
 		Topic: event.TopicTaskStatus,
 		Type:  event.TypeTaskStatus,
-		// The status is part of the record ids: a later status of the same task is a
-		// new event, while a retry of the same status is not.
-		ID:      event.ID(Name, acct.Name, event.TopicTaskStatus, []string{taskID, vendorStatus}, stable),
+		// The callback carries only the status: a later status of the same task is a new
+		// event, while a retry of the same status is not.
+		ID:      event.TaskStatusID(Name, acct.Name, taskID, vendorStatus, ""),
 		Subject: "task/" + taskID,
 		// The callback carries no time of its own.
-		Time:   time.Now(),
+		Time:   now,
 		Key:    taskID,
 		Data:   data,
 		Phones: func() []string { return phonesIn(raw, "") },
 	}, nil
 }
 
-func decodeObject(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, errors.New("null")
-	}
-	return m, nil
-}
-
-// The readers below take one value of the body (Absent for a missing member) and copy
-// what they return out of it: the index goes back to its pool after the parse.
-
-// idOf reads a vendor id written as a JSON number or string; null and "" are absent.
-func idOf(v jsondoc.Value) (string, bool) {
-	switch v.Kind() {
-	case jsondoc.Number:
-		return string(v.Raw()), true
-	case jsondoc.String:
-		t, _ := v.Text()
-		s := string(bytes.TrimSpace(t))
-		return s, s != ""
-	}
-	return "", false
-}
-
-// scalar renders a JSON string, number or bool as text.
-func scalar(v jsondoc.Value) (string, bool) {
-	switch v.Kind() {
-	case jsondoc.String:
-		return v.Str(), true
-	case jsondoc.Number:
-		return string(v.Raw()), true
-	case jsondoc.True:
-		return "true", true
-	case jsondoc.False:
-		return "false", true
-	}
-	return "", false
-}
-
-func str(v jsondoc.Value) string {
-	s, _ := scalar(v)
-	return s
-}
-
-// count reads a count written as a JSON number or numeric string; anything else is 0.
-func count(v jsondoc.Value) int64 {
-	// Read as ids are: a number's text, or a string's trimmed.
-	s, ok := idOf(v)
-	if !ok {
-		return 0
-	}
+// count reads a count written as a JSON number or numeric text; a fraction is cut to
+// its whole part, anything else is 0.
+func count(v loose.Scalar) int64 {
+	s := v.ID()
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n
 	}
@@ -445,14 +341,14 @@ func stringList(v jsondoc.Value) []string {
 	out := []string{}
 	if v.Kind() == jsondoc.Array {
 		for e := range v.Elems {
-			if s, ok := scalar(e); ok && strings.TrimSpace(s) != "" {
-				out = append(out, s)
+			if s := loose.Of(e); s.ID() != "" {
+				out = append(out, s.String())
 			}
 		}
 		return out
 	}
-	if s, ok := scalar(v); ok && strings.TrimSpace(s) != "" {
-		out = append(out, s)
+	if s := loose.Of(v); s.ID() != "" {
+		out = append(out, s.String())
 	}
 	return out
 }
@@ -472,7 +368,7 @@ func transcript(v jsondoc.Value) []event.Utterance {
 			}
 		}
 		if speaker := speakerOf(typ); speaker != "" {
-			out = append(out, event.Utterance{Speaker: speaker, Text: str(text)})
+			out = append(out, event.Utterance{Speaker: speaker, Text: loose.Of(text).String()})
 		}
 	}
 	return out
@@ -566,55 +462,54 @@ func formatTime(t time.Time) *string {
 	return event.Str(t.Format(time.RFC3339))
 }
 
-// phonesIn decodes the data object raw (only when the publisher asks) and lists its
-// phone numbers, first first.
+// phonesIn lists the phone numbers of the data object raw (only when the publisher
+// asks), first first.
 func phonesIn(raw json.RawMessage, first string) []string {
-	d, err := decodeObject(raw)
+	rest, err := jsondoc.With(raw, func(d jsondoc.Value) ([]string, error) {
+		if d.Kind() != jsondoc.Object {
+			return nil, errors.New("not an object")
+		}
+		seen := map[string]bool{first: true}
+		var rest []string
+		walkPhones(d, seen, &rest)
+		return rest, nil
+	})
 	if err != nil {
 		if first == "" {
 			return nil
 		}
 		return []string{first}
 	}
-	return phones(d, first)
-}
-
-// phones lists every phone number in d: the called number first, then any other
-// phone-like string under a key naming a phone (sorted, so equal inputs give equal
-// events), so the publisher can protect them wherever they appear in raw.
-func phones(d map[string]any, first string) []string {
-	seen := map[string]bool{first: true}
-	var rest []string
-	var walk func(v any, depth int)
-	walk = func(v any, depth int) {
-		if depth > 64 {
-			return
-		}
-		switch x := v.(type) {
-		case map[string]any:
-			for k, e := range x {
-				k = strings.ToLower(k)
-				if s, ok := e.(string); ok && strings.Contains(k, "phone") && !strings.HasSuffix(k, "id") {
-					if s != "" && !seen[s] && phoneLike(s) {
-						seen[s] = true
-						rest = append(rest, s)
-					}
-					continue
-				}
-				walk(e, depth+1)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e, depth+1)
-			}
-		}
-	}
-	walk(d, 0)
+	// Sorted, so equal inputs give equal events.
 	slices.Sort(rest)
 	if first == "" {
 		return rest
 	}
 	return append([]string{first}, rest...)
+}
+
+// walkPhones collects every phone-like string under a member whose name names a phone
+// (not a phone's id), wherever it stands in v, so the publisher can protect them
+// wherever they appear in raw.
+func walkPhones(v jsondoc.Value, seen map[string]bool, rest *[]string) {
+	switch v.Kind() {
+	case jsondoc.Object:
+		for name, e := range v.Members {
+			k := strings.ToLower(name.Str())
+			if e.Kind() == jsondoc.String && strings.Contains(k, "phone") && !strings.HasSuffix(k, "id") {
+				if s := e.Str(); s != "" && !seen[s] && phoneLike(s) {
+					seen[s] = true
+					*rest = append(*rest, s)
+				}
+				continue
+			}
+			walkPhones(e, seen, rest)
+		}
+	case jsondoc.Array:
+		for e := range v.Elems {
+			walkPhones(e, seen, rest)
+		}
+	}
 }
 
 // phoneLike is true for text made of digits and phone punctuation with enough digits
@@ -638,57 +533,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// The readers below take a value decoded into any (with UseNumber), as the API
-// client does.
-
-// idString reads a vendor id written as a JSON number or string; null and "" are absent.
-func idString(v any) (string, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		return x.String(), true
-	case string:
-		s := strings.TrimSpace(x)
-		return s, s != ""
-	}
-	return "", false
-}
-
-// scalarString renders a JSON string, number or bool as text.
-func scalarString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		return strconv.FormatBool(x), true
-	}
-	return "", false
-}
-
-func strValue(v any) string {
-	s, _ := scalarString(v)
-	return s
-}
-
-// intValue reads a count written as a JSON number or numeric string; anything else is 0.
-func intValue(v any) int64 {
-	var s string
-	switch x := v.(type) {
-	case json.Number:
-		s = x.String()
-	case string:
-		s = strings.TrimSpace(x)
-	default:
-		return 0
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > -9e18 && f < 9e18 {
-		return int64(f)
-	}
-	return 0
 }

@@ -11,7 +11,7 @@ func BenchmarkParseWebhook(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				outs, err := ParseWebhook(acct, body)
+				outs, err := Vendor{}.ParseWebhook(acct, body)
 				if err != nil || len(outs) != 1 {
 					b.Fatalf("ParseWebhook = %v, %v", outs, err)
 				}

@@ -2,19 +2,19 @@ package yiwise
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the time-zone tests must not depend on the machine's zoneinfo
 
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/jsondoc"
+	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
 )
 
@@ -36,13 +36,16 @@ func sample(tb testing.TB, name string) []byte {
 	return nil
 }
 
+// parseNow stands in for the clock in events whose time is "when we heard of it".
+var parseNow = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+
 func testAccount() *platform.Account {
 	return &platform.Account{Name: "yiwise-east", Vendor: Name}
 }
 
 func parseOne(t *testing.T, acct *platform.Account, body []byte) event.Out {
 	t.Helper()
-	outs, err := Vendor{}.ParseWebhook(acct, body)
+	outs, err := parseWebhook(acct, body, parseNow)
 	if err != nil {
 		t.Fatalf("ParseWebhook: %v", err)
 	}
@@ -170,8 +173,8 @@ func TestParseWebhookCallRecordSampleMapsEveryField(t *testing.T) {
 	if !reflect.DeepEqual(out.Phones(), []string{"17751279857"}) {
 		t.Errorf("Phones = %v", out.Phones())
 	}
-	if out.ID == "" || out.ID != event.ID(Name, acct.Name, event.TopicCallFinished, []string{"119"}, canonical(t, dataOf(t, body))) {
-		t.Errorf("ID = %q is not derived from the record id and the canonical data", out.ID)
+	if out.ID != event.CallFinishedID(Name, acct.Name, "119") {
+		t.Errorf("ID = %q is not derived from the call id", out.ID)
 	}
 
 	if d.Vendor != "yiwise" || d.Account != "yiwise-east" || d.Direction != "outbound" {
@@ -239,7 +242,6 @@ func TestParseWebhookCallRecordSampleMapsEveryField(t *testing.T) {
 func TestParseWebhookCallJobSampleMapsEveryField(t *testing.T) {
 	body := sample(t, "robot_call_job.json")
 	acct := testAccount()
-	before := time.Now()
 	out := parseOne(t, acct, body)
 	d := taskData(t, out)
 
@@ -249,14 +251,14 @@ func TestParseWebhookCallJobSampleMapsEveryField(t *testing.T) {
 	if out.Subject != "task/43" || out.Key != "43" {
 		t.Errorf("subject/key = %q/%q", out.Subject, out.Key)
 	}
-	if out.Time.Before(before) || out.Time.After(time.Now()) {
+	if !out.Time.Equal(parseNow) {
 		t.Errorf("Time = %v, want the time of parsing", out.Time)
 	}
 	if len(out.Phones()) != 0 {
 		t.Errorf("Phones = %v, want none", out.Phones())
 	}
-	if out.ID != event.ID(Name, acct.Name, event.TopicTaskStatus, []string{"43", "COMPLETED"}, canonical(t, dataOf(t, body))) {
-		t.Errorf("ID = %q is not derived from the task id, status and canonical data", out.ID)
+	if out.ID != event.TaskStatusID(Name, acct.Name, "43", "COMPLETED", "") {
+		t.Errorf("ID = %q is not derived from the task id and status", out.ID)
 	}
 	if d.Vendor != "yiwise" || d.Account != "yiwise-east" {
 		t.Errorf("vendor/account = %q/%q", d.Vendor, d.Account)
@@ -272,32 +274,6 @@ func TestParseWebhookCallJobSampleMapsEveryField(t *testing.T) {
 	if !bytes.Equal(d.Raw, dataOf(t, body)) {
 		t.Errorf("Raw = %s, want the data object verbatim", d.Raw)
 	}
-}
-
-// canonical is the id payload of a data object, built independently of the parser:
-// the members in key order, each the length-prefixed key and the compacted value
-// followed by a NUL.
-func canonical(t *testing.T, raw []byte) []byte {
-	t.Helper()
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b bytes.Buffer
-	for _, k := range keys {
-		b.Write(binary.AppendUvarint(nil, uint64(len(k))))
-		b.WriteString(k)
-		if err := json.Compact(&b, m[k]); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteByte(0)
-	}
-	return b.Bytes()
 }
 
 func TestParseWebhookMapsEveryResultStatus(t *testing.T) {
@@ -530,7 +506,7 @@ func TestParseWebhookMatchesNamesExactly(t *testing.T) {
 		{"RobotCallJobId", `{"dataType":"ROBOT_CALL_JOB","data":{"RobotCallJobId":1}}`, "without robotCallJobId"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseWebhook(testAccount(), []byte(tt.body))
+			_, err := Vendor{}.ParseWebhook(testAccount(), []byte(tt.body))
 			if err == nil || !strings.Contains(err.Error(), tt.reason) {
 				t.Errorf("err = %v, want the reason %q", err, tt.reason)
 			}
@@ -543,63 +519,112 @@ func TestParseWebhookMatchesNamesExactly(t *testing.T) {
 	}
 }
 
-func TestParseWebhookIDsAreDeterministic(t *testing.T) {
+// Ids follow the record, not the body: every path that yields the same vendor record
+// yields the same id (DESIGN, "Ids are deterministic and follow the record").
+func TestParseWebhookIDsFollowTheRecord(t *testing.T) {
 	acct := testAccount()
 	id := func(body []byte) string { return parseOne(t, acct, body).ID }
 	rec := sample(t, "robot_call_record.json")
 	jb := sample(t, "robot_call_job.json")
-
-	t.Run("same body twice gives the same id", func(t *testing.T) {
-		if a, b := id(rec), id(rec); a != b {
-			t.Errorf("ids %q and %q differ", a, b)
-		}
-		if a, b := id(jb), id(jb); a != b {
-			t.Errorf("ids %q and %q differ", a, b)
-		}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, rec); err != nil {
+		t.Fatal(err)
+	}
+	// The current protocol's body of the same call (yiwise-current/callBack.md): the
+	// transcript is callDetailList with a callDetailId per turn, and the record gains
+	// dialogFlowId and properties.
+	current := withData(t, rec, map[string]any{
+		"robotCallDetailList": nil,
+		"callDetailList": []any{
+			map[string]any{"callDetailId": 1, "type": "ROBOT", "text": "喂，您好"},
+			map[string]any{"callDetailId": 2, "type": "PERSON", "text": "嗯"},
+		},
+		"dialogFlowId": 7,
+		"properties":   map[string]any{"城市": "杭州"},
 	})
-	t.Run("formatting and key order do not matter", func(t *testing.T) {
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, rec); err != nil {
+	without := func(name string) []byte {
+		var top map[string]any
+		if err := json.Unmarshal(current, &top); err != nil {
 			t.Fatal(err)
 		}
-		reordered := []byte(`{"data":{"status":"COMPLETED","tenantId":1,"robotCallJobId":43},"dataType":"ROBOT_CALL_JOB"}`)
-		spaced := []byte("{\"dataType\":\"ROBOT_CALL_JOB\",\"data\":{ \"robotCallJobId\" :\t43,\r\n\"tenantId\": 1 , \"status\": \"COMPLETED\" }}")
-		if id(spaced) != id(jb) {
-			t.Error("re-spaced body has another id")
+		delete(top["data"].(map[string]any), name)
+		b, err := json.Marshal(top)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if id(compact.Bytes()) != id(rec) {
-			t.Error("compacted body has another id")
-		}
-		if id(reordered) != id(jb) {
-			t.Error("reordered body has another id")
-		}
-	})
+		return b
+	}
 	tests := []struct {
 		name string
 		a, b []byte
+		same bool
 	}{
-		{"a different field", rec, record(t, map[string]any{"chatDuration": json.Number("38")})},
-		{"a different nested field", rec, record(t, map[string]any{"robotCallDetailList": []any{map[string]any{"type": "ROBOT", "text": "hi"}}})},
-		{"an added field", rec, record(t, map[string]any{"hangupBy": "ROBOT"})},
-		{"a value moved to another key", []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"a":"bc"}}`), []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"ab":"c"}}`)},
-		{"a number and a string", []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"x":1}}`), []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":43,"x":"1"}}`)},
-		{"a different call", rec, record(t, map[string]any{"callRecordId": json.Number("120")})},
-		{"a later status of the same task", jb, job(t, map[string]any{"status": "TERMINATE"})},
-		{"the same status of another task", jb, job(t, map[string]any{"robotCallJobId": json.Number("44")})},
+		{"a redelivered call keeps the id", rec, rec, true},
+		{"robotCallDetailList and callDetailList bodies of one call share the id", rec, current, true},
+		{"callDetailList alone (no robotCallDetailList member) keeps the id", rec, without("robotCallDetailList"), true},
+		{"a compacted body keeps the id", rec, compact.Bytes(), true},
+		{"other values of the same call keep the id", rec, record(t, map[string]any{"chatDuration": json.Number("38"), "endTime": nil, "hangupBy": "ROBOT"}), true},
+		{"the call id written as a string keeps the id", rec, record(t, map[string]any{"callRecordId": " 119 "}), true},
+		{"another call gets another id", rec, record(t, map[string]any{"callRecordId": json.Number("120")}), false},
+		{"a redelivered status change keeps the id", jb, jb, true},
+		{"a re-spaced, reordered status change keeps the id", jb, []byte("{\"data\":{ \"status\" :\t\"COMPLETED\",\r\n\"tenantId\": 1 , \"robotCallJobId\": \"43\" },\"dataType\":\"ROBOT_CALL_JOB\"}"), true},
+		{"two status changes of one task get two ids", jb, job(t, map[string]any{"status": "TERMINATE"}), false},
+		{"the same status of another task gets another id", jb, job(t, map[string]any{"robotCallJobId": json.Number("44")}), false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name+" gives another id", func(t *testing.T) {
-			if id(tt.a) == id(tt.b) {
-				t.Error("ids are equal")
+		t.Run(tt.name, func(t *testing.T) {
+			if a, b := id(tt.a), id(tt.b); (a == b) != tt.same {
+				t.Errorf("ids %s and %s: same = %v, want %v", a, b, a == b, tt.same)
 			}
 		})
 	}
-	t.Run("another account gives another id", func(t *testing.T) {
+	t.Run("another account gets another id", func(t *testing.T) {
 		other := &platform.Account{Name: "yiwise-west"}
 		if parseOne(t, other, rec).ID == id(rec) {
 			t.Error("ids are equal")
 		}
 	})
+	t.Run("a call and a task with one number get two ids", func(t *testing.T) {
+		if id(record(t, map[string]any{"callRecordId": json.Number("43")})) == id(jb) {
+			t.Error("ids are equal")
+		}
+	})
+}
+
+// The query APIs answer the same call in their own shapes (obtainTask.md): the call
+// record list (getCallRecordInfoList) and the call detail (phoneLogInfo), neither with
+// an endTime. Reconciliation derives the id with CallFinishedID; it must be the
+// webhook's.
+func TestWebhookAndQueryAPIGiveOneID(t *testing.T) {
+	acct := testAccount()
+	want := parseOne(t, acct, sample(t, "robot_call_record.json")).ID
+	tests := []struct {
+		name, answer string
+		callID       func(data jsondoc.Value) loose.Scalar
+	}{
+		{"call record list", `{"code":200,"data":{"number":1,"content":[{"callRecordId":119,"tenantId":1,"robotCallJobId":43,"resultStatus":"ANSWERED","startTime":"2018-10-12 18:46:55","chatDuration":37,"callDetailList":null}]},"requestId":"YXDXFDSC"}`,
+			func(d jsondoc.Value) loose.Scalar {
+				for e := range d.Get("content").Elems {
+					return loose.Get(e, "callRecordId")
+				}
+				return ""
+			}},
+		{"call detail", `{"code":200,"data":{"callRecordId":119,"startTime":"2018-10-12T18:46:55","chatDuration":37,"callDetailList":[],"robotCallJobId":43},"requestId":"PSVILAEB"}`,
+			func(d jsondoc.Value) loose.Scalar { return loose.Get(d, "callRecordId") }},
+		{"call detail with the id as a string", `{"code":200,"data":{"callRecordId":"119"}}`,
+			func(d jsondoc.Value) loose.Scalar { return loose.Get(d, "callRecordId") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := jsondoc.Parse([]byte(tt.answer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := CallFinishedID(acct.Name, tt.callID(d.Root().Get("data")).String()); got != want {
+				t.Errorf("query id %s, webhook id %s", got, want)
+			}
+		})
+	}
 }
 
 func TestParseWebhookUsesTheAccountTimeZone(t *testing.T) {
@@ -636,7 +661,7 @@ func TestParseWebhookUsesTheAccountTimeZone(t *testing.T) {
 }
 
 func TestParseWebhookNilAccountDoesNotPanic(t *testing.T) {
-	outs, err := ParseWebhook(nil, sample(t, "robot_call_record.json"))
+	outs, err := Vendor{}.ParseWebhook(nil, sample(t, "robot_call_record.json"))
 	if err != nil || len(outs) != 1 {
 		t.Fatalf("ParseWebhook(nil) = %v, %v", outs, err)
 	}
@@ -670,26 +695,26 @@ func FuzzParseWebhook(f *testing.F) {
 			if _, err := json.Marshal(o.Data); err != nil {
 				t.Fatalf("event data does not marshal: %v", err)
 			}
-			// The id payload, raw and the phones against encoding/json's reading of raw.
+			// The id follows the record's identity; raw and the phones against the body.
 			var raw json.RawMessage
-			var ids []string
+			var want string
 			phone := ""
 			switch d := o.Data.(type) {
 			case *event.CallFinished:
-				raw, ids = d.Raw, []string{d.CallID}
+				raw, want = d.Raw, CallFinishedID(acct.Name, d.CallID)
 				if d.Customer.Phone != nil {
 					phone = *d.Customer.Phone
 				}
 			case *event.TaskStatus:
-				raw, ids = d.Raw, []string{d.TaskID, d.VendorStatus}
+				raw, want = d.Raw, event.TaskStatusID(Name, acct.Name, d.TaskID, d.VendorStatus, "")
 			default:
 				t.Fatalf("Data is %T", o.Data)
 			}
 			if !bytes.Contains(body, raw) {
 				t.Fatalf("raw %q is not part of the body", raw)
 			}
-			if want := event.ID(Name, acct.Name, o.Topic, ids, canonical(t, raw)); o.ID != want {
-				t.Fatalf("ID = %s, want %s from the canonical data", o.ID, want)
+			if o.ID != want {
+				t.Fatalf("ID = %s, want %s from the record's identity", o.ID, want)
 			}
 			if p := o.Phones(); phone != "" && (len(p) == 0 || p[0] != phone) {
 				t.Fatalf("Phones = %q, want the called number %q first", p, phone)

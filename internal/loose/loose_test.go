@@ -1,0 +1,89 @@
+package loose
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/callbridge/callbridge/internal/jsondoc"
+)
+
+// A value reads the same from a parsed document and through encoding/json.
+func TestScalarReadsEveryJSONType(t *testing.T) {
+	tests := []struct {
+		json, text, id string
+		n              int64
+		isInt          bool
+	}{
+		{`"abc"`, "abc", "abc", 0, false},
+		{`" 42 "`, " 42 ", "42", 42, true},
+		{`"\u0034\u0032"`, "42", "42", 42, true},
+		{`42`, "42", "42", 42, true},
+		{`-7`, "-7", "-7", -7, true},
+		{`1e3`, "1000", "1000", 1000, true},
+		{`12.0`, "12", "12", 12, true},
+		{`1.5404e9`, "1540400000", "1540400000", 1540400000, true},
+		{`1.5`, "1.5", "1.5", 0, false},
+		{`1e400`, "1e400", "1e400", 0, false},
+		{`1234567890123456789`, "1234567890123456789", "1234567890123456789", 1234567890123456789, true},
+		{`true`, "true", "true", 0, false},
+		{`false`, "false", "false", 0, false},
+		{`null`, "", "", 0, false},
+		{`{"a":1}`, "", "", 0, false},
+		{`[1]`, "", "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.json, func(t *testing.T) {
+			d, err := jsondoc.Parse([]byte(tt.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var decoded Scalar
+			if err := json.Unmarshal([]byte(tt.json), &decoded); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []Scalar{Of(d.Root()), decoded} {
+				if s.String() != tt.text || s.ID() != tt.id {
+					t.Errorf("text %q id %q, want %q %q", s, s.ID(), tt.text, tt.id)
+				}
+				if n, ok := s.Int(); n != tt.n || ok != tt.isInt {
+					t.Errorf("Int = %d, %v, want %d, %v", n, ok, tt.n, tt.isInt)
+				}
+				if (s.Ptr() == nil) != (tt.text == "") {
+					t.Errorf("Ptr = %v", s.Ptr())
+				}
+			}
+		})
+	}
+}
+
+func TestGetReadsAMemberOrNothing(t *testing.T) {
+	d, err := jsondoc.Parse([]byte(`{"id":1,"id":"2","x":null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]Scalar{"id": "2", "x": "", "missing": ""} {
+		if got := Get(d.Root(), name); got != want {
+			t.Errorf("Get(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if got := Get(d.Root().Get("id"), "id"); got != "" {
+		t.Errorf("Get on a non-object = %q", got)
+	}
+}
+
+func TestDecodeLeavesOddFieldsZero(t *testing.T) {
+	var v struct {
+		ID    Scalar `json:"id"`
+		Count int    `json:"count"`
+		Name  string `json:"name"`
+	}
+	if err := Decode([]byte(`{"id":7,"count":"many","name":"n"}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.ID != "7" || v.Count != 0 || v.Name != "n" {
+		t.Errorf("decoded %+v", v)
+	}
+	if err := Decode([]byte(`{`), &v); err == nil {
+		t.Error("invalid JSON decoded")
+	}
+}
