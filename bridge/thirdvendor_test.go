@@ -107,7 +107,7 @@ func (acme) ParseWebhook(acct *platform.Account, body []byte) ([]event.Out, erro
 	return []event.Out{{
 		Topic:   event.TopicCallFinished,
 		Type:    event.TypeCallFinished,
-		ID:      event.ID("acme", acct.Name, "call.finished", []string{c.ID}, nil),
+		ID:      event.CallFinishedID("acme", acct.Name, c.ID),
 		Subject: "call/" + c.ID,
 		Time:    ended,
 		Key:     c.Task,
