@@ -709,12 +709,13 @@ func (m *manifests) checkConfigLoads(t *testing.T) {
 				continue
 			}
 			if strings.HasSuffix(k, "_FILE") && strings.HasPrefix(v, secretsDir+"/") {
-				// A stand-in for the Secret's content, long enough for any minimum (the hash key's 16 bytes).
+				// A stand-in for the Secret's content, long enough for any minimum (the hash key's
+				// 16 bytes) and shaped for the strictest format (43 characters of base64, an AES key).
 				path := filepath.Join(dir, strings.TrimPrefix(v, secretsDir+"/"))
 				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(path, []byte("stand-in-secret-0123456789\n"), 0o600); err != nil {
+				if err := os.WriteFile(path, []byte("standInSecret0123456789abcdefghijklmnopqrst\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
 				v = path

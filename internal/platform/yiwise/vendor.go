@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/callbridge/callbridge/internal/callbackcrypto"
 	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/platform"
 )
@@ -34,8 +35,9 @@ const (
 type Vendor struct{}
 
 var (
-	_ platform.Vendor       = Vendor{}
-	_ platform.HeaderSigner = Vendor{}
+	_ platform.Vendor         = Vendor{}
+	_ platform.HeaderSigner   = Vendor{}
+	_ platform.SealedWebhooks = Vendor{}
 )
 
 func init() { platform.Register(Vendor{}) }
@@ -49,6 +51,8 @@ type Settings struct {
 	TenantSign string
 	// APIVersion is the version header; empty means "v1".
 	APIVersion string
+	// crypt opens sealed (signed, encrypted) callbacks; nil when they are plain.
+	crypt *callbackcrypto.Crypt
 }
 
 // Settings declares TENANT_SIGN and API_VERSION.
@@ -56,12 +60,28 @@ func (Vendor) Settings() []platform.Setting {
 	return []platform.Setting{
 		{Name: "TENANT_SIGN", Required: true, Doc: "Yiwise company sign (tenantSign header)"},
 		{Name: "API_VERSION", Default: defaultVersion, Doc: "Yiwise version header"},
+		{Name: "CALLBACK_TOKEN", Secret: true, Doc: "Yiwise encrypted callbacks: the token their signature uses (with CALLBACK_AES_KEY, callbacks must arrive signed and encrypted)"},
+		{Name: "CALLBACK_AES_KEY", Secret: true, Doc: "Yiwise encrypted callbacks: the 43-character EncodingAESKey"},
+		{Name: "CALLBACK_RECEIVE_ID", Doc: "Yiwise encrypted callbacks: the receive id inside each message (the vendor's is empty)"},
 	}
 }
 
 // Configure reads the values of Settings.
 func (Vendor) Configure(values map[string]string) (any, error) {
-	return Settings{TenantSign: values["TENANT_SIGN"], APIVersion: values["API_VERSION"]}, nil
+	s := Settings{TenantSign: values["TENANT_SIGN"], APIVersion: values["API_VERSION"]}
+	token, key := values["CALLBACK_TOKEN"], values["CALLBACK_AES_KEY"]
+	switch {
+	case token == "" && key == "":
+	case token == "" || key == "":
+		return nil, fmt.Errorf("CALLBACK_TOKEN and CALLBACK_AES_KEY: encrypted callbacks need both")
+	default:
+		c, err := callbackcrypto.New(token, key, values["CALLBACK_RECEIVE_ID"])
+		if err != nil {
+			return nil, fmt.Errorf("CALLBACK_AES_KEY: %w", err)
+		}
+		s.crypt = c
+	}
+	return s, nil
 }
 
 // settingsOf returns the account's Yiwise settings; an account built without them
