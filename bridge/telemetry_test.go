@@ -168,7 +168,8 @@ func TestMetricsEndpointShowsEveryMetric(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
-	for _, want := range []string{`outcome="published"`, `outcome="dead_lettered"`, `outcome="kafka_unavailable"`, `status="500"`} {
+	for _, want := range []string{`outcome="published"`, `outcome="dead_lettered"`, `outcome="kafka_unavailable"`,
+		`http_response_status_code="500"`, `http_response_status_code="503"`, `http_route="/webhooks/{account}"`, `callbridge_build_info{`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks a series with %s", want)
 		}

@@ -98,16 +98,32 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	name := r.PathValue("account")
 	ctx, span := telemetry.StartWebhookSpan(r.Context(), r, name)
 	status, outcome, typ := h.serve(ctx, w, r, name)
 	telemetry.EndHTTP(span, status)
-	h.Telemetry.Meters().Webhook(ctx, name, typ, outcome)
+	// Metrics carry only configured account names: any path would otherwise add series.
+	account := name
+	if _, ok := h.Accounts[name]; !ok {
+		account = "_OTHER"
+	}
+	m := h.Telemetry.Meters()
+	m.Webhook(ctx, account, typ, outcome)
+	m.ServerRequest(ctx, telemetry.ServerRequest{Method: r.Method, Route: telemetry.WebhookRoute,
+		Scheme: scheme(r), Status: status, Account: account}, time.Since(start))
 	// Checked first: the arguments would be boxed (allocated) even for a line that is
 	// dropped, as accepted webhooks' are at the default level.
 	if log, lvl := h.Telemetry.Logger(), level(status); log.Enabled(ctx, lvl) {
 		log.Log(ctx, lvl, "webhook", "account", name, "type", typ, "outcome", outcome, "status", status)
 	}
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // level logs accepted webhooks at debug: at vendor volumes an info line per webhook

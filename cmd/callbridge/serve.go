@@ -23,7 +23,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: "callbridge", ServiceVersion: version, LogLevel: cfg.LogLevel, LogWriter: stderr})
+	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: "callbridge", ServiceVersion: version, Commit: commit, LogLevel: cfg.LogLevel, LogWriter: stderr})
 	if err != nil {
 		return usageError{fmt.Errorf("config: CALLBRIDGE_LOG_LEVEL or OTEL_*: %w", err)}
 	}

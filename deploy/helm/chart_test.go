@@ -112,6 +112,9 @@ type manifests struct {
 	pdbs            []policyv1.PodDisruptionBudget
 	hpas            []autoscalingv2.HorizontalPodAutoscaler
 	serviceMonitors []unstructured.Unstructured
+	prometheusRules []unstructured.Unstructured
+	dashboards      []corev1.ConfigMap           // the Grafana dashboard ConfigMap (name ending in -dashboard)
+	labels          map[string]map[string]string // every object's labels, by "Kind name"
 }
 
 var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
@@ -142,7 +145,7 @@ func strict[T any](doc []byte, list *[]T) error {
 }
 
 func decode(out []byte) (*manifests, error) {
-	m := &manifests{}
+	m := &manifests{labels: map[string]map[string]string{}}
 	for _, doc := range docSeparator.Split(string(out), -1) {
 		if isBlank(doc) {
 			continue
@@ -151,6 +154,13 @@ func decode(out []byte) (*manifests, error) {
 		if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
 			return nil, fmt.Errorf("%v in:\n%s", err, doc)
 		}
+		var meta struct {
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			return nil, fmt.Errorf("%v in:\n%s", err, doc)
+		}
+		m.labels[tm.Kind+" "+meta.Metadata.Name] = meta.Metadata.Labels
 		var err error
 		switch b := []byte(doc); tm.APIVersion + " " + tm.Kind {
 		case "apps/v1 Deployment":
@@ -160,7 +170,11 @@ func decode(out []byte) (*manifests, error) {
 		case "v1 ServiceAccount":
 			err = strict(b, &m.serviceAccounts)
 		case "v1 ConfigMap":
-			err = strict(b, &m.configMaps)
+			if strings.HasSuffix(meta.Metadata.Name, "-dashboard") {
+				err = strict(b, &m.dashboards)
+			} else {
+				err = strict(b, &m.configMaps)
+			}
 		case "v1 Secret":
 			err = strict(b, &m.secrets)
 		case "networking.k8s.io/v1 Ingress":
@@ -176,6 +190,12 @@ func decode(out []byte) (*manifests, error) {
 			if err = yaml.UnmarshalStrict(b, &u.Object); err == nil {
 				err = checkServiceMonitor(u)
 				m.serviceMonitors = append(m.serviceMonitors, u)
+			}
+		case "monitoring.coreos.com/v1 PrometheusRule":
+			var u unstructured.Unstructured
+			if err = yaml.UnmarshalStrict(b, &u.Object); err == nil {
+				err = checkPrometheusRule(u)
+				m.prometheusRules = append(m.prometheusRules, u)
 			}
 		default:
 			err = fmt.Errorf("unexpected kind %q", tm.APIVersion+" "+tm.Kind)
@@ -523,8 +543,13 @@ func TestRenderedManifests(t *testing.T) {
 			if len(m.services) != 1 || len(m.serviceAccounts) != 1 || len(m.pdbs) != 1 {
 				t.Errorf("want one Service, ServiceAccount and PDB; got %d, %d, %d", len(m.services), len(m.serviceAccounts), len(m.pdbs))
 			}
-			if len(m.hpas)+len(m.ingresses)+len(m.networkPolicies)+len(m.serviceMonitors) != 0 {
-				t.Error("HPA, Ingress, NetworkPolicy and ServiceMonitor must be off by default")
+			if len(m.hpas)+len(m.ingresses)+len(m.networkPolicies)+len(m.serviceMonitors)+len(m.prometheusRules)+len(m.dashboards) != 0 {
+				t.Error("HPA, Ingress, NetworkPolicy, ServiceMonitor, PrometheusRule and dashboard must be off by default")
+			}
+			s := m.deployments[0].Spec.Strategy
+			if s.Type != appsv1.RollingUpdateDeploymentStrategyType || s.RollingUpdate == nil ||
+				s.RollingUpdate.MaxSurge.String() != "1" || s.RollingUpdate.MaxUnavailable.String() != "0" {
+				t.Errorf("default strategy %+v, want RollingUpdate with maxSurge 1, maxUnavailable 0", s)
 			}
 		},
 		"minimal": func(t *testing.T, m *manifests) {
@@ -668,6 +693,50 @@ func TestRenderedManifests(t *testing.T) {
 			}
 			if len(m.networkPolicies) != 1 || len(m.networkPolicies[0].Spec.Ingress[0].From) != 0 {
 				t.Errorf("a NetworkPolicy without peers must admit every source to the HTTP port")
+			}
+			for obj, l := range m.labels {
+				if l["team"] != "calls" || l["cost-center"] != "42" {
+					t.Errorf("%s lacks commonLabels: %v", obj, l)
+				}
+			}
+			for _, d := range m.deployments {
+				if l := d.Spec.Template.Labels; l["team"] != "calls" {
+					t.Errorf("%s: pods lack commonLabels: %v", d.Name, l)
+				}
+				if _, ok := d.Spec.Selector.MatchLabels["team"]; ok {
+					t.Errorf("%s: commonLabels must stay out of the (immutable) selector", d.Name)
+				}
+				if s := d.Spec.Strategy; s.Type != appsv1.RecreateDeploymentStrategyType || s.RollingUpdate != nil {
+					t.Errorf("%s: strategy %+v, want Recreate without rollingUpdate", d.Name, s)
+				}
+			}
+			if len(m.prometheusRules) != 1 {
+				t.Fatalf("want one PrometheusRule, got %d", len(m.prometheusRules))
+			}
+			pr := m.prometheusRules[0]
+			if pr.GetLabels()["release"] != "kube-prometheus-stack" {
+				t.Errorf("PrometheusRule labels %v lack metrics.prometheusRule.labels", pr.GetLabels())
+			}
+			rules := alertRules(t, pr)
+			if _, ok := rules["CallbridgeLedgerLarge"]; ok {
+				t.Errorf("a disabled alert is rendered")
+			}
+			if r := rules["CallbridgeConsumerLag"]; !strings.Contains(r.Expr, "> 5000 and") || r.Labels["team"] != "calls" || r.Labels["severity"] != "warning" {
+				t.Errorf("CallbridgeConsumerLag %+v: want the configured threshold 5000, alertLabels and its severity", r)
+			}
+			if len(m.dashboards) != 1 {
+				t.Fatalf("want one dashboard ConfigMap, got %d", len(m.dashboards))
+			}
+			dash := m.dashboards[0]
+			if dash.Namespace != "monitoring" || dash.Labels["grafana_dashboard"] != "yes" || dash.Annotations["grafana_folder"] != "Calls" {
+				t.Errorf("dashboard ConfigMap %s/%s labels %v annotations %v: want the configured namespace, sidecar label and folder", dash.Namespace, dash.Name, dash.Labels, dash.Annotations)
+			}
+			file, err := os.ReadFile(filepath.Join(chartDir, "dashboards", "callbridge.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(dash.Data["callbridge.json"]) != strings.TrimSpace(string(file)) {
+				t.Errorf("the ConfigMap does not carry dashboards/callbridge.json verbatim")
 			}
 		},
 	}

@@ -3,35 +3,58 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 // Metric names as they appear on /metrics. Counters and histograms appear only
 // after their first recording (OpenTelemetry exports no series without
-// attributes); the gauges appear once an Observe* callback is registered.
-// The Go runtime and process collectors are always present.
+// attributes); the gauges appear once an Observe* callback is registered
+// (Setup registers the build info). The Go runtime and process collectors are
+// always present.
+//
+// The two HTTP histograms follow OpenTelemetry's stable HTTP semantic
+// conventions: the instruments are http.server.request.duration and
+// http.client.request.duration in seconds, with the conventions' attributes
+// (dots become underscores in Prometheus label names: http_request_method,
+// http_response_status_code, http_route, url_scheme, server_address,
+// server_port, error_type) plus callbridge's own (callbridge_account,
+// callbridge_vendor, callbridge_endpoint); the Prometheus names get the unit
+// suffix as OpenTelemetry's Prometheus compatibility rules say.
 const (
-	MetricWebhooks          = "callbridge_webhooks_total"                  // {account, type, outcome}
-	MetricPublishDuration   = "callbridge_publish_duration_seconds"        // {topic}
-	MetricCommands          = "callbridge_commands_total"                  // {type, account, outcome}
-	MetricVendorDuration    = "callbridge_vendor_request_duration_seconds" // {vendor, endpoint, status}
-	MetricVendorRetries     = "callbridge_vendor_retries_total"            // {vendor, endpoint}
-	MetricLedgerEntries     = "callbridge_ledger_entries"                  // gauge
-	MetricDLQWrites         = "callbridge_dlq_writes_total"                // {reason}
-	MetricConsumerLag       = "callbridge_consumer_lag"                    // gauge {topic, partition}
-	MetricKafkaProducerErrs = "callbridge_kafka_producer_errors_total"     // {topic}
+	MetricWebhooks          = "callbridge_webhooks_total"              // {account, type, outcome}
+	MetricHTTPServer        = "http_server_request_duration_seconds"   // webhooks: {http_request_method, http_response_status_code, http_route, url_scheme, callbridge_account, error_type}
+	MetricPublishDuration   = "callbridge_publish_duration_seconds"    // {topic}
+	MetricCommands          = "callbridge_commands_total"              // {type, account, outcome}
+	MetricHTTPClient        = "http_client_request_duration_seconds"   // vendor calls: {http_request_method, http_response_status_code, server_address, server_port, error_type, callbridge_vendor, callbridge_endpoint}
+	MetricVendorRetries     = "callbridge_vendor_retries_total"        // {vendor, endpoint}
+	MetricLedgerEntries     = "callbridge_ledger_entries"              // gauge
+	MetricDLQWrites         = "callbridge_dlq_writes_total"            // {reason}
+	MetricConsumerLag       = "callbridge_consumer_lag"                // gauge {topic, partition}
+	MetricKafkaProducerErrs = "callbridge_kafka_producer_errors_total" // {topic}
+	MetricBuildInfo         = "callbridge_build_info"                  // gauge = 1 {version, commit, go_version}
 )
 
 // MetricNames lists every callbridge metric name.
 var MetricNames = []string{
-	MetricWebhooks, MetricPublishDuration, MetricCommands, MetricVendorDuration, MetricVendorRetries,
-	MetricLedgerEntries, MetricDLQWrites, MetricConsumerLag, MetricKafkaProducerErrs,
+	MetricWebhooks, MetricHTTPServer, MetricPublishDuration, MetricCommands, MetricHTTPClient,
+	MetricVendorRetries, MetricLedgerEntries, MetricDLQWrites, MetricConsumerLag,
+	MetricKafkaProducerErrs, MetricBuildInfo,
 }
+
+// OpenTelemetry instrument names of the HTTP histograms (semantic conventions).
+const (
+	instHTTPServer = "http.server.request.duration"
+	instHTTPClient = "http.client.request.duration"
+)
 
 // Label names; unexported so only the typed methods below can set them.
 const (
@@ -41,14 +64,20 @@ const (
 	lblTopic     = "topic"
 	lblVendor    = "vendor"
 	lblEndpoint  = "endpoint"
-	lblStatus    = "status"
 	lblReason    = "reason"
 	lblPartition = "partition"
+	lblVersion   = "version"
+	lblCommit    = "commit"
+	lblGoVersion = "go_version"
 )
 
 // latencyBuckets (seconds) span a fast local Kafka ack up to the 10 s produce
 // timeout and slow vendor calls; the SDK default buckets are millisecond-scaled.
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// httpBuckets are the boundaries the HTTP semantic conventions advise for
+// http.server/client.request.duration, so dashboards built for them fit.
+var httpBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
 // PartitionLag is one consumer-lag observation.
 type PartitionLag struct {
@@ -64,51 +93,70 @@ type PartitionLag struct {
 type Metrics struct {
 	meter          metric.Meter
 	webhooks       metric.Int64Counter
+	server         metric.Float64Histogram
 	publish        metric.Float64Histogram
 	commands       metric.Int64Counter
-	vendorDuration metric.Float64Histogram
+	client         metric.Float64Histogram
 	vendorRetries  metric.Int64Counter
 	dlqWrites      metric.Int64Counter
 	producerErrors metric.Int64Counter
 	ledger         metric.Int64ObservableGauge
 	lag            metric.Int64ObservableGauge
+	buildInfo      metric.Int64ObservableGauge
 
-	// sets caches the attribute options of label values seen before: they are few,
-	// and building a set on every measurement sorts and allocates.
-	setsMu sync.RWMutex
-	sets   map[attrKey]metric.MeasurementOption
+	// The caches hold the attribute options of label values seen before: they are
+	// few, and building a set on every measurement sorts and allocates.
+	sets       attrCache[attrKey]
+	serverSets attrCache[ServerRequest]
+	clientSets attrCache[ClientRequest]
 }
 
 // attrKey is up to three label name/value pairs; unused pairs are empty.
 type attrKey [6]string
 
-// maxAttrSets bounds the cache should label values turn out not to be few.
-const maxAttrSets = 4096
-
-func (m *Metrics) attrs(k attrKey) metric.MeasurementOption {
-	m.setsMu.RLock()
-	opt, ok := m.sets[k]
-	m.setsMu.RUnlock()
-	if ok {
-		return opt
-	}
+func (k attrKey) attributes() []attribute.KeyValue {
 	kvs := make([]attribute.KeyValue, 0, 3)
 	for i := 0; i < len(k); i += 2 {
 		if k[i] != "" {
 			kvs = append(kvs, attribute.String(k[i], k[i+1]))
 		}
 	}
-	opt = metric.WithAttributeSet(attribute.NewSet(kvs...))
-	m.setsMu.Lock()
-	if m.sets == nil {
-		m.sets = map[attrKey]metric.MeasurementOption{}
+	return kvs
+}
+
+// maxAttrSets bounds a cache should label values turn out not to be few.
+const maxAttrSets = 4096
+
+// attrCache maps a comparable description of a measurement's attributes to
+// the option carrying them.
+type attrCache[K interface {
+	comparable
+	attributes() []attribute.KeyValue
+}] struct {
+	mu   sync.RWMutex
+	sets map[K]metric.MeasurementOption
+}
+
+func (c *attrCache[K]) get(k K) metric.MeasurementOption {
+	c.mu.RLock()
+	opt, ok := c.sets[k]
+	c.mu.RUnlock()
+	if ok {
+		return opt
 	}
-	if len(m.sets) < maxAttrSets {
-		m.sets[k] = opt
+	opt = metric.WithAttributeSet(attribute.NewSet(k.attributes()...))
+	c.mu.Lock()
+	if c.sets == nil {
+		c.sets = map[K]metric.MeasurementOption{}
 	}
-	m.setsMu.Unlock()
+	if len(c.sets) < maxAttrSets {
+		c.sets[k] = opt
+	}
+	c.mu.Unlock()
 	return opt
 }
+
+func (m *Metrics) attrs(k attrKey) metric.MeasurementOption { return m.sets.get(k) }
 
 // NewMetrics creates the instruments on mp (Setup does this; tests of other
 // packages may pass an sdkmetric provider with a ManualReader).
@@ -121,16 +169,17 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 		errs = append(errs, e)
 		return c
 	}
-	histogram := func(name, desc string) metric.Float64Histogram {
+	histogram := func(name, desc string, buckets []float64) metric.Float64Histogram {
 		h, e := m.meter.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc),
-			metric.WithExplicitBucketBoundaries(latencyBuckets...))
+			metric.WithExplicitBucketBoundaries(buckets...))
 		errs = append(errs, e)
 		return h
 	}
 	m.webhooks = counter(MetricWebhooks, "{webhook}", "Vendor webhooks received, by account, type and outcome.")
-	m.publish = histogram(MetricPublishDuration, "Time until Kafka acknowledged a produced record, by topic.")
+	m.server = histogram(instHTTPServer, "Duration of HTTP server requests (vendor webhooks).", httpBuckets)
+	m.publish = histogram(MetricPublishDuration, "Time until Kafka acknowledged a produced record, by topic.", latencyBuckets)
 	m.commands = counter(MetricCommands, "{command}", "Commands handled, by type, account and outcome.")
-	m.vendorDuration = histogram(MetricVendorDuration, "Vendor HTTP call latency, by vendor, endpoint and status (HTTP code, or error/timeout).")
+	m.client = histogram(instHTTPClient, "Duration of HTTP client requests (vendor API calls).", httpBuckets)
 	m.vendorRetries = counter(MetricVendorRetries, "{retry}", "Vendor HTTP calls retried, by vendor and endpoint.")
 	m.dlqWrites = counter(MetricDLQWrites, "{record}", "Records written to the dead-letter topic, by reason.")
 	m.producerErrors = counter(MetricKafkaProducerErrs, "{error}", "Kafka produce failures, by topic.")
@@ -139,6 +188,9 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 	errs = append(errs, err)
 	m.lag, err = m.meter.Int64ObservableGauge(MetricConsumerLag, metric.WithUnit("{message}"),
 		metric.WithDescription("Messages behind the partition's high watermark, by topic and partition."))
+	errs = append(errs, err)
+	m.buildInfo, err = m.meter.Int64ObservableGauge(MetricBuildInfo,
+		metric.WithDescription("Always 1; its labels name the running build: version, commit and go_version."))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -172,13 +224,92 @@ func (m *Metrics) Command(ctx context.Context, typ, account, outcome string) {
 	m.commands.Add(ctx, 1, m.attrs(attrKey{lblType, typ, lblAccount, account, lblOutcome, outcome}))
 }
 
-// VendorCall records one vendor HTTP request; status is the HTTP code
-// ("200") or "error"/"timeout" when no response came. Transport calls it.
-func (m *Metrics) VendorCall(ctx context.Context, vendor, endpoint, status string, d time.Duration) {
+// ServerRequest describes one served HTTP request for [Metrics.ServerRequest].
+// Its values become the attributes of http.server.request.duration, so each
+// must have few distinct values: the route template, never the path; an
+// account name only once it is known to be configured.
+type ServerRequest struct {
+	Method  string // as received; anything but a standard method is recorded as _OTHER
+	Route   string // the matched route template, e.g. WebhookRoute
+	Scheme  string // "http" or "https"
+	Status  int    // the response status code
+	Account string // the configured account; empty: none
+}
+
+func (r ServerRequest) attributes() []attribute.KeyValue {
+	method, _ := httpMethod(r.Method)
+	kvs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.HTTPResponseStatusCode(r.Status),
+		semconv.HTTPRoute(r.Route),
+		semconv.URLScheme(r.Scheme),
+	}
+	if r.Account != "" {
+		kvs = append(kvs, AttrAccount.String(r.Account))
+	}
+	if r.Status >= 500 { // a server's errors are its 5xx answers
+		kvs = append(kvs, semconv.ErrorTypeKey.String(strconv.Itoa(r.Status)))
+	}
+	return kvs
+}
+
+// ServerRequest records the duration of one served HTTP request (a webhook)
+// on http.server.request.duration.
+func (m *Metrics) ServerRequest(ctx context.Context, r ServerRequest, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.vendorDuration.Record(ctx, d.Seconds(), m.attrs(attrKey{lblVendor, vendor, lblEndpoint, endpoint, lblStatus, status}))
+	if r.Scheme == "" {
+		r.Scheme = "http"
+	}
+	if method, _ := httpMethod(r.Method); method == "_OTHER" {
+		r.Method = method // one cache entry for every unknown method
+	}
+	m.server.Record(ctx, d.Seconds(), m.serverSets.get(r))
+}
+
+// ClientRequest describes one vendor HTTP request for [Metrics.ClientRequest].
+type ClientRequest struct {
+	Vendor   string
+	Endpoint string // the URL path (vendor API paths carry no ids)
+	Method   string
+	Host     string // server.address
+	Port     int    // server.port
+	Status   int    // the response status code; 0 when no response came
+	// ErrorType is error.type: empty on success, the status code for a 4xx or 5xx
+	// answer, "timeout", or the error's type when no response came.
+	ErrorType string
+}
+
+func (r ClientRequest) attributes() []attribute.KeyValue {
+	method, _ := httpMethod(r.Method)
+	kvs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodKey.String(method),
+		AttrVendor.String(r.Vendor),
+		AttrEndpoint.String(r.Endpoint),
+	}
+	if r.Host != "" {
+		kvs = append(kvs, semconv.ServerAddress(r.Host), semconv.ServerPort(r.Port))
+	}
+	if r.Status > 0 {
+		kvs = append(kvs, semconv.HTTPResponseStatusCode(r.Status))
+	}
+	if r.ErrorType != "" {
+		kvs = append(kvs, semconv.ErrorTypeKey.String(r.ErrorType))
+	}
+	return kvs
+}
+
+// ClientRequest records one vendor HTTP request on http.client.request.duration.
+// Transport calls it.
+func (m *Metrics) ClientRequest(ctx context.Context, r ClientRequest, d time.Duration) {
+	if m == nil {
+		return
+	}
+	if method, _ := httpMethod(r.Method); method == "_OTHER" {
+		r.Method = method
+	}
+	m.client.Record(ctx, d.Seconds(), m.clientSets.get(r))
 }
 
 // VendorRetry counts one retry of a vendor call. The retry loop calls it
@@ -234,6 +365,39 @@ func (m *Metrics) ObserveConsumerLag(f func() []PartitionLag) (unregister func()
 		}
 		return nil
 	}, m.lag)
+}
+
+// ObserveBuildInfo reports callbridge_build_info = 1 with the version, commit
+// and Go version of the running binary. An empty version or commit is read
+// from the module's build information (go install stamps both), else "dev" and
+// "unknown". Setup calls it; the returned function unregisters it.
+func (m *Metrics) ObserveBuildInfo(version, commit string) (unregister func()) {
+	if m == nil {
+		return func() {}
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			version = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && commit == "" {
+				commit = s.Value
+			}
+		}
+	}
+	if version == "" {
+		version = "dev"
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	set := metric.WithAttributeSet(attribute.NewSet(
+		attribute.String(lblVersion, version), attribute.String(lblCommit, commit),
+		attribute.String(lblGoVersion, runtime.Version())))
+	return m.register(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(m.buildInfo, 1, set)
+		return nil
+	}, m.buildInfo)
 }
 
 func (m *Metrics) register(cb metric.Callback, inst metric.Observable) func() {

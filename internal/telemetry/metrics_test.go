@@ -5,10 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 func scrape(t *testing.T, tel *Telemetry) string {
@@ -52,7 +55,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	wg.Wait()
 	m.PublishLatency(ctx, "call.finished", 12*time.Millisecond)
 	m.Command(ctx, "task.create", "byai-main", "succeeded")
-	m.VendorCall(ctx, "byai", "/openapi/v1/task/create", "200", 80*time.Millisecond)
+	m.ServerRequest(ctx, ServerRequest{Method: "POST", Route: WebhookRoute, Status: 200, Account: "byai-main"}, 30*time.Millisecond)
+	m.ClientRequest(ctx, ClientRequest{Vendor: "byai", Endpoint: "/openapi/v1/task/create", Method: "POST", Host: "api.example.com", Port: 443, Status: 200}, 80*time.Millisecond)
 	m.VendorRetry(ctx, "byai", "/openapi/v1/task/create")
 	m.DLQWrite(ctx, "unparseable")
 	m.ProducerError(ctx, "call.finished")
@@ -71,6 +75,10 @@ func TestMetricsEndpoint(t *testing.T) {
 		`callbridge_webhooks_total{account="byai-main",outcome="published",type="call.finished"} 4`,
 		`callbridge_commands_total{account="byai-main",outcome="succeeded",type="task.create"} 1`,
 		`callbridge_publish_duration_seconds_bucket{topic="call.finished",le="0.025"} 1`,
+		`http_server_request_duration_seconds_bucket{callbridge_account="byai-main",http_request_method="POST",http_response_status_code="200",http_route="/webhooks/{account}",url_scheme="http",le="0.05"} 1`,
+		`http_client_request_duration_seconds_count{callbridge_endpoint="/openapi/v1/task/create",callbridge_vendor="byai",http_request_method="POST",http_response_status_code="200",server_address="api.example.com",server_port="443"} 1`,
+		`# TYPE http_server_request_duration_seconds histogram`,
+		`callbridge_build_info{commit="`,
 		`callbridge_vendor_retries_total{endpoint="/openapi/v1/task/create",vendor="byai"} 1`,
 		`callbridge_dlq_writes_total{reason="unparseable"} 1`,
 		`callbridge_kafka_producer_errors_total{topic="call.finished"} 1`,
@@ -103,7 +111,9 @@ func TestNoopAndNil(t *testing.T) {
 		m.Webhook(ctx, "a", "b", "c")
 		m.PublishLatency(ctx, "t", time.Second)
 		m.Command(ctx, "a", "b", "c")
-		m.VendorCall(ctx, "v", "/e", "200", time.Second)
+		m.ServerRequest(ctx, ServerRequest{Method: "POST", Route: "/r", Status: 200}, time.Second)
+		m.ClientRequest(ctx, ClientRequest{Vendor: "v", Endpoint: "/e", Method: "GET", Status: 200}, time.Second)
+		m.ObserveBuildInfo("v", "c")()
 		m.VendorRetry(ctx, "v", "/e")
 		m.DLQWrite(ctx, "r")
 		m.ProducerError(ctx, "t")
@@ -132,5 +142,95 @@ func TestNoopAndNil(t *testing.T) {
 			t.Fatalf("Transport: %v", err)
 		}
 		_ = resp.Body.Close()
+	}
+}
+
+// series returns the lines of body that start with name{ and contain every one of labels.
+func series(body, name string, labels ...string) []string {
+	var out []string
+	for line := range strings.SplitSeq(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+func TestServerRequestFollowsHTTPConventions(t *testing.T) {
+	tests := []struct {
+		name    string
+		req     ServerRequest
+		want    []string // labels of the _count series
+		notWant []string
+	}{
+		{
+			name:    "accepted webhook has method, status, route, scheme and account, no error",
+			req:     ServerRequest{Method: "POST", Route: WebhookRoute, Status: 200, Account: "acct-a"},
+			want:    []string{`http_request_method="POST"`, `http_response_status_code="200"`, `http_route="/webhooks/{account}"`, `url_scheme="http"`, `callbridge_account="acct-a"`},
+			notWant: []string{"error_type"},
+		},
+		{
+			name: "a 503 is a server error",
+			req:  ServerRequest{Method: "POST", Route: WebhookRoute, Scheme: "https", Status: 503, Account: "acct-a"},
+			want: []string{`http_response_status_code="503"`, `error_type="503"`, `url_scheme="https"`},
+		},
+		{
+			name:    "a 401 is not a server error",
+			req:     ServerRequest{Method: "POST", Route: WebhookRoute, Status: 401, Account: "acct-a"},
+			want:    []string{`http_response_status_code="401"`},
+			notWant: []string{"error_type"},
+		},
+		{
+			name:    "an unknown method and no account are bounded",
+			req:     ServerRequest{Method: "BREW", Route: WebhookRoute, Status: 405},
+			want:    []string{`http_request_method="_OTHER"`},
+			notWant: []string{"BREW", "callbridge_account"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tel, _, _ := setupTest(t, "info")
+			tel.Metrics.ServerRequest(context.Background(), tc.req, 20*time.Millisecond)
+			got := series(scrape(t, tel), MetricHTTPServer+"_count", tc.want...)
+			if len(got) != 1 {
+				t.Fatalf("want one %s_count series with %v, got %q", MetricHTTPServer, tc.want, got)
+			}
+			for _, bad := range tc.notWant {
+				if strings.Contains(got[0], bad) {
+					t.Errorf("series %s has %s", got[0], bad)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildInfo(t *testing.T) {
+	tests := []struct {
+		name            string
+		version, commit string
+		want            string
+	}{
+		{name: "stamped version and commit", version: "1.2.3", commit: "abc123", want: `callbridge_build_info{commit="abc123",go_version="` + runtime.Version() + `",version="1.2.3"} 1`},
+		{name: "unstamped build says dev", want: `version="dev"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tel, err := Setup(context.Background(), Options{ServiceVersion: tc.version, Commit: tc.commit, LogWriter: &syncBuffer{}, SpanExporter: tracetest.NewInMemoryExporter()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tel.Shutdown(context.Background()) }()
+			body := scrape(t, tel)
+			if got := series(body, MetricBuildInfo); len(got) != 1 || !strings.Contains(got[0], tc.want) || !strings.HasSuffix(got[0], " 1") {
+				t.Errorf("build info %q, want one series with %s = 1", got, tc.want)
+			}
+		})
 	}
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// ServiceName defaults to "callbridge"; OTEL_SERVICE_NAME overrides it.
 	ServiceName    string
 	ServiceVersion string
+	// Commit is the VCS revision of the build, for callbridge_build_info (empty:
+	// read from the binary's build information).
+	Commit string
 	// LogLevel is "debug", "info", "warn" or "error" (case-insensitive); empty means info.
 	LogLevel string
 	// LogWriter receives the JSON log lines; nil means os.Stderr (stdout is
@@ -147,9 +150,10 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exporter, err := otelprom.New(
 		otelprom.WithRegisterer(reg),
-		// Instrument names already are the final Prometheus names (with _total,
-		// _seconds), so the exporter must not append suffixes again.
-		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes),
+		// OpenTelemetry's Prometheus compatibility rules: http.server.request.duration
+		// (unit s) becomes http_server_request_duration_seconds. callbridge's own
+		// instruments are named with their suffixes already, which are not repeated.
+		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
 		otelprom.WithoutScopeInfo(),
 	)
 	if err != nil {
@@ -169,6 +173,8 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 		_ = mp.Shutdown(ctx)
 		return nil, err
 	}
+
+	m.ObserveBuildInfo(opts.ServiceVersion, opts.Commit)
 
 	t := &Telemetry{Metrics: m, tp: tp, tracers: tracers, mp: mp, logger: logger, registry: reg}
 

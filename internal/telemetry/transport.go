@@ -33,8 +33,8 @@ func AttemptFrom(ctx context.Context) int {
 }
 
 // Transport wraps base (nil: http.DefaultTransport) for calls to vendor:
-// every request gets a client span "{METHOD} {path}" and a VendorCall metric
-// recorded on the Telemetry of the latest Setup (resolved per request, so a
+// every request gets a client span "{METHOD} {path}" and an
+// http.client.request.duration measurement recorded on the Telemetry of the latest Setup (resolved per request, so a
 // client built before Setup is still measured).
 func Transport(base http.RoundTripper, vendor string) http.RoundTripper {
 	return &transport{base: base, vendor: vendor}
@@ -104,23 +104,24 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := base.RoundTrip(out)
 	d := time.Since(start)
 
-	var status string
+	rec := ClientRequest{Vendor: tr.vendor, Endpoint: endpoint, Method: req.Method, Host: req.URL.Hostname()}
+	if rec.Host != "" {
+		rec.Port = urlPort(req)
+	}
 	if err != nil {
-		status = "error"
-		if isTimeout(err) {
-			status = "timeout"
-		}
-		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		rec.ErrorType = errorType(err)
+		span.SetAttributes(semconv.ErrorTypeKey.String(rec.ErrorType))
 		span.SetStatus(codes.Error, redact(err.Error(), req))
 	} else {
-		status = strconv.Itoa(resp.StatusCode)
+		rec.Status = resp.StatusCode
 		span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
 		if resp.StatusCode >= 400 {
-			span.SetAttributes(semconv.ErrorTypeKey.String(status))
+			rec.ErrorType = strconv.Itoa(resp.StatusCode)
+			span.SetAttributes(semconv.ErrorTypeKey.String(rec.ErrorType))
 			span.SetStatus(codes.Error, "")
 		}
 	}
-	tel.metrics().VendorCall(ctx, tr.vendor, endpoint, status, d)
+	tel.metrics().ClientRequest(ctx, rec, d)
 	return resp, err
 }
 

@@ -34,12 +34,12 @@ func TestTransport(t *testing.T) {
 		status     int  // server reply
 		fail       bool // base transport returns an error quoting the URL
 		attempt    int
-		wantStatus string
+		wantLabels string // of the http.client.request.duration series, after its method and server labels
 		wantError  bool
 	}{
-		{name: "ok first attempt", status: 200, wantStatus: "200"},
-		{name: "server error on retry", status: 503, attempt: 3, wantStatus: "503", wantError: true},
-		{name: "transport error", fail: true, attempt: 2, wantStatus: "error", wantError: true},
+		{name: "ok first attempt", status: 200, wantLabels: `http_response_status_code="200"`},
+		{name: "server error on retry", status: 503, attempt: 3, wantLabels: `error_type="503",http_request_method="POST",http_response_status_code="503"`, wantError: true},
+		{name: "transport error", fail: true, attempt: 2, wantLabels: `error_type="_OTHER",http_request_method="POST",server_address="127.0.0.1"`, wantError: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,8 +129,12 @@ func TestTransport(t *testing.T) {
 				}
 			}
 			body := scrape(t, tel)
-			if want := `callbridge_vendor_request_duration_seconds_count{endpoint="/apiOpen/v1/task/createTask",status="` + tc.wantStatus + `",vendor="yiwise"} 1`; !strings.Contains(body, want) {
-				t.Errorf("metrics lack %s", want)
+			got := series(body, MetricHTTPClient+"_count", `callbridge_endpoint="/apiOpen/v1/task/createTask",callbridge_vendor="yiwise"`, tc.wantLabels, `server_address="127.0.0.1"`, `server_port="`)
+			if len(got) != 1 || !strings.HasSuffix(got[0], "} 1") {
+				t.Errorf("metrics lack one %s series with %s: %q", MetricHTTPClient, tc.wantLabels, got)
+			}
+			if strings.Contains(body, phone) {
+				t.Errorf("metrics leak the phone number")
 			}
 		})
 	}

@@ -22,12 +22,15 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels shared by every resource. */}}
+{{/* Labels shared by every resource (and the pods), commonLabels included. */}}
 {{- define "callbridge.labels" -}}
 helm.sh/chart: {{ include "callbridge.chart" . }}
 {{ include "callbridge.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* Labels selecting every pod of the release. */}}
