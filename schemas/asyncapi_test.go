@@ -422,7 +422,7 @@ func TestCommandRecordsMatchTheirMessages(t *testing.T) {
 				ev.SetType(typ)
 				ev.SetExtension("partitionkey", "task-43")
 				ev.SetExtension("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-				data := map[string]any{"account": "byai-main", "taskId": "43", "action": "pause"}
+				data := map[string]any{"account": "acct-1", "taskId": "43", "action": "pause"}
 				if err := ev.SetData(cloudevents.ApplicationJSON, data); err != nil {
 					t.Fatal(err)
 				}
