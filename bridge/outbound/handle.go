@@ -35,6 +35,9 @@ func (o *Outbound) handle(ctx context.Context, msg kafka.Message) error {
 		o.log.WarnContext(ctx, "record is not a CloudEvent; dead-lettered", "topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset)
 		return nil
 	}
+	// A plain W3C traceparent header continues the producer's trace; the event's own
+	// (ce_traceparent) wins in StartConsumerSpan when both are there.
+	ctx = telemetry.ExtractKafkaHeaders(ctx, msg.Headers)
 	ctx, span := telemetry.StartConsumerSpan(ctx, msg.Topic, msg.Partition, msg.Offset, ev, telemetry.ConsumerGroup(o.cfg.Group))
 	defer span.End()
 

@@ -143,7 +143,9 @@ func binaryMessage(ctx context.Context, e *cloudevents.Event, topic string) (kaf
 	if !t.IsZero() {
 		n += len(time.RFC3339Nano) + 6 // a zone offset never appears: the time is UTC
 	}
-	nh := 8 + len(ec.Extensions)
+	// Two more than the record needs: room for the plain trace headers AddTraceHeaders
+	// appends.
+	nh := 8 + len(ec.Extensions) + 2
 	var formatted map[string]string
 	for name, v := range ec.Extensions {
 		if !validExtensionName(name) || isV1AttributeHeader(name) {

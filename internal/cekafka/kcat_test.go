@@ -89,7 +89,8 @@ func (r kcatRecord) headerMap(t *testing.T) map[string]string {
 
 // TestInteropWithLibrdkafkaConsumer produces with kafka-go and our binding, and
 // reads the record with librdkafka (kcat): key, ce_* headers and value must be
-// what the CloudEvents Kafka binding prescribes, in both modes.
+// what the CloudEvents Kafka binding prescribes, in both modes, and a binary record
+// carries its trace context in the plain W3C headers too.
 func TestInteropWithLibrdkafkaConsumer(t *testing.T) {
 	bin := kcatPath(t)
 	e := fullEvent()
@@ -139,6 +140,9 @@ func TestInteropWithLibrdkafkaConsumer(t *testing.T) {
 				"ce_traceparent":  traceparent,
 				"ce_tracestate":   tracestate,
 				"content-type":    "application/json",
+				// The same trace context as OpenTelemetry's Kafka instrumentations read it.
+				"traceparent": traceparent,
+				"tracestate":  tracestate,
 			}
 			if fmt.Sprint(h) != fmt.Sprint(want) {
 				t.Errorf("kcat headers\n got  %v\n want %v", h, want)

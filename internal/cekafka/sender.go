@@ -16,7 +16,8 @@ type Sender struct {
 // NewSender returns a Sender writing with w; the caller keeps ownership of w.
 func NewSender(w *kafka.Writer) *Sender { return &Sender{w: w} }
 
-// Send binds every event for topic (binary mode unless ctx forces structured) and
+// Send binds every event for topic (binary mode unless ctx forces structured; a
+// binary record's trace context also in the plain W3C headers, see AddTraceHeaders) and
 // writes them in one WriteMessages call, so it returns once the brokers have
 // acknowledged them all (with the writer's acks), or with the first error. Nothing
 // is written when an event is invalid.
@@ -30,6 +31,7 @@ func (s *Sender) Send(ctx context.Context, topic string, events ...cloudevents.E
 		if err != nil {
 			return err
 		}
+		AddTraceHeaders(&m)
 		msgs[i] = m
 	}
 	if err := s.w.WriteMessages(ctx, msgs...); err != nil {

@@ -151,7 +151,8 @@ func (p *Publisher) marshal(v any) ([]byte, error) {
 
 // Publish builds and produces outs in one write, returning once the cluster
 // acknowledged every record (or the first error). Each record gets a producer span
-// whose context travels in the event's traceparent.
+// whose context travels in the event's traceparent/tracestate extensions
+// (ce_traceparent, ce_tracestate) and in the plain traceparent/tracestate headers.
 func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []event.Out) error {
 	if len(outs) == 0 {
 		return nil
@@ -177,6 +178,9 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 		if err != nil {
 			return fmt.Errorf("publish: bind %s: %w", out.ID, err)
 		}
+		// The trace context also as the plain W3C headers OpenTelemetry's Kafka
+		// instrumentations read.
+		cekafka.AddTraceHeaders(&msg)
 		msgs = append(msgs, msg)
 	}
 	if err := p.write(ctx, msgs...); err != nil {

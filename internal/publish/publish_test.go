@@ -147,7 +147,8 @@ func (g *seqIDs) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
 }
 
 // Publish produces exactly the records Build, the producer span and cekafka.ToKafka
-// produce: key, value and headers (the attribute headers in the same order).
+// produce, plus the plain traceparent/tracestate headers: key, value and headers
+// (the attribute headers in the same order).
 func TestPublishMatchesToKafka(t *testing.T) {
 	ids := &seqIDs{}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithIDGenerator(ids), sdktrace.WithSampler(sdktrace.AlwaysSample()))
@@ -213,6 +214,13 @@ func compareOne(t *testing.T, name string, ids *seqIDs, telem *telemetry.Telemet
 		if err != nil {
 			wantErr = fmt.Errorf("publish: bind %s: %w", out.ID, err)
 			break
+		}
+		// ... and the trace context again as the plain W3C headers.
+		if tp, _ := ev.Extensions()["traceparent"].(string); tp != "" {
+			m.Headers = append(m.Headers, kafka.Header{Key: "traceparent", Value: []byte(tp)})
+			if ts, _ := ev.Extensions()["tracestate"].(string); ts != "" {
+				m.Headers = append(m.Headers, kafka.Header{Key: "tracestate", Value: []byte(ts)})
+			}
 		}
 		want = append(want, m)
 	}
