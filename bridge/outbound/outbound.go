@@ -20,9 +20,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/callbridge/callbridge/internal/event"
-	"github.com/callbridge/callbridge/internal/ledger"
 	"github.com/callbridge/callbridge/internal/platform"
-	"github.com/callbridge/callbridge/internal/publish"
 	"github.com/callbridge/callbridge/internal/telemetry"
 )
 
@@ -38,9 +36,9 @@ type Config struct {
 	// Accounts by name.
 	Accounts map[string]*platform.Account
 	// Ledger records every command's progress and result (required).
-	Ledger *ledger.Ledger
+	Ledger Ledger
 	// Publisher produces results and dead letters (required).
-	Publisher *publish.Publisher
+	Publisher Publisher
 	// Retry shapes retries of retryable vendor failures.
 	Retry RetryPolicy
 	// Transport is the base HTTP transport for vendor calls; nil = http.DefaultTransport.
@@ -54,8 +52,6 @@ type Config struct {
 	// LedgerRetention is how long settled commands are remembered; 0 is forever.
 	// LedgerSweepInterval is how often older ones are forgotten; default 1h.
 	LedgerRetention, LedgerSweepInterval time.Duration
-	// InstanceID names this process in the ledger; default the host name.
-	InstanceID string
 	// Telemetry records spans, metrics and logs; nil records nothing.
 	Telemetry *telemetry.Telemetry
 }
@@ -66,7 +62,7 @@ var CommandTopics = []string{event.TopicTaskCreate, event.TopicCustomerImport, e
 // Outbound consumes commands and executes them.
 type Outbound struct {
 	cfg     Config
-	exec    *executor
+	exec    Handler // the chain every command runs through (newChain)
 	log     *slog.Logger
 	topicOf map[string]string // physical → logical topic
 
@@ -107,7 +103,7 @@ func New(cfg Config) (*Outbound, error) {
 	for _, t := range CommandTopics {
 		o.topicOf[cfg.TopicPrefix+t] = t
 	}
-	o.exec = newExecutor(cfg)
+	o.exec = newChain(cfg, vendorClients(cfg))
 	cfg.Telemetry.Meters().ObserveConsumerLag(o.consumerLag)
 	return o, nil
 }

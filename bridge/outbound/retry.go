@@ -2,11 +2,9 @@ package outbound
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"golang.org/x/time/rate"
 
 	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/internal/telemetry"
@@ -56,25 +54,4 @@ func (p RetryPolicy) do(ctx context.Context, tel *telemetry.Telemetry, vendor, s
 		case <-time.After(wait):
 		}
 	}
-}
-
-// rateLimited spaces vendor requests of one account to at most perSecond; 0 is no limit.
-func rateLimited(next http.RoundTripper, perSecond float64) http.RoundTripper {
-	if perSecond <= 0 {
-		return next
-	}
-	burst := max(1, int(perSecond))
-	return &limitTransport{next: next, lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
-}
-
-type limitTransport struct {
-	next http.RoundTripper
-	lim  *rate.Limiter
-}
-
-func (t *limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.lim.Wait(r.Context()); err != nil {
-		return nil, err
-	}
-	return t.next.RoundTrip(r)
 }
