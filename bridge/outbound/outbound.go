@@ -257,24 +257,39 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		return
 	}
 
+	o.consume(ctx, gctx, r, topic, pa.ID, func(next int64) error {
+		return gen.CommitOffsets(map[string]map[int]int64{topic: {pa.ID: next}})
+	})
+}
+
+// fetcher is what the partition loop needs from a *kafka.Reader.
+type fetcher interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+}
+
+// consume settles one partition's records in order until gctx ends or a record
+// cannot be settled. commit(next) is called, every CommitInterval and on return, with
+// the offset after the last record whose result (or dead letter) is on Kafka: never
+// past a record that was not settled.
+func (o *Outbound) consume(ctx, gctx context.Context, r fetcher, topic string, partition int, commit func(next int64) error) {
 	var committed, processed int64 = -1, -1
-	commit := func() {
+	flush := func() {
 		if processed > committed {
-			if err := gen.CommitOffsets(map[string]map[int]int64{topic: {pa.ID: processed + 1}}); err != nil {
-				o.log.DebugContext(ctx, "commit", "topic", topic, "partition", pa.ID, "error", err)
+			if err := commit(processed + 1); err != nil {
+				o.log.DebugContext(ctx, "commit", "topic", topic, "partition", partition, "error", err)
 				return
 			}
 			committed = processed
 		}
 	}
-	defer commit()
+	defer flush()
 	ticker := time.NewTicker(o.cfg.CommitInterval)
 	defer ticker.Stop()
 
 	for {
 		select {
 		case <-ticker.C:
-			commit()
+			flush()
 		default:
 		}
 		fctx, cancel := context.WithTimeout(gctx, o.cfg.CommitInterval)
@@ -287,7 +302,7 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 			if errors.Is(err, context.DeadlineExceeded) {
 				continue
 			}
-			o.log.WarnContext(ctx, "fetch", "topic", topic, "partition", pa.ID, "error", err)
+			o.log.WarnContext(ctx, "fetch", "topic", topic, "partition", partition, "error", err)
 			select {
 			case <-gctx.Done():
 				return
@@ -298,7 +313,7 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		if err := o.handle(ctx, msg); err != nil {
 			// Not even a result or a dead letter could be stored: do not move past the
 			// record. Stop this partition; the group will hand it out again.
-			o.log.ErrorContext(ctx, "command not settled; the partition restarts from its last commit", "topic", topic, "partition", pa.ID, "offset", msg.Offset, "error", err)
+			o.log.ErrorContext(ctx, "command not settled; the partition restarts from its last commit", "topic", topic, "partition", partition, "offset", msg.Offset, "error", err)
 			// Returning ends the generation and the group rejoins at once; pause first
 			// so an unreachable cluster is not hammered.
 			select {
@@ -309,7 +324,7 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		}
 		processed = msg.Offset
 		o.mu.Lock()
-		o.lag[lagKey{topic, pa.ID}] = max(0, msg.HighWaterMark-msg.Offset-1)
+		o.lag[lagKey{topic, partition}] = max(0, msg.HighWaterMark-msg.Offset-1)
 		o.mu.Unlock()
 	}
 }

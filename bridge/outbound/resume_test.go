@@ -22,7 +22,9 @@ func TestAResumedTaskCreateContinuesAfterItsLastRecordedStep(t *testing.T) {
 		name    string
 		pending string
 		steps   ledger.Steps
-		client  fakeClient
+		// create and find script the vendor (fakeClient's); nil is its default.
+		create func(n int) (platform.Reply, error)
+		find   func(n int) ([]string, error)
 		// calls are the vendor calls the run makes; code the error code, "" success.
 		calls  []string
 		code   string
@@ -43,14 +45,14 @@ func TestAResumedTaskCreateContinuesAfterItsLastRecordedStep(t *testing.T) {
 		{
 			name:    "a resumed create that finds its task does not create it again",
 			pending: ledger.PendingCreate,
-			client:  fakeClient{find: func(int) ([]string, error) { return []string{"t-9"}, nil }},
+			find:    func(int) ([]string, error) { return []string{"t-9"}, nil },
 			calls:   []string{"find", "import:t-9:2", "import:t-9:1", "start:t-9"},
 			taskID:  "t-9",
 		},
 		{
 			name:    "a resumed create that finds several tasks of its name ends outcome_unknown",
 			pending: ledger.PendingCreate,
-			client:  fakeClient{find: func(int) ([]string, error) { return []string{"t-8", "t-9"}, nil }},
+			find:    func(int) ([]string, error) { return []string{"t-8", "t-9"}, nil },
 			calls:   []string{"find"},
 			code:    command.ErrOutcomeUnknown,
 			says:    "during create",
@@ -58,14 +60,14 @@ func TestAResumedTaskCreateContinuesAfterItsLastRecordedStep(t *testing.T) {
 		{
 			name:    "a resumed find asks the vendor again instead of creating",
 			pending: ledger.PendingFind,
-			client:  fakeClient{find: func(int) ([]string, error) { return []string{"t-9"}, nil }},
+			find:    func(int) ([]string, error) { return []string{"t-9"}, nil },
 			calls:   []string{"find", "import:t-9:2", "import:t-9:1", "start:t-9"},
 			taskID:  "t-9",
 		},
 		{
 			name:    "a resumed create whose question fails ends outcome_unknown without creating",
 			pending: ledger.PendingCreate,
-			client:  fakeClient{find: func(int) ([]string, error) { return nil, vendorErr(http.StatusForbidden) }},
+			find:    func(int) ([]string, error) { return nil, vendorErr(http.StatusForbidden) },
 			calls:   []string{"find"},
 			code:    command.ErrOutcomeUnknown,
 			says:    "asking the vendor failed",
@@ -96,26 +98,24 @@ func TestAResumedTaskCreateContinuesAfterItsLastRecordedStep(t *testing.T) {
 			taskID: "t-1",
 		},
 		{
-			name: "a create whose reply was lost is found on the retry, not created twice",
-			client: fakeClient{
-				create: func(int) (platform.Reply, error) { return platform.Reply{}, vendorErr(http.StatusBadGateway) },
-				find:   func(int) ([]string, error) { return []string{"t-5"}, nil },
-			},
+			name:   "a create whose reply was lost is found on the retry, not created twice",
+			create: func(int) (platform.Reply, error) { return platform.Reply{}, vendorErr(http.StatusBadGateway) },
+			find:   func(int) ([]string, error) { return []string{"t-5"}, nil },
 			calls:  []string{"create", "find", "import:t-5:2", "import:t-5:1", "start:t-5"},
 			taskID: "t-5",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := tt.client
-			h := newHarness(t, &client)
+			client := &fakeClient{create: tt.create, find: tt.find}
+			h := newHarness(t, client)
 			seeded := tt.pending != "" || tt.steps != (ledger.Steps{})
 			if seeded {
 				h.ledger.seed(ledger.Entry{CommandID: "tc", CommandType: event.TopicTaskCreate, Account: testAccount,
 					State: ledger.StateStarted, Pending: tt.pending, Steps: tt.steps})
 			}
 			r := h.settled(t, event.TopicTaskCreate, "tc", taskCreate("campaign", 3, true))
-			wantCalls(t, &client, tt.calls...)
+			wantCalls(t, client, tt.calls...)
 			if tt.code != "" {
 				wantError(t, r, tt.code)
 				if !strings.Contains(r.Error.Message, tt.says) {
@@ -292,6 +292,57 @@ func TestASettledCommandIsNotExecutedAgain(t *testing.T) {
 			}
 			if !again.UpdatedAt.Equal(first.UpdatedAt) || fmt.Sprint(*again.Result) != fmt.Sprint(*first.Result) {
 				t.Errorf("repeat returned %+v at %v, want the recorded %+v at %v", again.Result, again.UpdatedAt, first.Result, first.UpdatedAt)
+			}
+		})
+	}
+}
+
+func TestAFailedStepEndsTheSagaAndReportsWhatWasDone(t *testing.T) {
+	reject := func() (platform.Reply, error) { return platform.Reply{}, vendorErr(http.StatusPreconditionFailed) }
+	tests := []struct {
+		name     string
+		client   *fakeClient
+		calls    []string
+		taskID   string
+		accepted int
+	}{
+		{
+			name:   "a rejected create imports and starts nothing",
+			client: &fakeClient{create: func(int) (platform.Reply, error) { return reject() }},
+			calls:  []string{"create"},
+		},
+		{
+			name: "a rejected batch keeps the counts of the batches before it",
+			client: &fakeClient{imports: func(n int, cs []command.Customer) (platform.Reply, error) {
+				if n == 2 {
+					return reject()
+				}
+				return platform.Reply{Accepted: len(cs)}, nil
+			}},
+			calls:    []string{"create", "import:t-1:2", "import:t-1:1"},
+			taskID:   "t-1",
+			accepted: 2,
+		},
+		{
+			name:     "a rejected start keeps the task and its imports",
+			client:   &fakeClient{control: func(int, *command.TaskControl) (platform.Reply, error) { return reject() }},
+			calls:    []string{"create", "import:t-1:2", "import:t-1:1", "start:t-1"},
+			taskID:   "t-1",
+			accepted: 3,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.client)
+			r := h.settled(t, event.TopicTaskCreate, "tc", taskCreate("campaign", 3, true))
+			wantError(t, r, command.ErrVendorRejected)
+			wantCalls(t, tt.client, tt.calls...)
+			accepted := 0
+			if r.Imported != nil {
+				accepted = r.Imported.Accepted
+			}
+			if r.TaskID != tt.taskID || accepted != tt.accepted {
+				t.Errorf("result task %q accepted %d, want %q and %d", r.TaskID, accepted, tt.taskID, tt.accepted)
 			}
 		})
 	}

@@ -16,8 +16,9 @@ import (
 type RetryPolicy struct {
 	// MaxAttempts bounds the attempts of one step; default 5.
 	MaxAttempts int
-	// Initial is the first backoff; default 200ms. It doubles up to Max (default 30s),
-	// each wait randomized by ±50% so instances do not retry in lockstep.
+	// Initial is the first backoff; default 200ms. It grows 1.5× per attempt (the
+	// backoff library's default) up to Max (default 30s), each wait randomized by
+	// ±50% so instances do not retry in lockstep.
 	Initial, Max time.Duration
 }
 
