@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -361,3 +363,36 @@ func vendorErr(code int) error {
 }
 
 var errBroker = errors.New("broker unreachable")
+
+// refusal is a command the chain settles as failed before any vendor call.
+type refusal struct {
+	name, typ string
+	data      any
+	client    platform.Client // the account's client; nil: it has none
+	code      string
+	says      string // the message mentions it
+	vendor    string // the result names it ("" for an unknown account)
+}
+
+func checkRefusals(t *testing.T, cases []refusal) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.client)
+			r := h.settled(t, tt.typ, "bad", tt.data)
+			wantError(t, r, tt.code)
+			if !strings.Contains(r.Error.Message, tt.says) {
+				t.Errorf("message %q, want it to mention %q", r.Error.Message, tt.says)
+			}
+			if r.Vendor != tt.vendor || r.CommandType != tt.typ || r.CommandID != "bad" || r.Attempts != 0 {
+				t.Errorf("result %+v, want vendor %q, type %s, no attempts", r, tt.vendor, tt.typ)
+			}
+			if f, ok := tt.client.(*fakeClient); ok {
+				wantCalls(t, f)
+			}
+			if got := h.ledger.pendings(); !slices.Equal(got, []string{ledger.PendingNone}) {
+				t.Errorf("ledger writes %q, want only the settled result", got)
+			}
+		})
+	}
+}

@@ -1,6 +1,13 @@
 // Package outbound is the outbound half of callbridge: command CloudEvents in, one
 // signed vendor call per command, a result CloudEvent out.
 //
+// Every command runs through one chain of small steps, listed in order in newChain
+// (chain.go): deduplicate → settle → decode → validate → resolve → dispatch, which
+// runs the command's saga; each vendor call in a saga is a step that is checkpointed
+// in the ledger and retried (step.go). A step fails a command by returning a
+// *command.Error, which settle records as the result; any other error leaves the
+// command for the next run. handle publishes the recorded result.
+//
 // Consumption uses kafka-go's ConsumerGroup generations directly rather than a Reader
 // so that the half can (1) bring the idempotency ledger up to date after every
 // rebalance before touching a newly assigned partition, (2) finish the command in

@@ -8,10 +8,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/ledger"
-	"github.com/callbridge/callbridge/internal/platform"
 )
 
 func TestNewRequiresBrokersLedgerAndPublisher(t *testing.T) {
@@ -55,22 +53,6 @@ func TestTopicsAreReadWithThePrefix(t *testing.T) {
 		if o.topicOf["acme."+topic] != topic {
 			t.Errorf("acme.%s maps to %q", topic, o.topicOf["acme."+topic])
 		}
-	}
-}
-
-func TestVendorClientsSendThroughTheConfiguredTransport(t *testing.T) {
-	api := &vendorAPI{}
-	cfg := Config{Transport: api, Accounts: map[string]*platform.Account{
-		"mine":     {Name: "mine", Vendor: testVendor, BaseURL: "http://vendor.test", RateLimit: 100},
-		"orphaned": {Name: "orphaned", Vendor: "unregistered"},
-	}}
-	clients := vendorClients(cfg)
-	if _, ok := clients["orphaned"]; ok || len(clients) != 1 {
-		t.Fatalf("clients %v, want one for the registered vendor only", clients)
-	}
-	reply, err := clients["mine"].ControlTask(context.Background(), &command.TaskControl{TaskID: "1", Action: command.ActionPause})
-	if err != nil || reply.RequestID != "rq-pause" || api.n.Load() != 1 {
-		t.Errorf("reply %+v err %v after %d requests, want the transport's answer", reply, err, api.n.Load())
 	}
 }
 

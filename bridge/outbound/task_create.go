@@ -75,7 +75,5 @@ func (s *session) findTasks(ctx context.Context, name string) ([]string, error) 
 		ids, err = s.client.FindTasks(ctx, name)
 		return platform.Reply{}, err
 	})
-	// The create stays pending until the caller settles it.
-	s.e.Pending = ledger.PendingCreate
 	return ids, err
 }

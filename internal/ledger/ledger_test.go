@@ -64,10 +64,10 @@ func mustGet(t testing.TB, l *Ledger, id string) Entry {
 func doneEntry(id string, attempts int) Entry {
 	code := 1001
 	return Entry{
-		CommandID: id, CommandType: "task.control", Account: "byai-main", State: StateDone,
+		CommandID: id, CommandType: "task.control", Account: "main", State: StateDone,
 		Attempts: attempts, VendorRequestIDs: []string{"req-" + id},
 		Result: &command.Result{
-			CommandID: id, CommandType: "task.control", Account: "byai-main", Vendor: "byai",
+			CommandID: id, CommandType: "task.control", Account: "main", Vendor: "some-vendor",
 			Outcome: command.Failed, Attempts: attempts, VendorRequestIDs: []string{"req-" + id},
 			Error: &command.Error{Code: command.ErrVendorRejected, Message: "no", VendorCode: &code},
 		},
@@ -223,7 +223,7 @@ func TestCrashMidSagaIsVisibleAfterRestart(t *testing.T) {
 			brokers := newCluster(t)
 			a := openLedger(t, brokers, "a")
 			e := tt.entry
-			e.CommandID, e.CommandType, e.Account, e.State = "saga-1", "task.create", "yiwise-east", StateStarted
+			e.CommandID, e.CommandType, e.Account, e.State = "saga-1", "task.create", "east", StateStarted
 			put(t, a, e)
 			_ = a.Close() // the crash: nothing more is written
 

@@ -1,7 +1,6 @@
 package outbound
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -211,6 +210,13 @@ func TestAResumedSingleCallIsNeverPlacedAgain(t *testing.T) {
 	}
 }
 
+func TestASingleCallOnAVendorWithoutTheAbilityIsUnsupported(t *testing.T) {
+	checkRefusals(t, []refusal{
+		{name: "a client that is not a SingleCaller", typ: event.TopicCallSingle, data: callSingle("13900000005"), client: &fakeClient{},
+			code: command.ErrUnsupportedByVendor, says: "single-call", vendor: testVendor},
+	})
+}
+
 func TestAResumedTaskControlIsRepeated(t *testing.T) {
 	actions := []string{command.ActionStart, command.ActionPause, command.ActionStop, command.ActionDelete, command.ActionSetConcurrency}
 	for _, action := range actions {
@@ -261,37 +267,6 @@ func TestADeleteAnswering404IsDoneOnlyWhenResumed(t *testing.T) {
 			wantError(t, r, tt.code)
 			if r.Error.VendorCode == nil || *r.Error.VendorCode != http.StatusNotFound {
 				t.Errorf("vendor code %v, want 404", r.Error.VendorCode)
-			}
-		})
-	}
-}
-
-func TestASettledCommandIsNotExecutedAgain(t *testing.T) {
-	for _, typ := range []string{event.TopicTaskCreate, event.TopicCallSingle, event.TopicTaskControl, event.TopicCustomerImport} {
-		t.Run(typ, func(t *testing.T) {
-			client := &fakeClient{}
-			h := newHarness(t, fakeCaller{fakeClient: client})
-			data := map[string]any{
-				event.TopicTaskCreate:     taskCreate("once", 1, true),
-				event.TopicCallSingle:     callSingle("13900000002"),
-				event.TopicTaskControl:    taskControl("4", command.ActionPause),
-				event.TopicCustomerImport: customerImport("4", 1),
-			}[typ]
-			first, err := h.run(t, typ, "dup", data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			calls, puts := len(client.Calls()), len(h.ledger.puts)
-			// Even different data under the same id: the id is the idempotency key.
-			again, err := h.run(t, typ, "dup", []byte(`{"junk":true}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(client.Calls()) != calls || len(h.ledger.puts) != puts {
-				t.Errorf("the repeat made %d vendor calls and %d ledger writes, want none", len(client.Calls())-calls, len(h.ledger.puts)-puts)
-			}
-			if !again.UpdatedAt.Equal(first.UpdatedAt) || fmt.Sprint(*again.Result) != fmt.Sprint(*first.Result) {
-				t.Errorf("repeat returned %+v at %v, want the recorded %+v at %v", again.Result, again.UpdatedAt, first.Result, first.UpdatedAt)
 			}
 		})
 	}
