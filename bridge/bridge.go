@@ -158,7 +158,7 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 		Brokers: b.kafka.Brokers, Dialer: dialer, Group: b.cfg.ConsumerGroup, TopicPrefix: b.cfg.TopicPrefix,
 		Accounts: b.accounts, Ledger: l, Publisher: b.pub, Transport: b.opts.VendorTransport,
 		Retry:          outbound.RetryPolicy{MaxAttempts: b.cfg.RetryMaxAttempts, Initial: b.cfg.RetryInitialBackoff, Max: b.cfg.RetryMaxBackoff},
-		CommandTimeout: b.cfg.CommandTimeout, InstanceID: b.opts.InstanceID, Telemetry: b.opts.Telemetry,
+		CommandTimeout: b.cfg.CommandTimeout, Telemetry: b.opts.Telemetry,
 		LedgerRetention: b.cfg.LedgerRetention, LedgerSweepInterval: b.cfg.LedgerSweepInterval,
 	})
 	return err

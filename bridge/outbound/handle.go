@@ -7,12 +7,16 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/callbridge/callbridge/internal/cekafka"
-	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/event"
-	"github.com/callbridge/callbridge/internal/ledger"
 	"github.com/callbridge/callbridge/internal/publish"
 	"github.com/callbridge/callbridge/internal/telemetry"
 )
+
+// Publisher is what the outbound half needs from internal/publish.
+type Publisher interface {
+	Publish(ctx context.Context, vendor, account string, outs []event.Out) error
+	DeadLetter(ctx context.Context, d publish.DeadLetter, reasonKind string) error
+}
 
 // handle settles one record: a result on command.result, or the record on the
 // dead-letter topic. It returns an error only when neither could be stored.
@@ -21,7 +25,6 @@ func (o *Outbound) handle(ctx context.Context, msg kafka.Message) error {
 	// asked to stop: an interrupted call would leave its outcome unknown.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.CommandTimeout)
 	defer cancel()
-	typ := o.topicOf[msg.Topic]
 	ev, err := cekafka.FromKafka(msg)
 	if err != nil {
 		d := publish.DeadLetter{
@@ -41,60 +44,23 @@ func (o *Outbound) handle(ctx context.Context, msg kafka.Message) error {
 	ctx, span := telemetry.StartConsumerSpan(ctx, msg.Topic, msg.Partition, msg.Offset, ev, telemetry.ConsumerGroup(o.cfg.Group))
 	defer span.End()
 
-	e, err := o.exec.run(ctx, typ, ev)
-	if err != nil {
+	c := &Command{ID: ev.ID(), Type: o.topicOf[msg.Topic], Data: ev.Data()}
+	if err := o.exec(ctx, c); err != nil {
 		return err
 	}
 	key := string(msg.Key)
 	if key == "" {
-		key = ev.ID()
+		key = c.ID
 	}
-	if err := o.publishResult(ctx, key, e); err != nil {
+	if err := o.publishResult(ctx, key, c.Entry); err != nil {
 		return err
 	}
-	r := e.Result
+	r := c.Entry.Result
 	attrs := []any{"command_id", r.CommandID, "type", r.CommandType, "account", r.Account, "outcome", r.Outcome, "attempts", r.Attempts}
 	if r.Error != nil {
 		attrs = append(attrs, "error_code", r.Error.Code, "error", r.Error.Message)
 	}
 	o.log.InfoContext(ctx, "command settled", attrs...)
 	o.cfg.Telemetry.Meters().Command(ctx, r.CommandType, r.Account, outcomeLabel(r))
-	return nil
-}
-
-func outcomeLabel(r *command.Result) string {
-	if r.Error != nil {
-		return r.Error.Code
-	}
-	return r.Outcome
-}
-
-// publishResult produces the recorded result. Its id and time come from the ledger,
-// so publishing it again for a repeated command yields the identical event.
-func (o *Outbound) publishResult(ctx context.Context, key string, e ledger.Entry) error {
-	r := e.Result
-	if r.VendorRequestIDs == nil {
-		r.VendorRequestIDs = []string{}
-	}
-	typ := event.TypeCommandSucceeded
-	if r.Outcome == command.Failed {
-		typ = event.TypeCommandFailed
-	}
-	vendor := r.Vendor
-	if vendor == "" {
-		vendor = "unknown"
-	}
-	out := event.Out{
-		Topic:   event.TopicCommandResult,
-		Type:    typ,
-		ID:      event.ID("callbridge", r.Account, "command.result", r.CommandID),
-		Subject: "command/" + r.CommandID,
-		Time:    e.UpdatedAt,
-		Key:     key,
-		Data:    r,
-	}
-	if err := o.cfg.Publisher.Publish(ctx, vendor, r.Account, []event.Out{out}); err != nil {
-		return fmt.Errorf("outbound: publish result of %s: %w", r.CommandID, err)
-	}
 	return nil
 }

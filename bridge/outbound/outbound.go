@@ -1,6 +1,13 @@
 // Package outbound is the outbound half of callbridge: command CloudEvents in, one
 // signed vendor call per command, a result CloudEvent out.
 //
+// Every command runs through one chain of small steps, listed in order in newChain
+// (chain.go): deduplicate → settle → decode → validate → resolve → dispatch, which
+// runs the command's saga; each vendor call in a saga is a step that is checkpointed
+// in the ledger and retried (step.go). A step fails a command by returning a
+// *command.Error, which settle records as the result; any other error leaves the
+// command for the next run. handle publishes the recorded result.
+//
 // Consumption uses kafka-go's ConsumerGroup generations directly rather than a Reader
 // so that the half can (1) bring the idempotency ledger up to date after every
 // rebalance before touching a newly assigned partition, (2) finish the command in
@@ -20,9 +27,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/callbridge/callbridge/internal/event"
-	"github.com/callbridge/callbridge/internal/ledger"
 	"github.com/callbridge/callbridge/internal/platform"
-	"github.com/callbridge/callbridge/internal/publish"
 	"github.com/callbridge/callbridge/internal/telemetry"
 )
 
@@ -38,9 +43,9 @@ type Config struct {
 	// Accounts by name.
 	Accounts map[string]*platform.Account
 	// Ledger records every command's progress and result (required).
-	Ledger *ledger.Ledger
+	Ledger Ledger
 	// Publisher produces results and dead letters (required).
-	Publisher *publish.Publisher
+	Publisher Publisher
 	// Retry shapes retries of retryable vendor failures.
 	Retry RetryPolicy
 	// Transport is the base HTTP transport for vendor calls; nil = http.DefaultTransport.
@@ -54,8 +59,6 @@ type Config struct {
 	// LedgerRetention is how long settled commands are remembered; 0 is forever.
 	// LedgerSweepInterval is how often older ones are forgotten; default 1h.
 	LedgerRetention, LedgerSweepInterval time.Duration
-	// InstanceID names this process in the ledger; default the host name.
-	InstanceID string
 	// Telemetry records spans, metrics and logs; nil records nothing.
 	Telemetry *telemetry.Telemetry
 }
@@ -66,7 +69,7 @@ var CommandTopics = []string{event.TopicTaskCreate, event.TopicCustomerImport, e
 // Outbound consumes commands and executes them.
 type Outbound struct {
 	cfg     Config
-	exec    *executor
+	exec    Handler // the chain every command runs through (newChain)
 	log     *slog.Logger
 	topicOf map[string]string // physical → logical topic
 
@@ -107,7 +110,7 @@ func New(cfg Config) (*Outbound, error) {
 	for _, t := range CommandTopics {
 		o.topicOf[cfg.TopicPrefix+t] = t
 	}
-	o.exec = newExecutor(cfg)
+	o.exec = newChain(cfg, vendorClients(cfg))
 	cfg.Telemetry.Meters().ObserveConsumerLag(o.consumerLag)
 	return o, nil
 }
@@ -261,24 +264,39 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		return
 	}
 
+	o.consume(ctx, gctx, r, topic, pa.ID, func(next int64) error {
+		return gen.CommitOffsets(map[string]map[int]int64{topic: {pa.ID: next}})
+	})
+}
+
+// fetcher is what the partition loop needs from a *kafka.Reader.
+type fetcher interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+}
+
+// consume settles one partition's records in order until gctx ends or a record
+// cannot be settled. commit(next) is called, every CommitInterval and on return, with
+// the offset after the last record whose result (or dead letter) is on Kafka: never
+// past a record that was not settled.
+func (o *Outbound) consume(ctx, gctx context.Context, r fetcher, topic string, partition int, commit func(next int64) error) {
 	var committed, processed int64 = -1, -1
-	commit := func() {
+	flush := func() {
 		if processed > committed {
-			if err := gen.CommitOffsets(map[string]map[int]int64{topic: {pa.ID: processed + 1}}); err != nil {
-				o.log.DebugContext(ctx, "commit", "topic", topic, "partition", pa.ID, "error", err)
+			if err := commit(processed + 1); err != nil {
+				o.log.DebugContext(ctx, "commit", "topic", topic, "partition", partition, "error", err)
 				return
 			}
 			committed = processed
 		}
 	}
-	defer commit()
+	defer flush()
 	ticker := time.NewTicker(o.cfg.CommitInterval)
 	defer ticker.Stop()
 
 	for {
 		select {
 		case <-ticker.C:
-			commit()
+			flush()
 		default:
 		}
 		fctx, cancel := context.WithTimeout(gctx, o.cfg.CommitInterval)
@@ -291,7 +309,7 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 			if errors.Is(err, context.DeadlineExceeded) {
 				continue
 			}
-			o.log.WarnContext(ctx, "fetch", "topic", topic, "partition", pa.ID, "error", err)
+			o.log.WarnContext(ctx, "fetch", "topic", topic, "partition", partition, "error", err)
 			select {
 			case <-gctx.Done():
 				return
@@ -302,7 +320,7 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		if err := o.handle(ctx, msg); err != nil {
 			// Not even a result or a dead letter could be stored: do not move past the
 			// record. Stop this partition; the group will hand it out again.
-			o.log.ErrorContext(ctx, "command not settled; the partition restarts from its last commit", "topic", topic, "partition", pa.ID, "offset", msg.Offset, "error", err)
+			o.log.ErrorContext(ctx, "command not settled; the partition restarts from its last commit", "topic", topic, "partition", partition, "offset", msg.Offset, "error", err)
 			// Returning ends the generation and the group rejoins at once; pause first
 			// so an unreachable cluster is not hammered.
 			select {
@@ -313,7 +331,7 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 		}
 		processed = msg.Offset
 		o.mu.Lock()
-		o.lag[lagKey{topic, pa.ID}] = max(0, msg.HighWaterMark-msg.Offset-1)
+		o.lag[lagKey{topic, partition}] = max(0, msg.HighWaterMark-msg.Offset-1)
 		o.mu.Unlock()
 	}
 }

@@ -2,11 +2,9 @@ package outbound
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"golang.org/x/time/rate"
 
 	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/internal/telemetry"
@@ -18,8 +16,9 @@ import (
 type RetryPolicy struct {
 	// MaxAttempts bounds the attempts of one step; default 5.
 	MaxAttempts int
-	// Initial is the first backoff; default 200ms. It doubles up to Max (default 30s),
-	// each wait randomized by ±50% so instances do not retry in lockstep.
+	// Initial is the first backoff; default 200ms. It grows 1.5× per attempt (the
+	// backoff library's default) up to Max (default 30s), each wait randomized by
+	// ±50% so instances do not retry in lockstep.
 	Initial, Max time.Duration
 }
 
@@ -56,25 +55,4 @@ func (p RetryPolicy) do(ctx context.Context, tel *telemetry.Telemetry, vendor, s
 		case <-time.After(wait):
 		}
 	}
-}
-
-// rateLimited spaces vendor requests of one account to at most perSecond; 0 is no limit.
-func rateLimited(next http.RoundTripper, perSecond float64) http.RoundTripper {
-	if perSecond <= 0 {
-		return next
-	}
-	burst := max(1, int(perSecond))
-	return &limitTransport{next: next, lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
-}
-
-type limitTransport struct {
-	next http.RoundTripper
-	lim  *rate.Limiter
-}
-
-func (t *limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.lim.Wait(r.Context()); err != nil {
-		return nil, err
-	}
-	return t.next.RoundTrip(r)
 }

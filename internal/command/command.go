@@ -149,13 +149,16 @@ type Imported struct {
 	Rejected int `json:"rejected"`
 }
 
-// Error says why a command failed.
+// Error says why a command failed. As an error it is a settled failure: the command
+// ends with this in its failed result.
 type Error struct {
 	Code       string `json:"code"`
 	Message    string `json:"message"`
 	VendorCode *int   `json:"vendorCode"`
 	Retryable  bool   `json:"retryable"`
 }
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // Result is the data of callbridge.command.succeeded / callbridge.command.failed.
 type Result struct {

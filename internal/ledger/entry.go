@@ -83,10 +83,6 @@ type Entry struct {
 // Done reports whether the command ended and has a result to publish again.
 func (e Entry) Done() bool { return e.State == StateDone }
 
-// InDoubt reports whether a vendor call may have happened without its outcome being
-// recorded (the writer crashed or lost its partition in between).
-func (e Entry) InDoubt() bool { return e.State != StateDone && e.Pending != PendingNone }
-
 // clone deep-copies e so callers can never mutate what the ledger holds (and race
 // with readers of the map).
 func (e Entry) clone() Entry {

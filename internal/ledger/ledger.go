@@ -464,32 +464,33 @@ func (l *Ledger) Len() int {
 	return l.live
 }
 
-// Put writes e (key e.CommandID), stamping UpdatedAt and Owner, and returns once the
-// brokers acknowledged it (acks=all); the entry is then visible to Get here, and to
-// other instances after their next Sync. The last acknowledged write of a key wins.
-// An error means the write may or may not have landed: do not call the vendor on it.
-func (l *Ledger) Put(ctx context.Context, e Entry) error {
+// Put writes e (key e.CommandID), stamping UpdatedAt and Owner, and returns the entry
+// as written once the brokers acknowledged it (acks=all); it is then visible to Get
+// here, and to other instances after their next Sync. The last acknowledged write of
+// a key wins. An error means the write may or may not have landed: do not call the
+// vendor on it.
+func (l *Ledger) Put(ctx context.Context, e Entry) (Entry, error) {
 	if e.CommandID == "" {
-		return errors.New("ledger: put: empty command id")
+		return e, errors.New("ledger: put: empty command id")
 	}
 	if l.isClosed() {
-		return ErrClosed
+		return e, ErrClosed
 	}
 	e.UpdatedAt = time.Now().UTC()
 	e.Owner = l.cfg.InstanceID
 	b, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("ledger: put %s: %w", e.CommandID, err)
+		return e, fmt.Errorf("ledger: put %s: %w", e.CommandID, err)
 	}
 	p := l.partition(e.CommandID)
 	off, err := l.produce(ctx, p, e.CommandID, b)
 	if err != nil {
-		return fmt.Errorf("ledger: put %s: %w", e.CommandID, err)
+		return e, fmt.Errorf("ledger: put %s: %w", e.CommandID, err)
 	}
 	l.mu.Lock()
 	l.storeLocked(p, off, e.CommandID, &e)
 	l.mu.Unlock()
-	return nil
+	return e, nil
 }
 
 // Forget writes a tombstone for id, so compaction drops it (retention of very old
@@ -557,25 +558,15 @@ func (l *Ledger) produce(ctx context.Context, p int, key string, value []byte) (
 // instance had acknowledged before Sync was called is then visible to Get. Call it
 // after each consumer-group rebalance, before processing newly assigned partitions.
 func (l *Ledger) Sync(ctx context.Context) error {
-	return l.sync(ctx, l.parts)
-}
-
-// SyncKey is Sync for the one partition that holds id: cheaper when only one command
-// is about to be looked up.
-func (l *Ledger) SyncKey(ctx context.Context, id string) error {
-	return l.sync(ctx, []int{l.partition(id)})
-}
-
-func (l *Ledger) sync(ctx context.Context, parts []int) error {
 	if l.isClosed() {
 		return ErrClosed
 	}
-	offs, err := l.listOffsets(ctx, parts, false)
+	offs, err := l.listOffsets(ctx, l.parts, false)
 	if err != nil {
 		return err
 	}
-	target := make(map[int]int64, len(parts))
-	for _, p := range parts {
+	target := make(map[int]int64, len(l.parts))
+	for _, p := range l.parts {
 		target[p] = offs[p].LastOffset
 	}
 	if err := l.waitFor(ctx, target); err != nil {

@@ -47,7 +47,7 @@ func openLedger(t testing.TB, brokers []string, instance string) *Ledger {
 
 func put(t testing.TB, l *Ledger, e Entry) {
 	t.Helper()
-	if err := l.Put(testCtx(t), e); err != nil {
+	if _, err := l.Put(testCtx(t), e); err != nil {
 		t.Fatalf("Put(%s): %v", e.CommandID, err)
 	}
 }
@@ -64,10 +64,10 @@ func mustGet(t testing.TB, l *Ledger, id string) Entry {
 func doneEntry(id string, attempts int) Entry {
 	code := 1001
 	return Entry{
-		CommandID: id, CommandType: "task.control", Account: "byai-main", State: StateDone,
+		CommandID: id, CommandType: "task.control", Account: "main", State: StateDone,
 		Attempts: attempts, VendorRequestIDs: []string{"req-" + id},
 		Result: &command.Result{
-			CommandID: id, CommandType: "task.control", Account: "byai-main", Vendor: "byai",
+			CommandID: id, CommandType: "task.control", Account: "main", Vendor: "some-vendor",
 			Outcome: command.Failed, Attempts: attempts, VendorRequestIDs: []string{"req-" + id},
 			Error: &command.Error{Code: command.ErrVendorRejected, Message: "no", VendorCode: &code},
 		},
@@ -127,6 +127,27 @@ func TestPutIsVisibleHereAndAfterRestart(t *testing.T) {
 	}
 }
 
+func TestPutReturnsTheEntryAsWritten(t *testing.T) {
+	// Callers publish what Put returns; it must be what Get (here and after a restart)
+	// shows, stamps included, so a repeated command publishes the identical result.
+	brokers := newCluster(t)
+	a := openLedger(t, brokers, "a")
+	in := doneEntry("stamped", 3)
+	got, err := a.Put(testCtx(t), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Owner != "a" || got.UpdatedAt.IsZero() || !in.UpdatedAt.IsZero() {
+		t.Fatalf("Put returned owner %q updatedAt %v (input updatedAt %v), want stamped by a", got.Owner, got.UpdatedAt, in.UpdatedAt)
+	}
+	for who, l := range map[string]*Ledger{"same instance": a, "other instance": openLedger(t, brokers, "b")} {
+		rec := mustGet(t, l, "stamped")
+		if !rec.UpdatedAt.Equal(got.UpdatedAt) || rec.Owner != got.Owner || rec.Attempts != got.Attempts {
+			t.Errorf("%s: Get = %+v, want what Put returned %+v", who, rec, got)
+		}
+	}
+}
+
 func TestSyncShowsWritesOfOtherInstances(t *testing.T) {
 	brokers := newCluster(t)
 	a := openLedger(t, brokers, "a")
@@ -150,13 +171,13 @@ func TestSyncShowsWritesOfOtherInstances(t *testing.T) {
 		}
 	}
 
-	// SyncKey is enough for one key; and B's writes reach A the same way.
+	// B's writes reach A the same way.
 	put(t, b, doneEntry("from-b", 7))
-	if err := a.SyncKey(testCtx(t), "from-b"); err != nil {
-		t.Fatalf("SyncKey: %v", err)
+	if err := a.Sync(testCtx(t)); err != nil {
+		t.Fatalf("Sync: %v", err)
 	}
 	if got := mustGet(t, a, "from-b"); got.Attempts != 7 || got.Owner != "b" {
-		t.Fatalf("A after SyncKey: %+v", got)
+		t.Fatalf("A after Sync: %+v", got)
 	}
 	if a.Len() != b.Len() || a.Len() != 51 {
 		t.Fatalf("Len a=%d b=%d, want 51", a.Len(), b.Len())
@@ -202,13 +223,13 @@ func TestCrashMidSagaIsVisibleAfterRestart(t *testing.T) {
 			brokers := newCluster(t)
 			a := openLedger(t, brokers, "a")
 			e := tt.entry
-			e.CommandID, e.CommandType, e.Account, e.State = "saga-1", "task.create", "yiwise-east", StateStarted
+			e.CommandID, e.CommandType, e.Account, e.State = "saga-1", "task.create", "east", StateStarted
 			put(t, a, e)
 			_ = a.Close() // the crash: nothing more is written
 
 			got := mustGet(t, openLedger(t, brokers, "b"), "saga-1")
-			if !got.InDoubt() || got.Done() {
-				t.Errorf("InDoubt=%v Done=%v, want in doubt", got.InDoubt(), got.Done())
+			if got.Done() {
+				t.Errorf("Done after a crash mid-saga: %+v", got)
 			}
 			if got.Pending != e.Pending || got.Steps != e.Steps || got.Attempts != e.Attempts ||
 				fmt.Sprint(got.VendorRequestIDs) != fmt.Sprint(e.VendorRequestIDs) {
@@ -279,7 +300,7 @@ func TestOpenCreatesCompactedTopic(t *testing.T) {
 		t.Fatalf("second instance has partitions %v", l2.parts)
 	}
 	put(t, l2, doneEntry("k", 2))
-	if err := l.SyncKey(testCtx(t), "k"); err != nil {
+	if err := l.Sync(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got := mustGet(t, l, "k"); got.Attempts != 2 {
@@ -431,10 +452,10 @@ func TestConcurrentUseIsSafe(t *testing.T) {
 				l = b
 			}
 			for i := range 10 {
-				if err := l.Put(testCtx(t), doneEntry(fmt.Sprintf("w%d-%d", w, i), i)); err != nil {
+				if _, err := l.Put(testCtx(t), doneEntry(fmt.Sprintf("w%d-%d", w, i), i)); err != nil {
 					errs <- err
 				}
-				if err := l.Put(testCtx(t), doneEntry("shared", i)); err != nil {
+				if _, err := l.Put(testCtx(t), doneEntry("shared", i)); err != nil {
 					errs <- err
 				}
 				l.Get("shared")
@@ -486,7 +507,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := l.Put(testCtx(t), doneEntry("z", 2)); !errors.Is(err, ErrClosed) {
+	if _, err := l.Put(testCtx(t), doneEntry("z", 2)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Put after Close = %v, want ErrClosed", err)
 	}
 	if err := l.Sync(testCtx(t)); !errors.Is(err, ErrClosed) {
@@ -514,7 +535,7 @@ func TestSyncHonoursContext(t *testing.T) {
 	if err := l.Sync(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sync(canceled) = %v, want context.Canceled", err)
 	}
-	if err := l.Put(ctx, doneEntry("q", 1)); !errors.Is(err, context.Canceled) {
+	if _, err := l.Put(ctx, doneEntry("q", 1)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Put(canceled) = %v, want context.Canceled", err)
 	}
 }
@@ -526,7 +547,7 @@ func BenchmarkPut(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		e.CommandID = fmt.Sprintf("bench-%d", i)
-		if err := l.Put(ctx, e); err != nil {
+		if _, err := l.Put(ctx, e); err != nil {
 			b.Fatal(err)
 		}
 	}

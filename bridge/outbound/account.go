@@ -1,0 +1,53 @@
+package outbound
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/callbridge/callbridge/internal/command"
+	"github.com/callbridge/callbridge/internal/platform"
+)
+
+// resolve finds the account the command names and its vendor client; an account
+// that is not configured (or whose vendor is not registered) settles the command as
+// unknown_account.
+type resolve struct {
+	// Accounts by name.
+	Accounts map[string]*platform.Account
+	// Clients by account name.
+	Clients map[string]platform.Client
+}
+
+func (r resolve) Middleware(next Handler) Handler {
+	return func(ctx context.Context, c *Command) error {
+		name := c.Entry.Account
+		acct, ok := r.Accounts[name]
+		client := r.Clients[name]
+		if !ok || client == nil {
+			return &command.Error{Code: command.ErrUnknownAccount, Message: fmt.Sprintf("account %q is not configured", name)}
+		}
+		c.Account, c.Client = acct, client
+		return next(ctx, c)
+	}
+}
+
+// vendorClients builds one client per account whose vendor is registered, each on a
+// transport that traces and rate-limits that account's requests.
+func vendorClients(cfg Config) map[string]platform.Client {
+	base := cfg.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	clients := map[string]platform.Client{}
+	for name, acct := range cfg.Accounts {
+		v, ok := platform.Lookup(acct.Vendor)
+		if !ok {
+			continue
+		}
+		rt := cfg.Telemetry.Transport(base, acct.Vendor)
+		rt = rateLimited(rt, acct.RateLimit)
+		clients[name] = v.NewClient(acct, &http.Client{Transport: rt})
+	}
+	return clients
+}

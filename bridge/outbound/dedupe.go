@@ -1,0 +1,30 @@
+package outbound
+
+import (
+	"context"
+
+	"github.com/callbridge/callbridge/internal/ledger"
+)
+
+// deduplicate executes a command at most once. A command the ledger has settled is
+// not run again: its recorded entry is returned, so its result is published again.
+// Otherwise the command runs from its recorded checkpoint, or from the start.
+type deduplicate struct {
+	// Store is the idempotency ledger.
+	Store Store
+}
+
+func (d deduplicate) Middleware(next Handler) Handler {
+	return func(ctx context.Context, c *Command) error {
+		e, seen := d.Store.Get(c.ID)
+		if seen && e.Done() {
+			c.Entry = e
+			return nil
+		}
+		if !seen {
+			e = ledger.Entry{CommandID: c.ID, CommandType: c.Type, State: ledger.StateStarted}
+		}
+		c.Entry = e
+		return next(ctx, c)
+	}
+}
