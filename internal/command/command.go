@@ -91,6 +91,9 @@ type TaskCreate struct {
 	Remark      string     `json:"remark,omitempty"`
 	Customers   []Customer `json:"customers,omitempty"`
 	Start       bool       `json:"start,omitempty"`
+	// CompanyID is the vendor company to act for, where one key operates several
+	// (BYAI ISV keys); empty means the account's own.
+	CompanyID ID `json:"companyId,omitempty"`
 }
 
 // CustomerImport is the data of a customer.import command.
@@ -98,15 +101,22 @@ type CustomerImport struct {
 	Account   string     `json:"account"`
 	TaskID    ID         `json:"taskId"`
 	Customers []Customer `json:"customers"`
+	CompanyID ID         `json:"companyId,omitempty"`
 }
 
 // CallSingle is the data of a call.single command.
+//
+// It names either a number (Phone, with Script) or an existing task's customer
+// (TaskID and CustomerID; BYAI task/call).
 type CallSingle struct {
-	Account   string            `json:"account"`
-	Phone     string            `json:"phone"`
-	Name      string            `json:"name,omitempty"`
-	Variables map[string]string `json:"variables,omitempty"`
-	Script    Script            `json:"script"`
+	Account    string            `json:"account"`
+	Phone      string            `json:"phone,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Variables  map[string]string `json:"variables,omitempty"`
+	Script     Script            `json:"script,omitempty"`
+	TaskID     ID                `json:"taskId,omitempty"`
+	CustomerID ID                `json:"customerId,omitempty"`
+	CompanyID  ID                `json:"companyId,omitempty"`
 }
 
 // Task control actions.
@@ -124,6 +134,33 @@ type TaskControl struct {
 	TaskID      ID     `json:"taskId"`
 	Action      string `json:"action"`
 	Concurrency int    `json:"concurrency,omitempty"`
+	CompanyID   ID     `json:"companyId,omitempty"`
+}
+
+// TaskUpdate is the data of a task.update command: the fields present are changed,
+// the absent ones kept.
+type TaskUpdate struct {
+	Account     string  `json:"account"`
+	TaskID      ID      `json:"taskId"`
+	Name        *string `json:"name,omitempty"`
+	StartAt     *string `json:"startAt,omitempty"` // RFC 3339
+	DailyWindow *Window `json:"dailyWindow,omitempty"`
+	BreakWindow *Window `json:"breakWindow,omitempty"`
+	CallerIDs   []ID    `json:"callerIds,omitempty"`
+	LineType    *string `json:"lineType,omitempty"`
+	Concurrency *int    `json:"concurrency,omitempty"`
+	Redial      *Redial `json:"redial,omitempty"`
+	Remark      *string `json:"remark,omitempty"`
+	CompanyID   ID      `json:"companyId,omitempty"`
+}
+
+// BlacklistAdd is the data of a blacklist.add command.
+type BlacklistAdd struct {
+	Account   string `json:"account"`
+	Phone     string `json:"phone"`
+	Name      string `json:"name,omitempty"`
+	Remark    string `json:"remark,omitempty"`
+	CompanyID ID     `json:"companyId,omitempty"`
 }
 
 // Outcomes.

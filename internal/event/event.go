@@ -137,32 +137,35 @@ type Utterance struct {
 
 // CallFinished is the data of callbridge.call.finished.
 type CallFinished struct {
-	Vendor               string          `json:"vendor"`
-	Account              string          `json:"account"`
-	Direction            string          `json:"direction"` // "outbound" or "inbound"
-	CallID               string          `json:"callId"`
-	TaskID               *string         `json:"taskId"`
-	TaskName             *string         `json:"taskName"`
-	CompanyID            *string         `json:"companyId"`
-	Customer             Customer        `json:"customer"`
-	CallerNumber         *string         `json:"callerNumber"`
-	Status               string          `json:"status"`
-	VendorStatus         string          `json:"vendorStatus"`
-	Answered             bool            `json:"answered"`
-	IntentLevel          *string         `json:"intentLevel"` // A-F or null
-	IntentLabel          *string         `json:"intentLabel"`
-	Tags                 []string        `json:"tags"`
-	Concerns             []string        `json:"concerns"`
-	DurationSeconds      int64           `json:"durationSeconds"`
-	ChatRounds           int64           `json:"chatRounds"`
-	StartedAt            *string         `json:"startedAt"` // RFC 3339 with the vendor's offset
-	EndedAt              *string         `json:"endedAt"`
-	HangupBy             *string         `json:"hangupBy"` // "robot", "customer" or null
-	RecordingURL         *string         `json:"recordingUrl"`
-	CustomerRecordingURL *string         `json:"customerRecordingUrl"`
-	Transcript           []Utterance     `json:"transcript"`
-	Attempt              int             `json:"attempt"`
-	Raw                  json.RawMessage `json:"raw,omitempty"`
+	Vendor               string      `json:"vendor"`
+	Account              string      `json:"account"`
+	Direction            string      `json:"direction"` // "outbound" or "inbound"
+	CallID               string      `json:"callId"`
+	TaskID               *string     `json:"taskId"`
+	TaskName             *string     `json:"taskName"`
+	CompanyID            *string     `json:"companyId"`
+	Customer             Customer    `json:"customer"`
+	CallerNumber         *string     `json:"callerNumber"`
+	Status               string      `json:"status"`
+	VendorStatus         string      `json:"vendorStatus"`
+	Answered             bool        `json:"answered"`
+	IntentLevel          *string     `json:"intentLevel"` // A-F or null
+	IntentLabel          *string     `json:"intentLabel"`
+	Tags                 []string    `json:"tags"`
+	Concerns             []string    `json:"concerns"`
+	DurationSeconds      int64       `json:"durationSeconds"`
+	ChatRounds           int64       `json:"chatRounds"`
+	StartedAt            *string     `json:"startedAt"` // RFC 3339 with the vendor's offset
+	EndedAt              *string     `json:"endedAt"`
+	HangupBy             *string     `json:"hangupBy"` // "robot", "customer" or null
+	RecordingURL         *string     `json:"recordingUrl"`
+	CustomerRecordingURL *string     `json:"customerRecordingUrl"`
+	Transcript           []Utterance `json:"transcript"`
+	Attempt              int         `json:"attempt"`
+	// Recovered marks a call read back from the vendor's query APIs after its webhook
+	// never arrived (reconciliation); absent on webhook events.
+	Recovered bool            `json:"recovered,omitempty"`
+	Raw       json.RawMessage `json:"raw,omitempty"`
 }
 
 // Task status values.

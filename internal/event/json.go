@@ -82,6 +82,9 @@ func (c *CallFinished) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, `,"attempt":`...)
 	dst = strconv.AppendInt(dst, int64(c.Attempt), 10)
+	if c.Recovered {
+		dst = append(dst, `,"recovered":true`...)
+	}
 	return append(dst, '}')
 }
 

@@ -162,6 +162,63 @@ type SingleCaller interface {
 	SingleCall(ctx context.Context, c *command.CallSingle) (Reply, error)
 }
 
+// TaskUpdater is a Client that can change a task (task.update). A field the vendor
+// cannot change is an error wrapping ErrUnsupported, returned before any call.
+type TaskUpdater interface {
+	UpdateTask(ctx context.Context, c *command.TaskUpdate) (Reply, error)
+}
+
+// Blacklister is a Client that can add a number to the account's blacklist
+// (blacklist.add).
+type Blacklister interface {
+	AddBlacklist(ctx context.Context, c *command.BlacklistAdd) (Reply, error)
+}
+
+// Querier is a Client that answers the vendor's query APIs (`callbridge vendor`).
+type Querier interface {
+	// Queries lists what can be asked, for help and validation.
+	Queries() []QuerySpec
+	// Query asks one of them. An unknown name or wrong arguments wrap ErrInvalidInput.
+	Query(ctx context.Context, name string, args []string) (*Table, error)
+}
+
+// QuerySpec describes one query: "phones", "task ID", …
+type QuerySpec struct {
+	// Name is what the user types, e.g. "calls".
+	Name string
+	// Args names the arguments, e.g. []string{"TASK_ID"}.
+	Args []string
+	// Doc says what it answers, in one line.
+	Doc string
+}
+
+// Table is a query's answer: rows for people, and the vendor's own JSON for machines.
+type Table struct {
+	Columns []string
+	Rows    [][]string
+	// JSON is the answer's data as the vendor sent it (all pages, as one JSON array
+	// when the query pages).
+	JSON json.RawMessage
+}
+
+// CallLister is a Client that reads finished calls back (reconciliation): each as the
+// event its webhook would have produced, with the same id, key and data.
+type CallLister interface {
+	// ListCalls returns one page of the calls that ended within [from, to) and the
+	// cursor of the next page; cursor "" is the first page, and a returned "" means
+	// there is no more. A cursor is opaque, and stays valid across restarts (it is
+	// stored on Kafka), so it must not depend on process state.
+	ListCalls(ctx context.Context, from, to time.Time, cursor string) (CallPage, error)
+}
+
+// CallPage is one page of ListCalls.
+type CallPage struct {
+	// Calls are call.finished events, as ParseWebhook would have made them.
+	Calls []event.Out
+	// Next is the cursor of the following page; "" at the end.
+	Next string
+}
+
 // Reply is what a successful vendor call returned.
 type Reply struct {
 	// ID is the id the vendor returned (task id, call id), if any.
