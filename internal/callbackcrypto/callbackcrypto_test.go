@@ -4,43 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/callbridge/callbridge/internal/testvectors"
 )
 
-// rows reads a vector table (tab-separated, no quoting), preferring ../shared/testdata
-// (made by the vendor's own demo library) and falling back to the repository's copy.
 func rows(t *testing.T, name string) []map[string]string {
-	t.Helper()
-	var data []byte
-	for _, p := range []string{"../../../shared/testdata/yiwise-current/" + name, "../../testdata/yiwise-current/" + name} {
-		if b, err := os.ReadFile(p); err == nil {
-			data = b
-			break
-		}
-	}
-	if data == nil {
-		t.Fatalf("no vectors %s", name)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	head := strings.Split(lines[0], "\t")
-	var out []map[string]string
-	for _, l := range lines[1:] {
-		f := strings.Split(l, "\t")
-		if len(f) != len(head) {
-			t.Fatalf("%s: row %q has %d fields, want %d", name, f[0], len(f), len(head))
-		}
-		m := map[string]string{}
-		for i, h := range head {
-			m[h] = f[i]
-		}
-		out = append(out, m)
-	}
-	if len(out) == 0 {
-		t.Fatalf("%s: no rows", name)
-	}
-	return out
+	return testvectors.Read(t, "yiwise-current/"+name)
 }
 
 func crypt(t *testing.T, r map[string]string) *Crypt {

@@ -3,40 +3,16 @@ package yiwise
 import (
 	"errors"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/callbridge/callbridge/internal/callbackcrypto"
 	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/testvectors"
 )
 
-// sealedRows reads the vendor's encrypted-callback vectors, preferring
-// ../shared/testdata and falling back to the repository's copy.
 func sealedRows(t *testing.T, name string) []map[string]string {
-	t.Helper()
-	var data []byte
-	for _, p := range []string{"../../../../shared/testdata/yiwise-current/" + name, "../../../testdata/yiwise-current/" + name} {
-		if b, err := os.ReadFile(p); err == nil {
-			data = b
-			break
-		}
-	}
-	if data == nil {
-		t.Fatalf("no vectors %s", name)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	head := strings.Split(lines[0], "\t")
-	var out []map[string]string
-	for _, l := range lines[1:] {
-		f := strings.Split(l, "\t")
-		m := map[string]string{}
-		for i, h := range head {
-			m[h] = f[i]
-		}
-		out = append(out, m)
-	}
-	return out
+	return testvectors.Read(t, "yiwise-current/"+name)
 }
 
 func sealedAccount(t *testing.T, token, key, receiveID string) *platform.Account {
