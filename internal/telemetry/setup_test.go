@@ -2,6 +2,8 @@ package telemetry
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,5 +101,18 @@ func TestNoOTLPEndpointExportsNothing(t *testing.T) {
 				t.Errorf("logs without an endpoint:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+func TestLogDurationsAreReadable(t *testing.T) {
+	logs := &syncBuffer{}
+	tel, err := Setup(context.Background(), Options{LogWriter: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	tel.Logger().Warn("retrying", "retry_in", time.Second, "group", slog.GroupValue(slog.Duration("took", 1500*time.Millisecond)))
+	if got := logs.String(); !strings.Contains(got, `"retry_in":"1s"`) || !strings.Contains(got, `"took":"1.5s"`) {
+		t.Errorf("durations not written as Go durations: %s", got)
 	}
 }

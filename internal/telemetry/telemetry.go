@@ -110,7 +110,7 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 	if opts.LogWriter == nil {
 		opts.LogWriter = os.Stderr
 	}
-	logger := slog.New(NewLogHandler(slog.NewJSONHandler(opts.LogWriter, &slog.HandlerOptions{Level: level})))
+	logger := slog.New(NewLogHandler(slog.NewJSONHandler(opts.LogWriter, &slog.HandlerOptions{Level: level, ReplaceAttr: ReadableDurations})))
 
 	attrs := []resource.Option{
 		resource.WithSchemaURL(semconv.SchemaURL),
