@@ -340,7 +340,6 @@ func dialable(a net.Addr) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
-
 type banner struct {
 	kafka, http, byai, yiwise string
 	webhooks                  []string
