@@ -160,6 +160,7 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 		Retry:          outbound.RetryPolicy{MaxAttempts: b.cfg.RetryMaxAttempts, Initial: b.cfg.RetryInitialBackoff, Max: b.cfg.RetryMaxBackoff},
 		CommandTimeout: b.cfg.CommandTimeout, Telemetry: b.opts.Telemetry,
 		LedgerRetention: b.cfg.LedgerRetention, LedgerSweepInterval: b.cfg.LedgerSweepInterval,
+		StartOffset: map[string]int64{"latest": kafka.LastOffset}[b.cfg.ConsumerStart], // else 0: earliest
 	})
 	return err
 }

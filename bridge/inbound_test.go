@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -261,6 +262,14 @@ func TestGarbageLandsOnTheDeadLetterTopic(t *testing.T) {
 			}
 			if h[publish.HeaderSource] != "webhook" || h[publish.HeaderAccount] != tc.account || !strings.Contains(strings.ToLower(h[publish.HeaderReason]), strings.ToLower(tc.reason)) {
 				t.Errorf("dead letter headers %v, want source webhook, account %s, a reason naming %q", h, tc.account, tc.reason)
+			}
+			// An operator reading the logs at info sees it too, with the reason.
+			quoted, _ := json.Marshal(h[publish.HeaderReason])
+			if !slices.ContainsFunc(strings.Split(env.logs.String(), "\n"), func(l string) bool {
+				return strings.Contains(l, `"level":"WARN"`) && strings.Contains(l, "dead-lettered") &&
+					strings.Contains(l, `"account":"`+tc.account+`"`) && strings.Contains(l, `"reason":`+string(quoted))
+			}) {
+				t.Errorf("no warn line with the dead letter's reason %q in the logs:\n%s", h[publish.HeaderReason], env.logs.String())
 			}
 		})
 	}

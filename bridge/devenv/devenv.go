@@ -7,8 +7,6 @@ package devenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,9 +51,19 @@ type Options struct {
 	// Customers is the number of customers per demo campaign; default 5.
 	Customers int
 	// LogWriter receives the bridge's JSON logs; default io.Discard (the lines are
-	// the output).
+	// the output). Rejected webhooks and configuration warnings are shown as lines too.
 	LogWriter io.Writer
+	// WebhookToken is both demo accounts' webhook token; default DevWebhookToken.
+	WebhookToken string
+	// QuietBanner is how long the lines must pause before the banner is shown again,
+	// once the demo campaigns are sent; default 2s.
+	QuietBanner time.Duration
 }
+
+// DevWebhookToken is the demo accounts' webhook token unless --webhook-token says
+// otherwise: fixed and shown in full, so that a hand-made request can use it. The
+// demo listens on 127.0.0.1 by default.
+const DevWebhookToken = "dev-token"
 
 // SimulatorFlags registers the simulators' address flags on fs, writing into o: the
 // dev command knows which vendors are simulated only through this package.
@@ -79,6 +87,10 @@ func (o *Options) defaults() error {
 	}
 	if o.LogWriter == nil {
 		o.LogWriter = io.Discard
+	}
+	def(&o.WebhookToken, DevWebhookToken)
+	if o.QuietBanner <= 0 {
+		o.QuietBanner = 2 * time.Second
 	}
 	switch {
 	case o.TimeScale < 0:
@@ -147,7 +159,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	cleanups = append(cleanups, kc.Close)
 	kafkaAddr := kc.ListenAddrs()[0]
 
-	tokens := map[string]string{BYAIAccount: randomToken(), YiwiseAccount: randomToken()}
+	tokens := map[string]string{BYAIAccount: o.WebhookToken, YiwiseAccount: o.WebhookToken}
 	webhook := func(account string) string { return httpURL + "/webhooks/" + account + "?token=" + tokens[account] }
 	label := map[string]string{"byai": BYAIAccount, "yiwise": YiwiseAccount}
 	byaiClient, yiwiseClient := p.CallbackClient(BYAIAccount), p.CallbackClient(YiwiseAccount)
@@ -177,7 +189,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("devenv: %w", err)
 	}
-	topts := telemetry.Options{ServiceName: "callbridge-dev", LogWriter: o.LogWriter}
+	topts := telemetry.Options{ServiceName: "callbridge-dev", LogWriter: &logTap{p: p, next: o.LogWriter}}
 	if os.Getenv("OTEL_TRACES_EXPORTER") == "" {
 		// No collector in a zero-setup demo: spans get ids (log correlation,
 		// traceparent) but go nowhere unless the user asks for an exporter.
@@ -188,15 +200,19 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("devenv: telemetry: %w", err)
 	}
 	cleanups = append(cleanups, func() { _ = tel.Shutdown(context.Background()) })
+	for _, w := range cfg.Warnings {
+		tel.Logger().WarnContext(ctx, "config: "+w)
+	}
 
 	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, ValidateEvents: true, InstanceID: "callbridge-dev"})
 	if err != nil {
 		return fmt.Errorf("devenv: %w", err)
 	}
 
-	printBanner(p, banner{kafka: kafkaAddr, http: httpURL, byai: sims.BYAIURL, yiwise: sims.YiwiseURL,
-		webhooks:  []string{MaskToken(webhook(BYAIAccount)), MaskToken(webhook(YiwiseAccount))},
-		customers: o.Customers})
+	bn := banner{kafka: kafkaAddr, http: httpURL, byai: sims.BYAIURL, yiwise: sims.YiwiseURL,
+		webhooks:  []string{webhook(BYAIAccount), webhook(YiwiseAccount)},
+		customers: o.Customers}
+	printBanner(p, bn)
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -222,6 +238,12 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := produce(runCtx, cfg, o.Customers, p); err != nil && runCtx.Err() == nil {
 		return err
 	}
+	// The demo's lines scroll the banner away: show it again once they pause.
+	go func() {
+		if p.waitQuiet(runCtx, o.QuietBanner) {
+			printReminder(p, bn)
+		}
+	}()
 
 	select {
 	case <-ctx.Done():
@@ -318,12 +340,6 @@ func dialable(a net.Addr) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
-func randomToken() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 type banner struct {
 	kafka, http, byai, yiwise string
 	webhooks                  []string
@@ -340,9 +356,23 @@ func printBanner(p *Printer, b banner) {
 	row("Metrics", b.http+"/metrics")
 	row("Health", b.http+"/healthz   "+b.http+"/readyz")
 	row("Simulators", "BYAI "+b.byai+"   Yiwise "+b.yiwise)
-	row("Send a command", "go run ./cmd/callbridge send task.create -f examples/task.create.byai.json --brokers "+b.kafka)
+	row("Send a command", "callbridge send task.create -f examples/task.create.byai.json --brokers "+b.kafka)
+	row("", "(from a checkout without installing: go run ./cmd/callbridge send …)")
 	row("", "(examples/ has task.create.byai.json and task.create.yiwise.json to start from)")
 	p.Text("", fmt.Sprintf("\nA demo campaign of %d customers per vendor starts now. Ctrl-C stops everything.\n\n", b.customers))
+}
+
+// printReminder is the banner's how-to-connect part, shown again once the demo's
+// lines have settled.
+func printReminder(p *Printer, b banner) {
+	p.Text(ansiBold, "\nThe demo campaigns are done; everything keeps running. To connect:\n")
+	row := func(k, v string) { p.Text("", fmt.Sprintf("  %-15s %s\n", k, v)) }
+	row("Read events", "kcat -b "+b.kafka+" -C -t "+event.TopicCallFinished+" -J")
+	row("Webhooks", b.webhooks[0])
+	row("", b.webhooks[1])
+	row("Metrics", b.http+"/metrics")
+	row("Send a command", "callbridge send task.create -f examples/task.create.byai.json --brokers "+b.kafka)
+	p.Text("", "Ctrl-C stops everything.\n\n")
 }
 
 // discardSpans is a span exporter that drops everything.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/http"
 	"regexp"
 	"runtime"
 	"strings"
@@ -211,3 +212,51 @@ func TestRunFailsOnAPortInUse(t *testing.T) {
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// TestRunShowsTheBannerAgainAndRejectedWebhooks: the banner (with the webhook token
+// in full) comes back once the demo's lines settle, and a hand-made webhook that the
+// bridge rejects is a line on the screen rather than nothing.
+func TestRunShowsTheBannerAgainAndRejectedWebhooks(t *testing.T) {
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- devenv.Run(ctx, devenv.Options{Out: out, KafkaAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			BYAIAddr: "127.0.0.1:0", YiwiseAddr: "127.0.0.1:0", Customers: 1, WebhookToken: "my-own-token-123456",
+			QuietBanner: 700 * time.Millisecond})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	wait := func(what string, ok func(string) bool) string {
+		t.Helper()
+		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			if s := out.String(); ok(s) {
+				return s
+			}
+		}
+		t.Fatalf("no %s within 60s:\n%s", what, out.String())
+		return ""
+	}
+	got := wait("banner", func(s string) bool { return strings.Contains(s, "Metrics") })
+	url := regexp.MustCompile(`(http://127\.0\.0\.1:[0-9]+)/webhooks/byai-demo\?token=my-own-token-123456 `).FindStringSubmatch(got)
+	if url == nil {
+		t.Fatalf("banner does not show the webhook token in full:\n%s", got)
+	}
+	wait("the banner again after the demo", func(s string) bool { return strings.Count(s, "kcat -b 127.0.0.1:") >= 2 })
+
+	for _, c := range []struct{ path, want string }{
+		{"/webhooks/byai-demo?token=wrong", `webhook +rejected +byai-demo +→ 401`},
+		{"/webhooks/nobody?token=my-own-token-123456", `webhook +rejected +nobody +→ 404`},
+	} {
+		resp, err := http.Post(url[1]+c.path, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		wait(c.want, func(s string) bool { return regexp.MustCompile(c.want).MatchString(s) })
+	}
+}

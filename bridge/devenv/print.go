@@ -1,6 +1,7 @@
 package devenv
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"regexp"
@@ -48,6 +49,7 @@ type Printer struct {
 	out   io.Writer
 	color bool
 	now   func() time.Time
+	last  time.Time // when the last line was written
 }
 
 // NewPrinter prints to out, with ANSI colors when color is true.
@@ -93,6 +95,27 @@ func (p *Printer) write(s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, _ = io.WriteString(p.out, s)
+	p.last = time.Now()
+}
+
+// waitQuiet waits until nothing has been written for quiet, and reports whether
+// that happened before ctx ended.
+func (p *Printer) waitQuiet(ctx context.Context, quiet time.Duration) bool {
+	tick := time.NewTicker(quiet / 8)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+		p.mu.Lock()
+		since := time.Since(p.last)
+		p.mu.Unlock()
+		if since >= quiet {
+			return ctx.Err() == nil
+		}
+	}
 }
 
 // digitRun finds runs of digits; MaskPhones decides which look like phone numbers.

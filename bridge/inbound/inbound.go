@@ -222,6 +222,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			h.Telemetry.Logger().WarnContext(ctx, "dead letter not stored", "account", name, "error", err)
 			return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
 		}
+		h.Telemetry.Logger().WarnContext(ctx, "webhook could not be parsed; dead-lettered", "account", name, "reason", err.Error())
 		return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
 	}
 	if len(outs) > 0 {
@@ -236,6 +237,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		if errors.As(err, &invalid) {
 			d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
 			if err := h.Publisher.DeadLetter(pctx, d, "invalid_event"); err == nil {
+				h.Telemetry.Logger().WarnContext(ctx, "webhook made an invalid event; dead-lettered", "account", name, "reason", d.Reason)
 				return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
 			}
 		}

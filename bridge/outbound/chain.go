@@ -19,6 +19,8 @@ type Command struct {
 	// Entry is the command's ledger entry. deduplicate loads it, the steps advance it,
 	// and once settle recorded it, it holds the result to publish.
 	Entry ledger.Entry
+	// Duplicate is set by deduplicate for a command the ledger had already settled.
+	Duplicate bool
 	// Account and Client are the account the command names and its vendor client,
 	// set by resolve.
 	Account *platform.Account

@@ -18,7 +18,7 @@ func (d deduplicate) Middleware(next Handler) Handler {
 	return func(ctx context.Context, c *Command) error {
 		e, seen := d.Store.Get(c.ID)
 		if seen && e.Done() {
-			c.Entry = e
+			c.Entry, c.Duplicate = e, true
 			return nil
 		}
 		if !seen {

@@ -61,6 +61,10 @@ func (o *Outbound) handle(ctx context.Context, msg kafka.Message) error {
 		attrs = append(attrs, "error_code", r.Error.Code, "error", r.Error.Message)
 	}
 	o.log.InfoContext(ctx, "command settled", attrs...)
-	o.cfg.Telemetry.Meters().Command(ctx, r.CommandType, r.Account, outcomeLabel(r))
+	outcome := outcomeLabel(r)
+	if c.Duplicate {
+		outcome = "duplicate" // settled before: its result published again, nothing executed
+	}
+	o.cfg.Telemetry.Meters().Command(ctx, r.CommandType, r.Account, outcome)
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/ledger"
 	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/telemetry"
 )
 
 // vendorAPI answers every request 200 with a request id, counting them.
@@ -192,4 +195,42 @@ func TestHandleFailsWhenNothingCouldBeStored(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestADuplicateCountsAsDuplicate: a repeat of a settled command executes nothing,
+// so callbridge_commands_total counts it as outcome="duplicate", not as its result.
+func TestADuplicateCountsAsDuplicate(t *testing.T) {
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogWriter: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	o, _, _ := newOutbound(t, &fakePublisher{})
+	o.cfg.Telemetry = tel
+	msg := record(t, event.TopicTaskControl, "cmd-dup", "k", taskControl("4", command.ActionStart))
+	for range 2 {
+		if err := o.handle(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := httptest.NewRecorder()
+	tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		`callbridge_commands_total{account="` + testAccount + `",outcome="succeeded",type="task.control"} 1`,
+		`callbridge_commands_total{account="` + testAccount + `",outcome="duplicate",type="task.control"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(rec.Body.String(), "callbridge_commands_total"))
+		}
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -16,6 +16,7 @@
 package outbound
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,8 @@ type Config struct {
 	LedgerRetention, LedgerSweepInterval time.Duration
 	// Telemetry records spans, metrics and logs; nil records nothing.
 	Telemetry *telemetry.Telemetry
+	// StartOffset is where a new group starts: kafka.FirstOffset (0 means it) or kafka.LastOffset.
+	StartOffset int64
 }
 
 // CommandTopics are the logical topics the outbound half consumes.
@@ -141,7 +144,7 @@ func (o *Outbound) Run(ctx context.Context) error {
 		SessionTimeout:    o.cfg.SessionTimeout,
 		RebalanceTimeout:  o.cfg.SessionTimeout,
 		JoinGroupBackoff:  200 * time.Millisecond,
-		StartOffset:       kafka.FirstOffset,
+		StartOffset:       cmp.Or(o.cfg.StartOffset, kafka.FirstOffset),
 		Timeout:           10 * time.Second,
 	})
 	if err != nil {
@@ -257,7 +260,7 @@ func (o *Outbound) consumePartition(ctx, gctx context.Context, gen *kafka.Genera
 	defer r.Close()
 	offset := pa.Offset
 	if offset < 0 {
-		offset = kafka.FirstOffset
+		offset = cmp.Or(o.cfg.StartOffset, kafka.FirstOffset)
 	}
 	if err := r.SetOffset(offset); err != nil {
 		o.log.WarnContext(ctx, "set offset", "topic", topic, "partition", pa.ID, "error", err)

@@ -22,6 +22,7 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	customers := fs.Int("customers", 5, "customers per demo campaign")
 	noColor := fs.Bool("no-color", false, "plain output even on a terminal (NO_COLOR works too)")
 	logFile := fs.String("log", "", "file for the bridge's JSON logs (default: discarded)")
+	fs.StringVar(&opts.WebhookToken, "webhook-token", devenv.DevWebhookToken, "webhook token of both demo accounts, shown in full in the banner")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}

@@ -25,22 +25,30 @@ import (
 
 // send wraps a JSON command in a CloudEvent and produces it to the command's topic.
 func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageError{fmt.Errorf("usage: callbridge send TYPE -f FILE (TYPE: %s)", strings.Join(outbound.CommandTopics, ", "))}
-	}
-	typ := args[0]
-	if !slices.Contains(outbound.CommandTopics, typ) {
-		return usageError{fmt.Errorf("unknown command type %q (want one of %s)", typ, strings.Join(outbound.CommandTopics, ", "))}
+	usage := fmt.Sprintf("usage: callbridge send TYPE -f FILE (TYPE: %s)", strings.Join(outbound.CommandTopics, ", "))
+	typ := "TYPE"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		typ, args = args[0], args[1:]
+		if !slices.Contains(outbound.CommandTopics, typ) {
+			return usageError{fmt.Errorf("unknown command type %q (want one of %s)", typ, strings.Join(outbound.CommandTopics, ", "))}
+		}
 	}
 	fs := newFlags("send "+typ, stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
 	file := fs.String("f", "", "JSON file with the command data ('-' for standard input)")
 	brokers := fs.String("brokers", "", "Kafka brokers (default $CALLBRIDGE_KAFKA_BROKERS or localhost:9092)")
 	id := fs.String("id", "", "CloudEvent id, the idempotency key (default a new UUID)")
 	key := fs.String("key", "", "Kafka key (default the event id)")
 	structured := fs.Bool("structured", false, "produce in structured mode instead of binary")
 	skipCheck := fs.Bool("no-validate", false, "produce even when the data does not match the command schema")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	if typ == "TYPE" {
+		return usageError{errors.New(usage)}
 	}
 	if *file == "" {
 		return usageError{errors.New("-f FILE is required")}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/callbridge/callbridge/bridge"
+	"github.com/callbridge/callbridge/internal/broker"
 	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/telemetry"
 )
@@ -28,6 +31,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return usageError{fmt.Errorf("config: CALLBRIDGE_LOG_LEVEL or OTEL_*: %w", err)}
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
+	logWarnings(ctx, tel.Logger(), cfg)
 	// Listen before anything slow, so that a taken address fails at once, naming it.
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -36,6 +40,11 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	b, err := startBridge(ctx, cfg, tel, ln)
 	if err != nil {
 		_ = ln.Close()
+		if ctx.Err() != nil {
+			// Stopped (SIGTERM, Ctrl-C) while waiting for Kafka: a clean stop.
+			tel.Logger().InfoContext(ctx, "stopped before Kafka was reachable")
+			return nil
+		}
 		return err
 	}
 	return b.Run(ctx, ln)
@@ -65,9 +74,16 @@ func startBridge(ctx context.Context, cfg *config.Config, tel *telemetry.Telemet
 		<-served
 		h.release()
 	}()
+	brokers := strings.Join(cfg.Kafka.Brokers, ",")
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
-		b, err := bridge.New(attempt, cfg, bridge.Options{Telemetry: tel})
+		// Ping first: it names each broker and the real cause (connection refused,
+		// no such host, timeout), where a client call says "Broker Not Available".
+		err := broker.Ping(attempt, bridge.BrokerConfig(cfg))
+		var b *bridge.Bridge
+		if err == nil {
+			b, err = bridge.New(attempt, cfg, bridge.Options{Telemetry: tel})
+		}
 		cancel()
 		if err == nil {
 			return b, nil
@@ -75,7 +91,7 @@ func startBridge(ctx context.Context, cfg *config.Config, tel *telemetry.Telemet
 		if ctx.Err() != nil {
 			return nil, errors.Join(ctx.Err(), err)
 		}
-		log.WarnContext(ctx, "cannot start yet; retrying", "error", err, "retry_in", wait)
+		log.WarnContext(ctx, "cannot start yet; retrying", "brokers", brokers, "error", err.Error(), "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -108,5 +124,13 @@ func (h *handoff) Close() error {
 func (h *handoff) release() {
 	if d, ok := h.Listener.(deadliner); ok {
 		_ = d.SetDeadline(time.Time{})
+	}
+}
+
+// logWarnings logs each likely configuration mistake (an unknown CALLBRIDGE_
+// variable, no account) at warn level, once at start.
+func logWarnings(ctx context.Context, log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.WarnContext(ctx, "config: "+w)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -21,6 +22,16 @@ func sign(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	usage := fmt.Sprintf("usage: callbridge sign %s --app-key K --app-secret S [...]", strings.Join(signers, "|"))
+	if len(args) > 0 && asksHelp(args[:1]) {
+		// No vendor named: each vendor's flags.
+		fmt.Fprintf(stderr, "%s\n", usage)
+		for _, name := range signers {
+			v, _ := platform.Lookup(name)
+			fmt.Fprintf(stderr, "\nFlags of callbridge sign %s:\n", name)
+			signFlags(newFlags("sign "+name, stderr), v.(platform.HeaderSigner)).PrintDefaults()
+		}
+		return flag.ErrHelp
+	}
 	if len(args) == 0 {
 		return usageError{errors.New(usage)}
 	}
@@ -30,12 +41,10 @@ func sign(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{errors.New(usage)}
 	}
 	fs := newFlags("sign "+args[0], stderr)
-	in := map[string]*string{
-		"APP_KEY":    fs.String("app-key", "", "app key"),
-		"APP_SECRET": fs.String("app-secret", "", "app secret"),
-	}
-	for _, s := range hs.SignInputs() {
-		in[s.Name] = fs.String(s.Flag(), s.Default, s.Doc)
+	in := signInputs(fs, hs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: callbridge sign %s --app-key K --app-secret S [...]\n\nFlags:\n", args[0])
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
@@ -55,4 +64,22 @@ func sign(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %s\n", h.Name, h.Value)
 	}
 	return nil
+}
+
+// signInputs defines the flags of signing with hs on fs: the credentials and the
+// vendor's own inputs, by setting name.
+func signInputs(fs *flag.FlagSet, hs platform.HeaderSigner) map[string]*string {
+	in := map[string]*string{
+		"APP_KEY":    fs.String("app-key", "", "app key"),
+		"APP_SECRET": fs.String("app-secret", "", "app secret"),
+	}
+	for _, s := range hs.SignInputs() {
+		in[s.Name] = fs.String(s.Flag(), s.Default, s.Doc)
+	}
+	return in
+}
+
+func signFlags(fs *flag.FlagSet, hs platform.HeaderSigner) *flag.FlagSet {
+	signInputs(fs, hs)
+	return fs
 }

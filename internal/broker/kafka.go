@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -147,6 +148,11 @@ func EnsureTopics(ctx context.Context, cfg Config, topics []TopicSpec) error {
 	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr, Timeout: cfg.produceTimeout()}
 	resp, err := client.CreateTopics(ctx, req)
 	if err != nil {
+		// kafka-go reports a broker it cannot connect to as "[8] Broker Not
+		// Available", hiding the cause; a ping names each address and why.
+		if perr := Ping(ctx, cfg); perr != nil && ctx.Err() == nil {
+			return fmt.Errorf("ensure topics: %w", perr)
+		}
 		return fmt.Errorf("ensure topics: %w", err)
 	}
 	var errs []error
@@ -195,6 +201,12 @@ func Ping(ctx context.Context, cfg Config) error {
 func pingOne(ctx context.Context, d *kafka.Dialer, addr string) error {
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
+		// kafka-go wraps the dial error twice, naming the address each time; the
+		// caller names it once: keep the cause ("connect: connection refused",
+		// "lookup …: no such host", "i/o timeout").
+		if op := (*net.OpError)(nil); errors.As(err, &op) && op.Err != nil {
+			return op.Err
+		}
 		return err
 	}
 	defer conn.Close()

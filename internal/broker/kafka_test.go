@@ -343,3 +343,23 @@ func TestSASLAgainstBroker(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreachableNamesTheAddressAndCause: kafka-go's client says "[8] Broker Not
+// Available" for a broker it cannot connect to; an operator needs the address and
+// the real cause.
+func TestUnreachableNamesTheAddressAndCause(t *testing.T) {
+	addr := closedAddr(t)
+	cfg := Config{Brokers: []string{addr}}
+	for name, err := range map[string]error{
+		"EnsureTopics": EnsureTopics(testCtx(t, 5*time.Second), cfg, []TopicSpec{{Name: "t"}}),
+		"Ping":         Ping(testCtx(t, 5*time.Second), cfg),
+	} {
+		if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "connection refused") {
+			t.Errorf("%s: %v; want the address %s and connection refused", name, err, addr)
+		}
+	}
+	err := Ping(testCtx(t, 5*time.Second), Config{Brokers: []string{"kafka.invalid:9092"}})
+	if err == nil || !strings.Contains(err.Error(), "kafka.invalid:9092") || !strings.Contains(err.Error(), "lookup") {
+		t.Errorf("Ping of a name that does not resolve: %v; want the address and the failed lookup", err)
+	}
+}

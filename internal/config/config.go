@@ -101,6 +101,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix `env:"TRUSTED_PROXIES"`
 	// ConsumerGroup is the outbound half's Kafka consumer group.
 	ConsumerGroup string `env:"CONSUMER_GROUP" envDefault:"callbridge"`
+	// ConsumerStart is where a new consumer group starts reading the command topics:
+	// earliest (every command still on them) or latest (only commands produced from
+	// then on). A group that has committed offsets continues from them.
+	ConsumerStart string `env:"CONSUMER_START" envDefault:"earliest"`
 	// RetryMaxAttempts bounds vendor call attempts per step (retryable failures only).
 	RetryMaxAttempts int `env:"RETRY_MAX_ATTEMPTS" envDefault:"5"`
 	// RetryInitialBackoff and RetryMaxBackoff shape exponential backoff with jitter.
@@ -129,16 +133,26 @@ type Config struct {
 // account is the variables every account has, under CALLBRIDGE_ACCOUNT_<NAME>_; its
 // vendor declares the rest (platform.Vendor.Settings).
 type account struct {
-	Vendor       string            `env:"VENDOR,required"`
-	AppKey       string            `env:"APP_KEY,required"`
-	AppSecret    Secret            `env:"APP_SECRET"`
-	BaseURL      string            `env:"BASE_URL,required"`
-	Paths        map[string]string `env:"PATHS" envKeyValSeparator:"="`
-	WebhookToken Secret            `env:"WEBHOOK_TOKEN"`
-	AllowCIDRs   []netip.Prefix    `env:"ALLOW_CIDRS"`
-	Timezone     string            `env:"TIMEZONE" envDefault:"Asia/Shanghai"`
-	RateLimit    float64           `env:"RATE_LIMIT" envDefault:"0"`
-	Timeout      time.Duration     `env:"TIMEOUT" envDefault:"10s"`
+	// Vendor is the account's vendor (required).
+	Vendor string `env:"VENDOR,required"`
+	// AppKey is the API app key, not a secret (required).
+	AppKey string `env:"APP_KEY,required"`
+	// AppSecret is the API app secret (required).
+	AppSecret Secret `env:"APP_SECRET"`
+	// BaseURL is the vendor API's root URL, http(s) (required).
+	BaseURL string `env:"BASE_URL,required"`
+	// Paths overrides endpoint paths by endpoint name: name=/path,name=/path.
+	Paths map[string]string `env:"PATHS" envKeyValSeparator:"="`
+	// WebhookToken is the token the vendor sends as ?token= or X-Callbridge-Token (required).
+	WebhookToken Secret `env:"WEBHOOK_TOKEN"`
+	// AllowCIDRs are the source CIDRs webhooks are accepted from; empty: any.
+	AllowCIDRs []netip.Prefix `env:"ALLOW_CIDRS"`
+	// Timezone is the vendor's time zone, an IANA name.
+	Timezone string `env:"TIMEZONE" envDefault:"Asia/Shanghai"`
+	// RateLimit is vendor API requests per second for the whole deployment; 0: unlimited.
+	RateLimit float64 `env:"RATE_LIMIT" envDefault:"0"`
+	// Timeout is the time limit of one vendor request.
+	Timeout time.Duration `env:"TIMEOUT" envDefault:"10s"`
 }
 
 var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -308,6 +322,11 @@ func (c *Config) validate() []error {
 		}
 	default:
 		bad("KAFKA_SASL_MECHANISM", fmt.Sprintf("%q is not one of plain, scram-sha-256, scram-sha-512", c.Kafka.SASLMechanism))
+	}
+	switch c.ConsumerStart {
+	case "earliest", "latest":
+	default:
+		bad("CONSUMER_START", fmt.Sprintf("%q is not one of earliest, latest", c.ConsumerStart))
 	}
 	switch c.Kafka.Compression {
 	case "none", "gzip", "snappy", "lz4", "zstd":

@@ -126,3 +126,12 @@ func MaskPhone(s string) string {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// ReadableDurations is a slog ReplaceAttr that writes durations as Go durations
+// ("1.5s") rather than the JSON handler's integer nanoseconds (1500000000).
+func ReadableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}

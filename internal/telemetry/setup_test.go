@@ -2,6 +2,8 @@ package telemetry
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +59,60 @@ func TestSetupExporters(t *testing.T) {
 				t.Errorf("Shutdown took %v", d)
 			}
 		})
+	}
+}
+
+// TestNoOTLPEndpointExportsNothing: OTLP is the default exporter, but with no
+// endpoint configured nothing would receive spans and the exporter would warn about
+// localhost:4318 every few seconds; with an endpoint, spans are exported as before.
+func TestNoOTLPEndpointExportsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		export bool
+	}{
+		{"unset", map[string]string{}, false},
+		{"otlp named, no endpoint", map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, false},
+		{"endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, true},
+		{"traces endpoint", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1/v1/traces"}, true},
+		{"console", map[string]string{"OTEL_TRACES_EXPORTER": "console"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+				t.Setenv(k, tc.env[k])
+			}
+			logs := &syncBuffer{}
+			tel, err := Setup(context.Background(), Options{LogWriter: logs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, span := tel.Tracer().Start(context.Background(), "op")
+			if !span.SpanContext().IsValid() {
+				t.Error("span has no ids")
+			}
+			span.End()
+			if got := tel.tp != nil; got != tc.export {
+				t.Errorf("spans exported = %v, want %v", got, tc.export)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = tel.Shutdown(ctx)
+			if !tc.export && logs.String() != "" {
+				t.Errorf("logs without an endpoint:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func TestLogDurationsAreReadable(t *testing.T) {
+	logs := &syncBuffer{}
+	tel, err := Setup(context.Background(), Options{LogWriter: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	tel.Logger().Warn("retrying", "retry_in", time.Second, "group", slog.GroupValue(slog.Duration("took", 1500*time.Millisecond)))
+	if got := logs.String(); !strings.Contains(got, `"retry_in":"1s"`) || !strings.Contains(got, `"took":"1.5s"`) {
+		t.Errorf("durations not written as Go durations: %s", got)
 	}
 }

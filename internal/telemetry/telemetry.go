@@ -2,6 +2,7 @@
 //
 // Traces use go.opentelemetry.io/otel with the exporter chosen by the standard
 // OTEL_* variables (OTEL_TRACES_EXPORTER = otlp (default) | console | none,
+// where otlp without OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT exports nothing;
 // OTEL_EXPORTER_OTLP_PROTOCOL / _ENDPOINT, OTEL_TRACES_SAMPLER, OTEL_BSP_*,
 // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES). Metrics are OpenTelemetry
 // instruments exported for Prometheus on a private registry (see
@@ -109,7 +110,7 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 	if opts.LogWriter == nil {
 		opts.LogWriter = os.Stderr
 	}
-	logger := slog.New(NewLogHandler(slog.NewJSONHandler(opts.LogWriter, &slog.HandlerOptions{Level: level})))
+	logger := slog.New(NewLogHandler(slog.NewJSONHandler(opts.LogWriter, &slog.HandlerOptions{Level: level, ReplaceAttr: ReadableDurations})))
 
 	attrs := []resource.Option{
 		resource.WithSchemaURL(semconv.SchemaURL),
@@ -129,14 +130,21 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 	var tp *sdktrace.TracerProvider
 	var tracers trace.TracerProvider = idTracerProvider{}
 	exp := opts.SpanExporter
+	// OTLP (the default exporter) with no endpoint configured: nothing would receive
+	// the spans, and the exporter would warn every few seconds about localhost:4318.
+	// Spans then keep their ids (idTracerProvider) and nothing is exported.
 	if exp == nil {
 		// autoexport reads OTEL_TRACES_EXPORTER and the OTLP protocol/endpoint
-		// variables; its OTLP exporters connect lazily, so no collector never blocks here.
+		// variables (checking them even when nothing will be exported); its OTLP
+		// exporters connect lazily, so no collector never blocks here.
 		auto, err := autoexport.NewSpanExporter(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("telemetry: OTEL_TRACES_EXPORTER: %w", err)
 		}
-		if !autoexport.IsNoneSpanExporter(auto) {
+		switch {
+		case !otlpConfigured():
+			_ = auto.Shutdown(ctx)
+		case !autoexport.IsNoneSpanExporter(auto):
 			tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(auto))
 		}
 	} else {
@@ -261,4 +269,15 @@ func (t *Telemetry) metrics() *Metrics {
 		return nil
 	}
 	return t.Metrics
+}
+
+// otlpConfigured is false when traces would go to OTLP (OTEL_TRACES_EXPORTER unset
+// or "otlp") but neither OTEL_EXPORTER_OTLP_ENDPOINT nor
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT names a collector: then nothing is exported.
+func otlpConfigured() bool {
+	switch os.Getenv("OTEL_TRACES_EXPORTER") {
+	case "", "otlp":
+		return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+	}
+	return true
 }
