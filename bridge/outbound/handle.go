@@ -28,7 +28,7 @@ func (o *Outbound) handle(ctx context.Context, msg kafka.Message) error {
 	ev, err := cekafka.FromKafka(msg)
 	if err != nil {
 		d := publish.DeadLetter{
-			Reason: "not a CloudEvent: " + err.Error(), Source: "command",
+			Reason: err.Error(), Source: "command", // cekafka says "record is not a CloudEvent: why"
 			Body: msg.Value, Key: msg.Key, Headers: msg.Headers,
 			Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset,
 		}

@@ -31,6 +31,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	reason := fs.String("reason-contains", "", "replay only dead letters whose reason contains this text")
 	limit := fs.Int("limit", 0, "stop after this many replays (0: no limit)")
 	dry := fs.Bool("dry-run", false, "print what would be replayed without doing it or moving the group")
+	brokers := fs.String("brokers", "", "Kafka brokers (default $CALLBRIDGE_KAFKA_BROKERS or localhost:9092)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -38,7 +39,17 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError{err}
 	}
+	if *brokers != "" {
+		cfg.Kafka.Brokers = strings.Split(*brokers, ",")
+	}
 	bc := bridge.BrokerConfig(cfg)
+	// A dead-letter topic that cannot be read is not an empty one.
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = broker.Ping(pctx, bc)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("replay: Kafka at %s: %w", strings.Join(bc.Brokers, ","), err)
+	}
 	dialer, err := bc.Dialer()
 	if err != nil {
 		return err
@@ -71,7 +82,11 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		src := h[publish.HeaderSource]
 		match := (*only == "all" || *only == src) && strings.Contains(h[publish.HeaderReason], *reason)
 		if match {
-			fmt.Fprintf(stdout, "%s offset %d (%s %s): %s\n", verb(*dry), m.Offset, src, h[publish.HeaderAccount], h[publish.HeaderReason])
+			what := src
+			if a := h[publish.HeaderAccount]; a != "" {
+				what += " " + a
+			}
+			fmt.Fprintf(stdout, "%s offset %d (%s): %s\n", verb(*dry), m.Offset, what, h[publish.HeaderReason])
 			if !*dry {
 				if err := redeliver(ctx, w, m, h, *webhookURL, tokens); err != nil {
 					return fmt.Errorf("offset %d: %w", m.Offset, err)

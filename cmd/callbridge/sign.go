@@ -56,6 +56,18 @@ func sign(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	for k, p := range in {
 		values[k] = *p
 	}
+	// The vendor's declaration says what is required and what form each input takes.
+	for _, s := range hs.SignInputs() {
+		v := values[s.Name]
+		switch {
+		case v == "" && s.Required:
+			return usageError{fmt.Errorf("--%s is required for %s", s.Flag(), args[0])}
+		case v != "":
+			if err := s.Parse(v); err != nil {
+				return usageError{fmt.Errorf("--%s: %w", s.Flag(), err)}
+			}
+		}
+	}
 	headers, err := hs.SignHeaders(values, time.Now())
 	if err != nil {
 		return usageError{err}

@@ -98,6 +98,8 @@ func (Vendor) SignHeaders(in map[string]string, now time.Time) ([]platform.Heade
 	dt := strings.TrimSpace(in["DATETIME"])
 	if dt == "" {
 		dt = now.UTC().Format(DateTimeLayout)
+	} else if _, err := time.Parse(DateTimeLayout, dt); err != nil {
+		return nil, fmt.Errorf("datetime %q is not RFC 1123 GMT, e.g. %q", dt, now.UTC().Format(DateTimeLayout))
 	}
 	if in["APP_KEY"] == "" || in["APP_SECRET"] == "" {
 		return nil, fmt.Errorf("byai: app key and app secret are required")

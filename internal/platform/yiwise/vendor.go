@@ -121,7 +121,7 @@ func (Vendor) NewClient(acct *platform.Account, hc *http.Client) platform.Client
 // SignInputs are the tenant sign, the version and the timestamp header.
 func (Vendor) SignInputs() []platform.Setting {
 	return []platform.Setting{
-		{Name: "TENANT_SIGN", Doc: "tenant sign"},
+		{Name: "TENANT_SIGN", Required: true, Doc: "tenant sign"},
 		{Name: "API_VERSION", Default: defaultVersion, Doc: "version header"},
 		{Name: "TIMESTAMP", Kind: platform.KindInt, Doc: "timestamp header (epoch ms); default now"},
 	}
