@@ -16,6 +16,8 @@ const (
 	TypeCustomerImport = "callbridge.customer.import"
 	TypeCallSingle     = "callbridge.call.single"
 	TypeTaskControl    = "callbridge.task.control"
+	TypeTaskUpdate     = "callbridge.task.update"
+	TypeBlacklistAdd   = "callbridge.blacklist.add"
 )
 
 // ID is a vendor id. Commands may carry it as a JSON string or number; it is always
