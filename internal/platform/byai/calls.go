@@ -164,4 +164,3 @@ func RecoveredCall(acct *platform.Account, data json.RawMessage, now time.Time) 
 	cf.Recovered = true
 	return out, nil
 }
-
