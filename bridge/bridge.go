@@ -79,6 +79,7 @@ func BrokerConfig(c *config.Config) broker.Config {
 func Topics(c *config.Config) []broker.TopicSpec {
 	names := []string{event.TopicCallFinished, event.TopicTaskStatus, event.TopicIntentChanged,
 		event.TopicTaskCreate, event.TopicCustomerImport, event.TopicCallSingle, event.TopicTaskControl,
+		event.TopicTaskUpdate, event.TopicBlacklistAdd,
 		event.TopicCommandResult, event.TopicDLQ}
 	specs := make([]broker.TopicSpec, 0, len(names))
 	for _, n := range names {

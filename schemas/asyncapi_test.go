@@ -396,6 +396,7 @@ func TestCommandRecordsMatchTheirMessages(t *testing.T) {
 	types := map[string]string{
 		event.TopicTaskCreate: command.TypeTaskCreate, event.TopicCustomerImport: command.TypeCustomerImport,
 		event.TopicCallSingle: command.TypeCallSingle, event.TopicTaskControl: command.TypeTaskControl,
+		event.TopicTaskUpdate: command.TypeTaskUpdate, event.TopicBlacklistAdd: command.TypeBlacklistAdd,
 	}
 	for _, topic := range outbound.CommandTopics {
 		typ, ok := types[topic]

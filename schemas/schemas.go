@@ -31,6 +31,7 @@ var FS embed.FS
 var names = []string{
 	"call.finished", "task.status", "intent.changed", "command.result",
 	"task.create", "customer.import", "call.single", "task.control",
+	"task.update", "blacklist.add",
 }
 
 // URI returns the absolute $id of the named schema, which is also the dataschema of

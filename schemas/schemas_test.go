@@ -121,7 +121,7 @@ var commandCases = []commandCase{
 	{name: "task with concurrency 1001 is rejected", schema: "task.create", data: taskWith(`"concurrency": 1001`), want: []string{"/concurrency"}},
 	{name: "task with no caller ids is rejected", schema: "task.create", data: taskWith(`"callerIds": []`), want: []string{"/callerIds"}},
 	{name: "task with a non-digit caller id is rejected", schema: "task.create", data: taskWith(`"callerIds": ["line-1"]`), want: []string{"/callerIds/0"}},
-	{name: "task with an incomplete byai script is rejected", schema: "task.create", data: taskWith(`"script": {"robotDefId": 1}`), want: []string{"/script"}, msg: "missing properties 'sceneDefId', 'sceneRecordId', or missing property 'dialogFlowId'"},
+	{name: "task with an incomplete byai script is rejected", schema: "task.create", data: taskWith(`"script": {"sceneDefId": 1}`), want: []string{"/script"}, msg: "missing property 'robotDefId', or missing property 'dialogFlowId'"},
 	{name: "task with a bad customer phone is rejected", schema: "task.create", data: taskWith(`"customers": [{"name": "a", "phone": "138 0000 0000"}]`), want: []string{"/customers/0/phone"}},
 	{name: "task with a numeric customer property is rejected", schema: "task.create", data: taskWith(`"customers": [{"name": "a", "phone": "13800000000", "properties": {"age": 15}}]`), want: []string{"/customers/0/properties/age"}},
 	{name: "task with a redial rule on an unknown status is rejected", schema: "task.create", data: taskWith(`"redial": {"enabled": true, "rules": [{"status": "hangup", "times": 1, "intervalMinutes": 5}]}`), want: []string{"/redial/rules/0/status"}},

@@ -11,6 +11,8 @@ import (
 // callSingle places one call, on vendors whose client is a platform.SingleCaller. A
 // call that was in flight when a previous run stopped is never placed again.
 func (s *session) callSingle(ctx context.Context, c *command.CallSingle) error {
+	// A call of a task's customer belongs to that task.
+	s.e.Steps.TaskID = string(c.TaskID)
 	if s.e.Pending == ledger.PendingCall {
 		return unknownOutcome(ledger.PendingCall)
 	}

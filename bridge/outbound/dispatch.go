@@ -6,6 +6,7 @@ import (
 
 	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/internal/telemetry"
 )
 
@@ -29,6 +30,8 @@ var sagas = map[string]saga{
 	event.TopicCustomerImport: sagaOf((*session).customerImport),
 	event.TopicCallSingle:     sagaOf((*session).callSingle),
 	event.TopicTaskControl:    sagaOf((*session).taskControl),
+	event.TopicTaskUpdate:     sagaOf((*session).taskUpdate),
+	event.TopicBlacklistAdd:   sagaOf((*session).blacklistAdd),
 }
 
 // sagaOf decodes the data into T before running; data that does not decode settles
@@ -49,5 +52,13 @@ func (d dispatcher) Handle(ctx context.Context, c *Command) error {
 		return &command.Error{Code: command.ErrInvalidCommand, Message: "unknown command topic " + c.Type}
 	}
 	s := &session{e: &c.Entry, acct: c.Account, client: c.Client, store: d.Store, retry: d.Retry, tel: d.Telemetry}
+	// Every command may name the vendor company it acts for; the client reads it from
+	// ctx where a method's arguments do not carry the command (imports, a saga's start).
+	var company struct {
+		CompanyID command.ID `json:"companyId"`
+	}
+	if json.Unmarshal(c.Data, &company) == nil {
+		ctx = platform.WithCompanyID(ctx, company.CompanyID)
+	}
 	return run(ctx, s, c.Data)
 }

@@ -67,7 +67,8 @@ type Config struct {
 }
 
 // CommandTopics are the logical topics the outbound half consumes.
-var CommandTopics = []string{event.TopicTaskCreate, event.TopicCustomerImport, event.TopicCallSingle, event.TopicTaskControl}
+var CommandTopics = []string{event.TopicTaskCreate, event.TopicCustomerImport, event.TopicCallSingle, event.TopicTaskControl,
+	event.TopicTaskUpdate, event.TopicBlacklistAdd}
 
 // Outbound consumes commands and executes them.
 type Outbound struct {

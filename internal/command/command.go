@@ -16,6 +16,8 @@ const (
 	TypeCustomerImport = "callbridge.customer.import"
 	TypeCallSingle     = "callbridge.call.single"
 	TypeTaskControl    = "callbridge.task.control"
+	TypeTaskUpdate     = "callbridge.task.update"
+	TypeBlacklistAdd   = "callbridge.blacklist.add"
 )
 
 // ID is a vendor id. Commands may carry it as a JSON string or number; it is always
@@ -107,7 +109,7 @@ type CustomerImport struct {
 // CallSingle is the data of a call.single command.
 //
 // It names either a number (Phone, with Script) or an existing task's customer
-// (TaskID and CustomerID), where the vendor can call a task's customer now.
+// (TaskID and CustomerID), on vendors that can call a task customer.
 type CallSingle struct {
 	Account    string            `json:"account"`
 	Phone      string            `json:"phone,omitempty"`

@@ -28,6 +28,8 @@ const (
 	TopicCustomerImport = "customer.import"
 	TopicCallSingle     = "call.single"
 	TopicTaskControl    = "task.control"
+	TopicTaskUpdate     = "task.update"
+	TopicBlacklistAdd   = "blacklist.add"
 	TopicCommandResult  = "command.result"
 	TopicDLQ            = "callbridge.dlq"
 	TopicLedger         = "callbridge.ledger"

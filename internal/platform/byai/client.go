@@ -33,6 +33,14 @@ const (
 	EndpointTasks          = "task/getTasks"
 	EndpointSingleCall     = "task/singleCallByMobile"
 	EndpointPhones         = "company/getPhones"
+	EndpointCompanies      = "company/getCompanys"
+	EndpointRobots         = "company/getRobots"
+	EndpointBlacklist      = "company/addBlackList"
+	EndpointSeats          = "company/seat/statistics"
+	EndpointCall           = "task/call"
+	EndpointDoneCalls      = "task/queryDoneTaskPhones"
+	EndpointNotDialed      = "task/notDialedCustomerList"
+	EndpointCallDetail     = "task/phoneLogInfo"
 )
 
 const (
@@ -47,7 +55,7 @@ const (
 )
 
 // lineTypes maps command lineType to BYAI callType.
-var lineTypes = map[string]int{"mobile": 0, "landline": 1, "unfixed": 2}
+var lineTypes = map[string]int{"mobile": 0, "landline": 1, "unfixed": 2, "sip": 6}
 
 // taskTypes maps command mode to BYAI taskType.
 var taskTypes = map[string]int{"scheduled": 1, "manual": 2}
@@ -208,7 +216,15 @@ func number(field string, id command.ID) (int64, error) {
 	return n, nil
 }
 
-func (c *client) companyID() (int64, error) {
+// companyID is the company a request acts for: the command's companyId, else the one
+// the saga put in ctx (platform.WithCompanyID), else the account's COMPANY_ID.
+func (c *client) companyID(ctx context.Context, explicit command.ID) (int64, error) {
+	if explicit == "" {
+		explicit = platform.CompanyID(ctx)
+	}
+	if explicit != "" {
+		return number("companyId", explicit)
+	}
 	n, err := strconv.ParseInt(strings.TrimSpace(settingsOf(c.acct).CompanyID), 10, 64)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("byai: %w: account %s has no numeric company id", platform.ErrInvalidInput, c.acct.Name)
@@ -217,11 +233,11 @@ func (c *client) companyID() (int64, error) {
 }
 
 // ids reads the company id and a task id, the pair most requests start with.
-func (c *client) ids(taskID string) (company, task int64, err error) {
+func (c *client) ids(ctx context.Context, explicit command.ID, taskID string) (company, task int64, err error) {
 	if task, err = number("taskId", command.ID(taskID)); err != nil {
 		return 0, 0, err
 	}
-	company, err = c.companyID()
+	company, err = c.companyID(ctx, explicit)
 	return company, task, err
 }
 
@@ -276,35 +292,43 @@ type createTaskRequest struct {
 	CallType         int              `json:"callType"`
 	ConcurrencyQuota int              `json:"concurrencyQuota,omitempty"`
 	RobotDefID       int64            `json:"robotDefId"`
-	SceneDefID       int64            `json:"sceneDefId"`
-	SceneRecordID    int64            `json:"sceneRecordId"`
+	SceneDefID       *int64           `json:"sceneDefId,omitempty"`
+	SceneRecordID    *int64           `json:"sceneRecordId,omitempty"`
 	Remark           string           `json:"remark,omitempty"`
 	RepeatCall       *bool            `json:"repeatCall,omitempty"`
 	RepeatCallRule   []repeatCallRule `json:"repeatCallRule,omitempty"`
 }
 
-// script reads BYAI's three dialogue ids.
-func readScript(raw json.RawMessage) (robot, scene, record int64, err error) {
+// readScript reads BYAI's dialogue ids. Only robotDefId is required: the vendor's own
+// demo no longer sends sceneDefId and sceneRecordId, which are nil when absent.
+func readScript(raw json.RawMessage) (robot int64, scene, record *int64, err error) {
 	var s script
 	if len(raw) > 0 {
 		if err = json.Unmarshal(raw, &s); err != nil {
-			return 0, 0, 0, fmt.Errorf("byai: script: %w: %v", platform.ErrInvalidInput, err)
+			return 0, nil, nil, fmt.Errorf("byai: script: %w: %v", platform.ErrInvalidInput, err)
 		}
 	}
 	if robot, err = number("script.robotDefId", s.RobotDefID); err != nil {
 		return
 	}
-	if scene, err = number("script.sceneDefId", s.SceneDefID); err != nil {
+	opt := func(field string, id command.ID) (*int64, error) {
+		if id == "" {
+			return nil, nil
+		}
+		n, err := number(field, id)
+		return &n, err
+	}
+	if scene, err = opt("script.sceneDefId", s.SceneDefID); err != nil {
 		return
 	}
-	record, err = number("script.sceneRecordId", s.SceneRecordID)
+	record, err = opt("script.sceneRecordId", s.SceneRecordID)
 	return
 }
 
 func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platform.Reply, error) {
 	req := createTaskRequest{TaskName: t.Name, Remark: t.Remark, ConcurrencyQuota: t.Concurrency, UserPhoneIDs: []int64{}}
 	var err error
-	if req.CompanyID, err = c.companyID(); err != nil {
+	if req.CompanyID, err = c.companyID(ctx, t.CompanyID); err != nil {
 		return platform.Reply{}, err
 	}
 	var ok bool
@@ -313,6 +337,13 @@ func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platfor
 	}
 	if req.CallType, ok = lineTypes[t.LineType]; !ok {
 		return platform.Reply{}, fmt.Errorf("byai: %w: lineType %q", platform.ErrInvalidInput, t.LineType)
+	}
+	if t.LineType == "sip" && len(t.CallerIDs) > 0 {
+		// company.md (getPhones): callType follows the caller line's phoneType. A SIP
+		// account may number its lines' type otherwise than 6; ask rather than assume.
+		if req.CallType, err = c.lineCallType(ctx, req.CompanyID, t.CallerIDs); err != nil {
+			return platform.Reply{}, err
+		}
 	}
 	start := c.now()
 	if t.StartAt != "" {
@@ -369,7 +400,7 @@ type customerInfo struct {
 }
 
 func (c *client) ImportCustomers(ctx context.Context, taskID string, customers []command.Customer) (platform.Reply, error) {
-	company, task, err := c.ids(taskID)
+	company, task, err := c.ids(ctx, "", taskID)
 	if err != nil {
 		return platform.Reply{}, err
 	}
@@ -384,9 +415,11 @@ func (c *client) ImportCustomers(ctx context.Context, taskID string, customers [
 		// The vendor asks for no properties at all when the script has no variables.
 		list[i] = customerInfo{Name: cu.Name, Phone: cu.Phone, Properties: cu.Properties}
 	}
-	env, err := c.post(ctx, EndpointImportCustomer, map[string]any{
-		"taskId": task, "companyId": company, "customerInfoList": list,
-	})
+	req := map[string]any{"taskId": task, "companyId": company, "customerInfoList": list}
+	if f := settingsOf(c.acct).ForceTransferCustomer; f != nil {
+		req["forceTransferCustomer"] = boolInt(*f)
+	}
+	env, err := c.post(ctx, EndpointImportCustomer, req)
 	if err != nil {
 		return platform.Reply{}, err
 	}
@@ -437,7 +470,11 @@ func (c *client) ControlTask(ctx context.Context, tc *command.TaskControl) (plat
 	case command.ActionDelete:
 		return c.deleteTask(ctx, id)
 	case command.ActionSetConcurrency:
-		return c.setConcurrency(ctx, id, tc.Concurrency)
+		if tc.Concurrency < 1 {
+			return platform.Reply{}, fmt.Errorf("byai: %w: concurrency %d", platform.ErrInvalidInput, tc.Concurrency)
+		}
+		n := tc.Concurrency
+		return c.UpdateTask(ctx, &command.TaskUpdate{TaskID: tc.TaskID, Concurrency: &n, CompanyID: tc.CompanyID})
 	}
 	return platform.Reply{}, fmt.Errorf("byai: action %q: %w", tc.Action, platform.ErrInvalidInput)
 }
@@ -455,131 +492,35 @@ func (c *client) deleteTask(ctx context.Context, taskID string) (platform.Reply,
 	return env.reply(), nil
 }
 
-type taskDetail struct {
-	JobName          loose.Scalar `json:"jobName"`
-	JobType          loose.Scalar `json:"jobType"`
-	StartDate        loose.Scalar `json:"startDate"`
-	WorkingStartTime loose.Scalar `json:"workingStartTime"`
-	WorkingEndTime   loose.Scalar `json:"workingEndTime"`
-	BreakStartTime   loose.Scalar `json:"breakStartTime"`
-	BreakEndTime     loose.Scalar `json:"breakEndTime"`
-	CallPhones       []struct {
-		UserPhoneID loose.Scalar `json:"userPhoneId"`
-	} `json:"callPhones"`
-}
-
-type phoneLine struct {
-	UserPhoneID loose.Scalar `json:"userPhoneId"`
-	PhoneType   loose.Scalar `json:"phoneType"`
-}
-
-type updateTaskRequest struct {
-	CompanyID        int64  `json:"companyId"`
-	TaskID           int64  `json:"taskId"`
-	TaskName         string `json:"taskName"`
-	TaskType         int64  `json:"taskType"`
-	UserPhoneIDs     string `json:"userPhoneIds"`
-	CallType         int64  `json:"callType"`
-	ConcurrencyQuota int    `json:"concurrencyQuota"`
-	StartDate        string `json:"startDate,omitempty"`
-	WorkingStartTime string `json:"workingStartTime,omitempty"`
-	WorkingEndTime   string `json:"workingEndTime,omitempty"`
-	BreakStartTime   string `json:"breakStartTime,omitempty"`
-	BreakEndTime     string `json:"breakEndTime,omitempty"`
-}
-
-// SetConcurrency rewrites the task through task/update, which wants the whole task:
-// the rest is read back from its detail, and callType from its caller line's phoneType,
-// which the vendor says callType must follow.
-func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency int) (platform.Reply, error) {
-	company, task, err := c.ids(taskID)
-	if err != nil {
-		return platform.Reply{}, err
-	}
-	if concurrency < 1 {
-		return platform.Reply{}, fmt.Errorf("byai: %w: concurrency %d", platform.ErrInvalidInput, concurrency)
-	}
-	companyQ := strconv.FormatInt(company, 10)
-	env, err := c.get(ctx, EndpointTaskDetail, url.Values{"companyId": {companyQ}, "taskId": {strconv.FormatInt(task, 10)}})
-	if err != nil {
-		return platform.Reply{}, err
-	}
-	var d taskDetail
-	_ = loose.Decode(env.Data, &d)
-	taskType, ok := d.JobType.Int()
-	if !ok {
-		return platform.Reply{}, env.badData(EndpointTaskDetail, "task detail has no jobType")
-	}
-	var lines []string
-	for _, p := range d.CallPhones {
-		if id := p.UserPhoneID.ID(); id != "" {
-			lines = append(lines, id)
-		}
-	}
-	if len(lines) == 0 {
-		return platform.Reply{}, env.badData(EndpointTaskDetail, "task detail has no caller lines")
-	}
-
-	env, err = c.get(ctx, EndpointPhones, url.Values{"companyId": {companyQ}})
-	if err != nil {
-		return platform.Reply{}, err
-	}
-	var phones []phoneLine
-	_ = loose.Decode(env.Data, &phones)
-	phoneTypes := map[string]int64{}
-	for _, p := range phones {
-		if t, ok := p.PhoneType.Int(); ok {
-			phoneTypes[p.UserPhoneID.ID()] = t
-		}
-	}
-	// A task has one callType: its first caller line decides it.
-	callType, found := int64(0), false
-	for _, l := range lines {
-		if callType, found = phoneTypes[l]; found {
-			break
-		}
-	}
-	if !found {
-		return platform.Reply{}, env.badData(EndpointPhones, "the task's caller lines are not among the company's phones")
-	}
-
-	req := updateTaskRequest{
-		CompanyID: company, TaskID: task, TaskName: string(d.JobName), TaskType: taskType,
-		UserPhoneIDs: strings.Join(lines, ","), CallType: callType, ConcurrencyQuota: concurrency,
-		StartDate: d.StartDate.ID(),
-	}
-	for _, f := range []struct {
-		in  loose.Scalar
-		out *string
-	}{
-		{d.WorkingStartTime, &req.WorkingStartTime}, {d.WorkingEndTime, &req.WorkingEndTime},
-		{d.BreakStartTime, &req.BreakStartTime}, {d.BreakEndTime, &req.BreakEndTime},
-	} {
-		if v := f.in.ID(); v != "" {
-			// Pass on what the vendor wrote when it is not a time we know how to shorten.
-			if *f.out, err = hhmm(v); err != nil {
-				*f.out = v
-			}
-		}
-	}
-	env, err = c.post(ctx, EndpointUpdate, req)
-	if err != nil {
-		return platform.Reply{}, err
-	}
-	return env.reply(), nil
-}
-
 type singleCallRequest struct {
 	Mobile        string            `json:"mobile"`
 	CompanyID     int64             `json:"companyId"`
 	Variables     map[string]string `json:"variables"`
-	SceneDefID    int64             `json:"sceneDefId"`
-	SceneRecordID int64             `json:"sceneRecordId"`
+	SceneDefID    *int64            `json:"sceneDefId,omitempty"`
+	SceneRecordID *int64            `json:"sceneRecordId,omitempty"`
 	RobotDefID    int64             `json:"robotDefId"`
 	UserName      string            `json:"userName,omitempty"`
 }
 
+// taskCallRequest is task/call: a call of a customer already in a task. The table
+// types mobile as int; the customer id is what names the customer, so mobile is sent
+// (as a number) only when the command has one.
+type taskCallRequest struct {
+	CustomerID    int64             `json:"customerId"`
+	Mobile        *json.Number      `json:"mobile,omitempty"`
+	CompanyID     int64             `json:"companyId"`
+	Variables     map[string]string `json:"variables"`
+	SceneDefID    *int64            `json:"sceneDefId,omitempty"`
+	SceneRecordID *int64            `json:"sceneRecordId,omitempty"`
+	RobotDefID    int64             `json:"robotDefId"`
+}
+
+// SingleCall calls a number (task/singleCallByMobile), or, given taskId and
+// customerId, a customer of a task (task/call).
 func (c *client) SingleCall(ctx context.Context, s *command.CallSingle) (platform.Reply, error) {
+	if s.CustomerID != "" || s.TaskID != "" {
+		return c.taskCall(ctx, s)
+	}
 	if strings.TrimSpace(s.Phone) == "" {
 		return platform.Reply{}, fmt.Errorf("byai: %w: no phone", platform.ErrInvalidInput)
 	}
@@ -589,7 +530,7 @@ func (c *client) SingleCall(ctx context.Context, s *command.CallSingle) (platfor
 		req.Variables = map[string]string{}
 	}
 	var err error
-	if req.CompanyID, err = c.companyID(); err != nil {
+	if req.CompanyID, err = c.companyID(ctx, s.CompanyID); err != nil {
 		return platform.Reply{}, err
 	}
 	if req.RobotDefID, req.SceneDefID, req.SceneRecordID, err = readScript(s.Script); err != nil {
@@ -607,7 +548,7 @@ func (c *client) SingleCall(ctx context.Context, s *command.CallSingle) (platfor
 }
 
 func (c *client) FindTasks(ctx context.Context, name string) ([]string, error) {
-	company, err := c.companyID()
+	company, err := c.companyID(ctx, "")
 	if err != nil {
 		return nil, err
 	}

@@ -543,7 +543,7 @@ func TestClientRejectsInputItCannotSend(t *testing.T) {
 		})},
 		{"create without a script id", nil, create(func(tc *command.TaskCreate) { tc.Script = command.Script(`{"sceneDefId":"2","sceneRecordId":"3"}`) })},
 		{"create with an unknown mode", nil, create(func(tc *command.TaskCreate) { tc.Mode = "auto" })},
-		{"create with an unknown line type", nil, create(func(tc *command.TaskCreate) { tc.LineType = "sip" })},
+		{"create with an unknown line type", nil, create(func(tc *command.TaskCreate) { tc.LineType = "satellite" })},
 		{"create with a startAt that is not RFC 3339", nil, create(func(tc *command.TaskCreate) { tc.StartAt = "2019-01-12 08:00:00" })},
 		{"create with a window that is not a time", nil, create(func(tc *command.TaskCreate) { tc.DailyWindow = &command.Window{Start: "9am", End: "20:00"} })},
 		{"create with a redial status BYAI has no code for", nil, create(func(tc *command.TaskCreate) {

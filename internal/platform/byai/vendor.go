@@ -35,6 +35,10 @@ type Settings struct {
 	CompanyID string
 	// VerifyCallbackSign makes webhooks carry a valid sign/dateTime.
 	VerifyCallbackSign bool
+	// ForceTransferCustomer is importTaskCustomer's forceTransferCustomer: true moves a
+	// customer another team member follows into the task (and to its owner), false
+	// leaves such a customer out. nil sends nothing: the vendor's default, 1.
+	ForceTransferCustomer *bool
 }
 
 // Settings declares COMPANY_ID and VERIFY_CALLBACK_SIGN.
@@ -44,13 +48,23 @@ func (Vendor) Settings() []platform.Setting {
 			Doc: "BYAI company id that commands operate on"},
 		{Name: "VERIFY_CALLBACK_SIGN", Kind: platform.KindBool, Default: "false",
 			Doc: "BYAI: check sign/dateTime on call callbacks (HMAC-SHA1, at most 15 minutes old)"},
+		{Name: "FORCE_TRANSFER_CUSTOMER", Kind: platform.KindBool,
+			Doc: "BYAI: importTaskCustomer forceTransferCustomer (true: move a customer another team member follows into the task; false: leave them out); unset leaves the vendor's default (true)"},
 	}
 }
 
 // Configure reads the values of Settings.
 func (Vendor) Configure(values map[string]string) (any, error) {
 	verify, _ := strconv.ParseBool(values["VERIFY_CALLBACK_SIGN"])
-	return Settings{CompanyID: values["COMPANY_ID"], VerifyCallbackSign: verify}, nil
+	s := Settings{CompanyID: values["COMPANY_ID"], VerifyCallbackSign: verify}
+	if v := strings.TrimSpace(values["FORCE_TRANSFER_CUSTOMER"]); v != "" {
+		force, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("FORCE_TRANSFER_CUSTOMER: %q is not a boolean", v)
+		}
+		s.ForceTransferCustomer = &force
+	}
+	return s, nil
 }
 
 // settingsOf returns the account's BYAI settings; an account built without them
@@ -71,9 +85,9 @@ type script struct {
 func (Vendor) ScriptSchema() json.RawMessage {
 	return json.RawMessage(`{
   "title": "BYAI script",
-  "description": "BYAI's dialogue: the robot, its scene and the scene's recording.",
+  "description": "BYAI's dialogue: the robot, and optionally its scene and the scene's recording (the vendor's own demo no longer sends them).",
   "type": "object",
-  "required": ["robotDefId", "sceneDefId", "sceneRecordId"],
+  "required": ["robotDefId"],
   "additionalProperties": false,
   "properties": {
     "robotDefId": {"$ref": "#/$defs/id", "title": "Robot id", "description": "BYAI robotDefId."},

@@ -170,6 +170,9 @@ type scene struct {
 	callInstanceID, inboundInstanceID, companyID, callJobID, jobName, customerID,
 	customerName, customerTelephone, finishStatus, duration, chatRound, startTime,
 	endTime, callerPhone, calleePhone, luyinOssURL, userLuyinOssURL, hangUp, corpName loose.Scalar
+	// luyunOssURL is the recording as the callback document's table spells it
+	// (luyunOssUrl); its example, and the vendor, write luyinOssUrl, which wins.
+	luyunOssURL loose.Scalar
 }
 
 // readScene reads sceneInstance in one pass; of repeated names the last wins.
@@ -211,6 +214,8 @@ func readScene(si jsondoc.Value) *scene {
 			f = &s.calleePhone
 		case "luyinOssUrl":
 			f = &s.luyinOssURL
+		case "luyunOssUrl":
+			f = &s.luyunOssURL
 		case "userLuyinOssUrl":
 			f = &s.userLuyinOssURL
 		case "hangUp":
@@ -221,6 +226,9 @@ func readScene(si jsondoc.Value) *scene {
 			continue
 		}
 		*f = loose.Of(v)
+	}
+	if s.luyinOssURL == "" {
+		s.luyinOssURL = s.luyunOssURL
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package byaisim
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,7 @@ var phones = []phone{
 	{UserPhoneID: 1, Phone: "13800000001", PhoneName: "sim1", PhoneType: 0, Available: true, UseAvailable: true, TotalConcurrencyQuota: 5, BillPeriod: 60, ValidityBegin: "2024-01-01 00:00:00", ValidityEnd: "2030-12-31 00:00:00", LineAmount: 1.04},
 	{UserPhoneID: 2, Phone: "057126881788", PhoneName: "杭州固话", PhoneType: 1, Available: true, UseAvailable: true, TotalConcurrencyQuota: 10, BillPeriod: 60, ValidityBegin: "2024-01-01 00:00:00", ValidityEnd: "2030-12-31 00:00:00", LineAmount: 1.03},
 	{UserPhoneID: 3, Phone: "14000000003", PhoneName: "无主叫线路", PhoneType: 2, Available: true, UseAvailable: true, TotalConcurrencyQuota: 20, BillPeriod: 60, ValidityBegin: "2024-01-01 00:00:00", ValidityEnd: "2030-12-31 00:00:00", LineAmount: 1.00},
+	{UserPhoneID: 6, Phone: "02160000006", PhoneName: "SIP线路", PhoneType: 6, Available: true, UseAvailable: true, TotalConcurrencyQuota: 30, BillPeriod: 60, ValidityBegin: "2024-01-01 00:00:00", ValidityEnd: "2030-12-31 00:00:00", LineAmount: 2.50},
 }
 
 type sceneRecord struct {
@@ -100,6 +102,11 @@ func (s *Server) endpoints() []core.Endpoint {
 		{Name: "task/getTasks", Method: get, Handle: s.getTasks},
 		{Name: "task/singleCallByMobile", Method: post, Handle: s.singleCall},
 		{Name: "task/phoneLogInfo", Method: get, Handle: s.phoneLogInfo},
+		{Name: "company/addBlackList", Method: post, Handle: s.addBlackList},
+		{Name: "company/seat/statistics", Method: get, Handle: s.seatStatistics},
+		{Name: "task/call", Method: post, Handle: s.taskCall},
+		{Name: "task/queryDoneTaskPhones", Method: post, Handle: s.queryDoneTaskPhones},
+		{Name: "task/notDialedCustomerList", Method: post, Handle: s.notDialedCustomerList},
 	}
 }
 
@@ -109,10 +116,19 @@ func (s *Server) company(p *core.Params) (core.Reply, bool) {
 	if p.Err() != nil {
 		return core.Fail(core.CodeBadParam), false
 	}
-	if id != s.cfg.CompanyID {
+	if _, bound := s.companies()[id]; !bound {
 		return core.Fail(core.CodeForbidden), false
 	}
 	return core.Reply{}, true
+}
+
+// companies are the companies bound to the app key, by id.
+func (s *Server) companies() map[int64]string {
+	all := map[int64]string{s.cfg.CompanyID: s.cfg.CompanyName}
+	for id, name := range s.cfg.Companies {
+		all[id] = name
+	}
+	return all
 }
 
 func (s *Server) getCompanys(*core.Params) core.Reply {
@@ -120,7 +136,12 @@ func (s *Server) getCompanys(*core.Params) core.Reply {
 		CompanyName string `json:"companyName"`
 		CompanyID   int64  `json:"companyId"`
 	}
-	return core.OK("获取成功", []company{{s.cfg.CompanyName, s.cfg.CompanyID}})
+	out := []company{}
+	for id, name := range s.companies() {
+		out = append(out, company{name, id})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CompanyID < out[j].CompanyID })
+	return core.OK("获取成功", out)
 }
 
 func (s *Server) getPhones(p *core.Params) core.Reply {
@@ -152,7 +173,7 @@ func (s *Server) createTask(p *core.Params) core.Reply {
 		return rep
 	}
 	m := &TaskMeta{
-		CompanyID:        s.cfg.CompanyID,
+		CompanyID:        p.Int("companyId"),
 		TaskName:         p.Str("taskName"),
 		TaskType:         p.Int("taskType"),
 		StartDate:        p.Str("startDate"),
@@ -161,9 +182,10 @@ func (s *Server) createTask(p *core.Params) core.Reply {
 		BreakStartTime:   p.OptStr("breakStartTime", ""),
 		BreakEndTime:     p.OptStr("breakEndTime", ""),
 		UserPhoneIDs:     p.Ints("userPhoneIds"),
-		SceneDefID:       p.Int("sceneDefId"),
-		RobotDefID:       p.Int("robotDefId"),
-		SceneRecordID:    p.Int("sceneRecordId"),
+		// The vendor's own demo stopped sending the scene ids; the robot decides them.
+		SceneDefID:       p.OptInt("sceneDefId", 0),
+		RobotDefID:       robotDefID(p),
+		SceneRecordID:    p.OptInt("sceneRecordId", 0),
 		CallType:         p.Int("callType"),
 		ConcurrencyQuota: p.OptInt("concurrencyQuota", 1),
 		Remark:           p.OptStr("remark", ""),
@@ -172,7 +194,9 @@ func (s *Server) createTask(p *core.Params) core.Reply {
 		CallKind:         1,
 	}
 	p.OptList("repeatCallRule")
+	fillScene(m)
 	checkSchedule(p, m)
+	checkLines(p, m.UserPhoneIDs, m.CallType)
 	if len(m.UserPhoneIDs) == 0 {
 		p.Fail("userPhoneIds", "is empty")
 	}
@@ -284,7 +308,7 @@ func (s *Server) update(p *core.Params) core.Reply {
 	}
 	id := p.Int("taskId")
 	m := TaskMeta{
-		CompanyID:        s.cfg.CompanyID,
+		CompanyID:        p.Int("companyId"),
 		TaskName:         p.Str("taskName"),
 		TaskType:         p.Int("taskType"),
 		CallType:         p.Int("callType"),
@@ -328,6 +352,7 @@ func (s *Server) update(p *core.Params) core.Reply {
 		keep(&nm.BreakStartTime, m.BreakStartTime)
 		keep(&nm.BreakEndTime, m.BreakEndTime)
 		checkSchedule(p, &nm)
+		checkLines(p, nm.UserPhoneIDs, nm.CallType)
 		if p.Err() != nil {
 			return p.Err()
 		}
@@ -349,7 +374,9 @@ func (s *Server) singleCall(p *core.Params) core.Reply {
 	}
 	mobile := p.Str("mobile")
 	m := s.defaultMeta()
-	m.SceneDefID, m.SceneRecordID, m.RobotDefID = p.Int("sceneDefId"), p.Int("sceneRecordId"), p.Int("robotDefId")
+	m.CompanyID = p.Int("companyId")
+	m.SceneDefID, m.SceneRecordID, m.RobotDefID = p.OptInt("sceneDefId", 0), p.OptInt("sceneRecordId", 0), robotDefID(p)
+	fillScene(m)
 	m.CallKind = 2
 	// The document's example spells it "variable", its table "variables".
 	m.Variables = p.StrMap("variables")

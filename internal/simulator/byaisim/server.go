@@ -45,6 +45,10 @@ type Config struct {
 	CompanyID int64
 	// CompanyName is its name; "" means "模拟科技有限公司".
 	CompanyName string
+	// Companies are further companies bound to the app key (an ISV key), by id.
+	Companies map[int64]string
+	// Seats is the company's AI seats (seat/statistics); 0 means 50.
+	Seats int
 	// Paths overrides an endpoint's path by name, e.g.
 	// {"company/getCompanys": "/openapi/v1/company/getCompanies"}; only the override is served.
 	Paths map[string]string
@@ -71,9 +75,10 @@ type Config struct {
 // Server is the simulated BYAI API, an http.Handler. Close stops its calls and callbacks.
 type Server struct {
 	core.Hooks
-	cfg Config
-	sim *core.Sim
-	eng *core.Engine
+	cfg   Config
+	sim   *core.Sim
+	eng   *core.Engine
+	black blacklist
 }
 
 // New returns a running simulator.

@@ -488,3 +488,38 @@ func snap(t *Task) Task {
 	c.CallIDs = t.CallIDs[:len(t.CallIDs):len(t.CallIDs)]
 	return c
 }
+
+// Customer finds an imported customer of a live task by id.
+func (e *Engine) Customer(id int64) (taskID int64, c Customer, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range e.tasks {
+		if t.State == StateDeleted {
+			continue
+		}
+		for _, cu := range t.Customers {
+			if cu.ID == id {
+				return t.ID, cu, true
+			}
+		}
+	}
+	return 0, Customer{}, false
+}
+
+// CallCustomer calls customer c of task taskID now, outside the task's own dialling
+// (a vendor's "call this task customer" API), and returns the call id; the call ends
+// like the task's own calls, in its task.
+func (e *Engine) CallCustomer(taskID int64, c Customer, meta any) (int64, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.tasks[taskID]
+	if !ok || t.State == StateDeleted {
+		return 0, ErrNotFound
+	}
+	if meta == nil {
+		meta = t.Meta
+	}
+	t.InFlight++
+	t.MaxInFlight = max(t.MaxInFlight, t.InFlight)
+	return e.startCall(taskID, len(t.CallIDs)+t.InFlight, c, meta), nil
+}

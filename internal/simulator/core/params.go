@@ -282,3 +282,9 @@ func (p *Params) StrMap(name string) map[string]string {
 
 // Fail records a parameter problem found by the caller.
 func (p *Params) Fail(name, why string) { p.fail(name, why) }
+
+// Has reports whether the request has a non-null name.
+func (p *Params) Has(name string) bool {
+	_, ok := p.raw(name)
+	return ok
+}
