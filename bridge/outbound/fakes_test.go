@@ -217,6 +217,8 @@ type fakePublisher struct {
 	vendors []string
 	dead    []publish.DeadLetter
 	err     error
+	// publishErr fails Publish alone, when set.
+	publishErr error
 }
 
 func (p *fakePublisher) Publish(_ context.Context, vendor, _ string, outs []event.Out) error {
@@ -224,6 +226,9 @@ func (p *fakePublisher) Publish(_ context.Context, vendor, _ string, outs []even
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return p.err
+	}
+	if p.publishErr != nil {
+		return p.publishErr
 	}
 	p.outs = append(p.outs, outs...)
 	p.vendors = append(p.vendors, vendor)

@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/segmentio/kafka-go"
@@ -53,7 +54,22 @@ func (o *Outbound) handle(ctx context.Context, msg kafka.Message) error {
 		key = c.ID
 	}
 	if err := o.publishResult(ctx, key, c.Entry); err != nil {
-		return err
+		var invalid *publish.InvalidEventError
+		if !errors.As(err, &invalid) {
+			return err
+		}
+		// A result that breaks its own schema is our bug, and would stop the partition
+		// for good if it held the offset: keep the command for replay once fixed.
+		d := publish.DeadLetter{
+			Reason: "its result does not match the schema: " + err.Error(), Source: "command",
+			Account: c.Entry.Account, Body: msg.Value, Key: msg.Key, Headers: msg.Headers,
+			Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset,
+		}
+		if err := o.cfg.Publisher.DeadLetter(ctx, d, "invalid_result"); err != nil {
+			return fmt.Errorf("outbound: dead-letter %s/%d@%d: %w", msg.Topic, msg.Partition, msg.Offset, err)
+		}
+		o.log.ErrorContext(ctx, "command result does not match its schema; command dead-lettered", "command_id", c.ID, "error", err)
+		return nil
 	}
 	r := c.Entry.Result
 	attrs := []any{"command_id", r.CommandID, "type", r.CommandType, "account", r.Account, "outcome", r.Outcome, "attempts", r.Attempts}

@@ -20,6 +20,7 @@ import (
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/ledger"
 	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/publish"
 	"github.com/callbridge/callbridge/internal/telemetry"
 )
 
@@ -194,6 +195,18 @@ func TestHandleFailsWhenNothingCouldBeStored(t *testing.T) {
 				t.Errorf("err %v, want the broker's", err)
 			}
 		})
+	}
+}
+
+func TestAResultThatBreaksItsSchemaDeadLettersTheCommandInsteadOfStoppingThePartition(t *testing.T) {
+	pub := &fakePublisher{publishErr: &publish.InvalidEventError{Type: event.TypeCommandSucceeded, ID: "x", Err: errors.New("/commandType: not in enum")}}
+	o, _, _ := newOutbound(t, pub)
+	msg := record(t, event.TopicTaskControl, "c", "k", taskControl("4", command.ActionStop))
+	if err := o.handle(context.Background(), msg); err != nil {
+		t.Fatalf("handle = %v, want the record settled (dead-lettered)", err)
+	}
+	if len(pub.dead) != 1 || !strings.Contains(pub.dead[0].Reason, "does not match the schema") || string(pub.dead[0].Body) != string(msg.Value) {
+		t.Fatalf("dead letters %+v, want the command with the reason", pub.dead)
 	}
 }
 
