@@ -394,10 +394,18 @@ func (c *client) currentJob(ctx context.Context, id int64) (*jobRequest, error) 
 	if err != nil {
 		return nil, err
 	}
-	d := env.data()
+	req, ok := jobFromDetail(id, env.data())
+	if !ok {
+		return nil, &platform.Error{Endpoint: EndpointJobDetail, HTTPStatus: env.httpStatus, Code: codeOK, Message: "success without robotCallJob in data", RequestID: env.RequestID}
+	}
+	return req, nil
+}
+
+// jobFromDetail reads job/getJobDetail's data as the body job/modify writes back.
+func jobFromDetail(id int64, d jsondoc.Value) (*jobRequest, bool) {
 	rj := d.Get("robotCallJob")
 	if rj.Kind() != jsondoc.Object {
-		return nil, &platform.Error{Endpoint: EndpointJobDetail, HTTPStatus: env.httpStatus, Code: codeOK, Message: "success without robotCallJob in data", RequestID: env.RequestID}
+		return nil, false
 	}
 	n := func(name string) int64 { v, _ := loose.Get(rj, name).Int(); return v }
 	req := &jobRequest{
@@ -432,7 +440,7 @@ func (c *client) currentJob(ctx context.Context, id int64) (*jobRequest, error) 
 	if quota == 0 {
 		req.ConcurrencyQuota = req.RobotCallJob.RobotCount
 	}
-	return req, nil
+	return req, true
 }
 
 // hhmm cuts "HH:mm:ss", as job details write times, to the "HH:mm" requests use.
