@@ -398,8 +398,10 @@ func checkListCallsMatchWebhooks(t *testing.T, api string) {
 	}
 }
 
-func TestListCallsGivesTheWebhookEventsJob(t *testing.T) { checkListCallsMatchWebhooks(t, yiwise.APIJob) }
-func TestListCallsGivesTheWebhookEventsV1(t *testing.T)  { checkListCallsMatchWebhooks(t, yiwise.APIv1) }
+func TestListCallsGivesTheWebhookEventsJob(t *testing.T) {
+	checkListCallsMatchWebhooks(t, yiwise.APIJob)
+}
+func TestListCallsGivesTheWebhookEventsV1(t *testing.T) { checkListCallsMatchWebhooks(t, yiwise.APIv1) }
 
 func TestQueriesAnswerOnBothFamilies(t *testing.T) {
 	for _, api := range []string{yiwise.APIv1, yiwise.APIJob} {
