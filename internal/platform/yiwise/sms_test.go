@@ -73,3 +73,18 @@ func TestParseWebhookSMSWithoutCallIsUnparseable(t *testing.T) {
 		t.Fatal("accepted")
 	}
 }
+
+func TestSignHeadersOnJobOmitSecretAndTenantSign(t *testing.T) {
+	in := map[string]string{"APP_KEY": "k", "APP_SECRET": "s", "TENANT_SIGN": "t", "TIMESTAMP": "1", "API": APIJob}
+	hs, err := Vendor{}.SignHeaders(in, parseNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range hs {
+		names = append(names, h.Name)
+	}
+	if len(hs) != 4 || names[0] != "appKey" || names[3] != "signature" || hs[3].Value != Sign("k", "s", "t", "v1", "1") {
+		t.Fatalf("headers %v", hs)
+	}
+}

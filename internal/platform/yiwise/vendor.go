@@ -171,10 +171,11 @@ func (Vendor) SignInputs() []platform.Setting {
 		{Name: "TENANT_SIGN", Doc: "tenant sign"},
 		{Name: "API_VERSION", Default: defaultVersion, Doc: "version header"},
 		{Name: "TIMESTAMP", Kind: platform.KindInt, Doc: "timestamp header (epoch ms); default now"},
+		{Name: "API", Default: APIv1, Enum: []string{APIv1, APIJob}, Doc: "endpoint family: v1 sends six headers, job four (no appSecret, no tenantSign)"},
 	}
 }
 
-// SignHeaders returns the six headers in the documents' spelling.
+// SignHeaders returns the headers in the documents' spelling: six on v1, four on job.
 func (Vendor) SignHeaders(in map[string]string, now time.Time) ([]platform.Header, error) {
 	if in["APP_KEY"] == "" || in["APP_SECRET"] == "" {
 		return nil, fmt.Errorf("yiwise: app key and app secret are required")
@@ -184,12 +185,21 @@ func (Vendor) SignHeaders(in map[string]string, now time.Time) ([]platform.Heade
 		ts = strconv.FormatInt(now.UnixMilli(), 10)
 	}
 	version := cmp.Or(in["API_VERSION"], defaultVersion)
+	sig := Sign(in["APP_KEY"], in["APP_SECRET"], in["TENANT_SIGN"], version, ts)
+	if in["API"] == APIJob {
+		return []platform.Header{
+			{Name: "appKey", Value: in["APP_KEY"]},
+			{Name: "version", Value: version},
+			{Name: "timestamp", Value: ts},
+			{Name: "signature", Value: sig},
+		}, nil
+	}
 	return []platform.Header{
 		{Name: "appKey", Value: in["APP_KEY"]},
 		{Name: "appSecret", Value: in["APP_SECRET"]},
 		{Name: "tenantSign", Value: in["TENANT_SIGN"]},
 		{Name: "version", Value: version},
 		{Name: "timestamp", Value: ts},
-		{Name: "signature", Value: Sign(in["APP_KEY"], in["APP_SECRET"], in["TENANT_SIGN"], version, ts)},
+		{Name: "signature", Value: sig},
 	}, nil
 }
