@@ -78,7 +78,7 @@ func BrokerConfig(c *config.Config) broker.Config {
 // Topics lists every topic the bridge uses, with their creation settings.
 func Topics(c *config.Config) []broker.TopicSpec {
 	names := []string{event.TopicCallFinished, event.TopicTaskStatus, event.TopicIntentChanged,
-		event.TopicTaskCreate, event.TopicCustomerImport, event.TopicCallSingle, event.TopicTaskControl,
+		event.TopicSMSSent, event.TopicTaskCreate, event.TopicCustomerImport, event.TopicCallSingle, event.TopicTaskControl,
 		event.TopicTaskUpdate, event.TopicBlacklistAdd,
 		event.TopicCommandResult, event.TopicDLQ}
 	specs := make([]broker.TopicSpec, 0, len(names))

@@ -83,7 +83,7 @@ func TestSealedCallbacksFromTheSimulatorBecomeEvents(t *testing.T) {
 	client := yiwise.Vendor{}.NewClient(&platform.Account{Name: "yiwise-east", Vendor: "yiwise", AppKey: "gvlfIPLJTMEAHgyM",
 		AppSecret: "TuPngoiRCvpxYdOHcQOsWYvaLGhATNiW", BaseURL: simSrv.URL, Settings: settings}, nil)
 	task, err := client.CreateTask(ctx, &command.TaskCreate{Name: "加密回调", Mode: "manual", LineType: "mobile",
-		CallerIDs: []command.ID{"1"}, Script: command.Script(`{"dialogFlowId":"2"}`)})
+		CallerIDs: []command.ID{"276"}, Script: command.Script(`{"dialogFlowId":"2"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

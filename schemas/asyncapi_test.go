@@ -346,6 +346,7 @@ func TestPublishedRecordsMatchTheirMessages(t *testing.T) {
 		{"callFinished", event.Out{Topic: event.TopicCallFinished, Type: event.TypeCallFinished, Subject: "call/1", Key: "42"}},
 		{"taskStatus", event.Out{Topic: event.TopicTaskStatus, Type: event.TypeTaskStatus, Subject: "task/42", Key: "42"}},
 		{"intentChanged", event.Out{Topic: event.TopicIntentChanged, Type: event.TypeIntentChanged, Subject: "call/1", Key: "1"}},
+		{"smsSent", event.Out{Topic: event.TopicSMSSent, Type: event.TypeSMSSent, Subject: "call/1", Key: "42"}},
 		{"commandResult", event.Out{Topic: event.TopicCommandResult, Type: event.TypeCommandSucceeded, Subject: "command/c1", Key: "k"}},
 		{"commandResult", event.Out{Topic: event.TopicCommandResult, Type: event.TypeCommandFailed, Subject: "command/c1", Key: "k"}},
 	}

@@ -29,7 +29,7 @@ var FS embed.FS
 
 // names lists every schema; each is the logical topic name of what it describes.
 var names = []string{
-	"call.finished", "task.status", "intent.changed", "command.result",
+	"call.finished", "task.status", "intent.changed", "sms.sent", "command.result",
 	"task.create", "customer.import", "call.single", "task.control",
 	"task.update", "blacklist.add",
 }

@@ -272,6 +272,15 @@ func fullIntentChanged() event.IntentChanged {
 		IntentLevel: event.Str("B"), IntentLabel: event.Str("B级"), ChangedBy: "manual", Raw: json.RawMessage(`{"taskResult": []}`)}
 }
 
+func fullSMSSent() event.SMSSent {
+	return event.SMSSent{Vendor: "yiwise", Account: "yiwise-east", CallID: "53780", TaskID: event.Str("2454"),
+		TaskName: event.Str("wokrtest04240009"), CompanyID: event.Str("916"),
+		Customer: event.Customer{ID: event.Str("7180758"), Name: event.Str("漂亮小姐姐"), Phone: event.Str("18326042077")},
+		Messages: []event.SMS{{TemplateID: event.Str("152"), TemplateName: event.Str("lalala"), Signature: event.Str("一知智能T1"),
+			Type: event.Str("NOTICE"), Text: "【一知智能T1】漂亮小姐姐 你好，很高兴认识你"}},
+		Raw: json.RawMessage(`{"msgList": []}`)}
+}
+
 func failedResult() command.Result {
 	code := 412
 	return command.Result{CommandID: "c1", CommandType: "task.create", Account: "byai-main", Vendor: "byai", Outcome: command.Failed,
@@ -292,6 +301,8 @@ func TestGoEventStructsValidate(t *testing.T) {
 		{"minimal task.status", "task.status", event.TaskStatus{Vendor: "byai", Account: "b", TaskID: "1", Status: event.TaskUnknown}},
 		{"fully populated intent.changed", "intent.changed", fullIntentChanged()},
 		{"minimal intent.changed", "intent.changed", event.IntentChanged{Vendor: "byai", Account: "b", CallID: "1", ChangedBy: "manual"}},
+		{"fully populated sms.sent", "sms.sent", fullSMSSent()},
+		{"minimal sms.sent", "sms.sent", event.SMSSent{Vendor: "yiwise", Account: "y", CallID: "1", Messages: []event.SMS{}}},
 		{"fully populated failed result", "command.result", failedResult()},
 		{"minimal failed result", "command.result", command.Result{CommandID: "c", CommandType: "call.single", Outcome: command.Failed,
 			Error: &command.Error{Code: command.ErrInvalidCommand, Message: "call.single: (root): missing property 'script'"}}},
@@ -350,6 +361,7 @@ func TestEventDataWithAnUnknownFieldFails(t *testing.T) {
 		"call.finished":  fullCallFinished(),
 		"task.status":    fullTaskStatus(),
 		"intent.changed": fullIntentChanged(),
+		"sms.sent":       fullSMSSent(),
 		"command.result": failedResult(),
 	} {
 		var m map[string]any

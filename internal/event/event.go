@@ -15,6 +15,7 @@ const (
 	TypeCallFinished     = "callbridge.call.finished"
 	TypeTaskStatus       = "callbridge.task.status"
 	TypeIntentChanged    = "callbridge.intent.changed"
+	TypeSMSSent          = "callbridge.sms.sent"
 	TypeCommandSucceeded = "callbridge.command.succeeded"
 	TypeCommandFailed    = "callbridge.command.failed"
 )
@@ -24,6 +25,7 @@ const (
 	TopicCallFinished   = "call.finished"
 	TopicTaskStatus     = "task.status"
 	TopicIntentChanged  = "intent.changed"
+	TopicSMSSent        = "sms.sent"
 	TopicTaskCreate     = "task.create"
 	TopicCustomerImport = "customer.import"
 	TopicCallSingle     = "call.single"
@@ -91,6 +93,12 @@ func CallFinishedID(vendor, account, callID string) string {
 // to level (the normalized level, or the vendor's value when it names none).
 func IntentChangedID(vendor, account, callID, level string) string {
 	return ID(vendor, account, TopicIntentChanged, callID, level)
+}
+
+// SMSSentID is the id of the sms.sent event of the text messages the vendor sent after
+// call callID: a call's messages arrive in one record, so the call id is its identity.
+func SMSSentID(vendor, account, callID string) string {
+	return ID(vendor, account, TopicSMSSent, callID)
 }
 
 // TaskStatusID is the id of the task.status event of one status change of task taskID:
@@ -211,6 +219,29 @@ type IntentChanged struct {
 	Raw         json.RawMessage `json:"raw,omitempty"`
 }
 
+// SMS is one text message the vendor sent.
+type SMS struct {
+	TemplateID   *string `json:"templateId"`
+	TemplateName *string `json:"templateName"`
+	Signature    *string `json:"signature"`
+	Type         *string `json:"type"`
+	// Text is the message as sent, variables filled in.
+	Text string `json:"text"`
+}
+
+// SMSSent is the data of callbridge.sms.sent: the messages sent after one call.
+type SMSSent struct {
+	Vendor    string          `json:"vendor"`
+	Account   string          `json:"account"`
+	CallID    string          `json:"callId"`
+	TaskID    *string         `json:"taskId"`
+	TaskName  *string         `json:"taskName"`
+	CompanyID *string         `json:"companyId"`
+	Customer  Customer        `json:"customer"`
+	Messages  []SMS           `json:"messages"`
+	Raw       json.RawMessage `json:"raw,omitempty"`
+}
+
 // Str returns a pointer to s, or nil when s is empty: absent vendor values become null.
 func Str(s string) *string {
 	if s == "" {
@@ -246,4 +277,11 @@ func (i *IntentChanged) WithoutRaw() (any, json.RawMessage) {
 	cp := *i
 	cp.Raw = nil
 	return &cp, i.Raw
+}
+
+// WithoutRaw implements RawCarrier.
+func (m *SMSSent) WithoutRaw() (any, json.RawMessage) {
+	cp := *m
+	cp.Raw = nil
+	return &cp, m.Raw
 }

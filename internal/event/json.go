@@ -134,6 +134,55 @@ func (i *IntentChanged) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
+// AppendJSON implements JSONAppender.
+func (m *SMSSent) AppendJSON(dst []byte) []byte {
+	if m == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, `{"vendor":`...)
+	dst = appendString(dst, m.Vendor)
+	dst = append(dst, `,"account":`...)
+	dst = appendString(dst, m.Account)
+	dst = append(dst, `,"callId":`...)
+	dst = appendString(dst, m.CallID)
+	dst = append(dst, `,"taskId":`...)
+	dst = appendStringPtr(dst, m.TaskID)
+	dst = append(dst, `,"taskName":`...)
+	dst = appendStringPtr(dst, m.TaskName)
+	dst = append(dst, `,"companyId":`...)
+	dst = appendStringPtr(dst, m.CompanyID)
+	dst = append(dst, `,"customer":`...)
+	dst = m.Customer.appendJSON(dst)
+	dst = append(dst, `,"messages":`...)
+	if m.Messages == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range m.Messages {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = m.Messages[i].appendJSON(dst)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}
+
+func (s *SMS) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"templateId":`...)
+	dst = appendStringPtr(dst, s.TemplateID)
+	dst = append(dst, `,"templateName":`...)
+	dst = appendStringPtr(dst, s.TemplateName)
+	dst = append(dst, `,"signature":`...)
+	dst = appendStringPtr(dst, s.Signature)
+	dst = append(dst, `,"type":`...)
+	dst = appendStringPtr(dst, s.Type)
+	dst = append(dst, `,"text":`...)
+	dst = appendString(dst, s.Text)
+	return append(dst, '}')
+}
+
 func (c *Customer) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendStringPtr(dst, c.ID)

@@ -68,6 +68,12 @@ func TestAppendJSON(t *testing.T) {
 		{"nil call", (*CallFinished)(nil)},
 		{"nil task", (*TaskStatus)(nil)},
 		{"nil intent", (*IntentChanged)(nil)},
+		{"zero sms", &SMSSent{}},
+		{"nil sms", (*SMSSent)(nil)},
+		{"empty sms list", &SMSSent{Messages: []SMS{}}},
+		{"sms", &SMSSent{Vendor: "yiwise", Account: "a", CallID: "53780", TaskID: sp("2454"), TaskName: sp("t"),
+			Customer: Customer{ID: sp("7"), Name: sp("小姐姐"), Phone: sp("18326042077")},
+			Messages: []SMS{{TemplateID: sp("152"), TemplateName: sp("lalala"), Signature: sp("一知智能T1"), Type: sp("NOTICE"), Text: "【一知智能T1】你好"}, {}}}},
 		{"full call", full},
 		{"empty slices", &CallFinished{Tags: []string{}, Concerns: []string{}, Transcript: []Utterance{}}},
 		{"nil slices with elements elsewhere", &CallFinished{Tags: []string{""}, Transcript: []Utterance{{}}}},
@@ -83,6 +89,7 @@ func TestAppendJSON(t *testing.T) {
 			}},
 			appendCase{"task " + s, &TaskStatus{TaskID: s, CompanyID: sp(s)}},
 			appendCase{"intent " + s, &IntentChanged{CallID: s, IntentLabel: sp(s)}},
+			appendCase{"sms " + s, &SMSSent{CallID: s, Messages: []SMS{{Type: sp(s), Text: s}}}},
 		)
 	}
 	for _, tc := range cases {
@@ -189,7 +196,12 @@ func FuzzAppendJSON(f *testing.F) {
 			Vendor: a, Account: b, CallID: c, CompanyID: ptr(a),
 			IntentLevel: ptr(b), IntentLabel: ptr(c), ChangedBy: a,
 		}
-		for _, v := range []JSONAppender{cf, ts, ic} {
+		sms := &SMSSent{
+			Vendor: a, Account: b, CallID: c, TaskID: ptr(a), TaskName: ptr(b), CompanyID: ptr(c),
+			Customer: Customer{ID: ptr(a), Name: ptr(b), Phone: ptr(c)},
+			Messages: []SMS{{TemplateID: ptr(a), TemplateName: ptr(b), Signature: ptr(c), Type: ptr(a), Text: b}},
+		}
+		for _, v := range []JSONAppender{cf, ts, ic, sms} {
 			want, err := json.Marshal(v)
 			if err != nil {
 				t.Fatal(err)

@@ -74,7 +74,7 @@ func TestRunServesBothVendorsOverHTTPUntilCanceled(t *testing.T) {
 	post(t, r.BYAIURL+byaisim.Prefix+"task/start", byaiHeaders(), map[string]any{"taskId": bTask})
 
 	env = post(t, r.YiwiseURL+yiwisesim.Prefix+"task/createTask", yiwiseHeaders(), map[string]any{
-		"jobPhoneNumberList": []map[string]any{{"key": 348, "value": ""}},
+		"jobPhoneNumberList": []map[string]any{{"key": 348, "value": "057188886666"}},
 		"robotCallJob": map[string]any{"name": "e2e", "mode": "MANUAL", "startTime": "2024-01-01 09:00:00", "dailyStartTime": "09:00",
 			"dailyEndTime": "20:00", "dialogFlowId": 136, "phoneType": "LANDLINE", "robotCount": 1},
 	})

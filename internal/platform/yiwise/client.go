@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/callbridge/callbridge/internal/command"
@@ -36,14 +37,35 @@ type client struct {
 	acct *platform.Account
 	hc   *http.Client
 	now  func() time.Time
+	// job is true on API=job: the current job/* endpoints and request shapes.
+	job bool
+
+	// tenantID caches the account's tenant id (it never changes), read once from
+	// company/getCompanies or tenant/getTenant for robotCallJob.tenantId.
+	tenantMu sync.Mutex
+	tenantID int64
 }
 
-var _ platform.Client = (*client)(nil)
+// jobClient is the client of an API=job account: everything client does, and the
+// one-time call (job/oneTimeCall) that only that family has.
+type jobClient struct{ *client }
+
+var (
+	_ platform.Client       = (*client)(nil)
+	_ platform.TaskUpdater  = (*client)(nil)
+	_ platform.Querier      = (*client)(nil)
+	_ platform.CallLister   = (*client)(nil)
+	_ platform.SingleCaller = jobClient{}
+)
 
 // NewClient returns the API client of acct, sending signed requests through hc (nil
 // means http.DefaultClient). hc itself is not modified.
 func NewClient(acct *platform.Account, hc *http.Client) platform.Client {
-	return newClient(acct, hc, time.Now)
+	c := newClient(acct, hc, time.Now)
+	if c.job {
+		return jobClient{c}
+	}
+	return c
 }
 
 func newClient(acct *platform.Account, hc *http.Client, now func() time.Time) *client {
@@ -53,7 +75,7 @@ func newClient(acct *platform.Account, hc *http.Client, now func() time.Time) *c
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	c := &client{acct: acct, now: now}
+	c := &client{acct: acct, now: now, job: settingsOf(acct).API == APIJob}
 	signed := *hc
 	next := hc.Transport
 	if next == nil {
@@ -81,12 +103,22 @@ func (s *signer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return s.next.RoundTrip(r)
 }
 
-// signedHeaders returns the six authentication headers for acct at now, spelled as
-// the vendor's documents spell them.
+// signedHeaders returns the authentication headers for acct at now, spelled as the
+// vendor's documents spell them: six on v1; on API=job the four the vendor's current
+// sample sends (appKey, version, timestamp, signature), the secret and the tenant sign
+// being inputs of the signature only.
 func signedHeaders(acct *platform.Account, now time.Time) http.Header {
 	set := settingsOf(acct)
 	version := set.APIVersion
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	if set.API == APIJob {
+		return http.Header{
+			"appKey":    {acct.AppKey},
+			"version":   {version},
+			"timestamp": {ts},
+			"signature": {Sign(acct.AppKey, acct.AppSecret, set.TenantSign, version, ts)},
+		}
+	}
 	return http.Header{
 		"appKey":     {acct.AppKey},
 		"appSecret":  {acct.AppSecret},
@@ -117,6 +149,7 @@ type robotCallJob struct {
 	PhoneType         string `json:"phoneType"`
 	RobotCount        int    `json:"robotCount"`
 	Description       string `json:"description,omitempty"`
+	TenantID          int64  `json:"tenantId"`
 }
 
 type createTaskRequest struct {
@@ -130,15 +163,35 @@ var phoneTypes = map[string]string{"mobile": "MOBILE", "landline": "LANDLINE", "
 
 // CreateTask creates a task (task/createTask) and returns its id.
 func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platform.Reply, error) {
+	if c.job {
+		return c.createJob(ctx, t)
+	}
 	req, err := c.createTaskRequest(t)
 	if err != nil {
 		return platform.Reply{}, err
+	}
+	// jobPhoneNumberList values are the lines' numbers, robotCallJob.tenantId the
+	// tenant's id, as the document's example and the vendor's sample send them.
+	if req.RobotCallJob.TenantID, err = c.tenant(ctx); err != nil {
+		return platform.Reply{}, err
+	}
+	lines, err := c.lines(ctx)
+	if err != nil {
+		return platform.Reply{}, err
+	}
+	for i := range req.JobPhoneNumberList {
+		k := req.JobPhoneNumberList[i].Key
+		l, ok := lines[k]
+		if !ok {
+			return platform.Reply{}, invalid("callerIds: line %d is not one of the account's (company/getPhones)", k)
+		}
+		req.JobPhoneNumberList[i].Value = l.number
 	}
 	env, err := c.do(ctx, EndpointCreateTask, http.MethodPost, nil, req)
 	if err != nil {
 		return platform.Reply{}, err
 	}
-	id := loose.Of(env.data()).ID()
+	id := taskIDOf(env.data())
 	if id == "" {
 		// The task may well exist; without its id the caller has to look it up by name.
 		return platform.Reply{RequestID: env.RequestID}, &platform.Error{
@@ -157,7 +210,7 @@ func (c *client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, e
 		return nil, invalid("name is required")
 	}
 	if t.Redial != nil && t.Redial.Enabled {
-		// createJob has no redial settings: a task created without them would quietly
+		// createTask has no redial settings: a task created without them would quietly
 		// not redial what the command asked it to.
 		return nil, fmt.Errorf("yiwise: createJob has no redial settings (send redial.enabled false or no redial): %w", platform.ErrUnsupported)
 	}
@@ -241,7 +294,7 @@ type importRequest struct {
 }
 
 // ImportCustomers adds at most ImportBatchSize customers to a task
-// (task/importTaskCustomer). An empty batch sends nothing.
+// (task/importTaskCustomer, job/importCustomer). An empty batch sends nothing.
 func (c *client) ImportCustomers(ctx context.Context, taskID string, customers []command.Customer) (platform.Reply, error) {
 	id, err := number("taskId", taskID)
 	if err != nil {
@@ -257,7 +310,7 @@ func (c *client) ImportCustomers(ctx context.Context, taskID string, customers [
 	for i, cu := range customers {
 		persons[i] = customerPerson{Name: cu.Name, PhoneNumber: cu.Phone, Properties: cu.Properties}
 	}
-	env, err := c.do(ctx, EndpointImportCustomer, http.MethodPost, nil, importRequest{RobotCallJobID: id, CustomerPersons: persons})
+	env, err := c.do(ctx, c.pick(EndpointImportCustomer, EndpointJobImport), http.MethodPost, nil, importRequest{RobotCallJobID: id, CustomerPersons: persons})
 	if err != nil {
 		return platform.Reply{}, err
 	}
@@ -281,13 +334,13 @@ func (c *client) ControlTask(ctx context.Context, tc *command.TaskControl) (plat
 	id := string(tc.TaskID)
 	switch tc.Action {
 	case command.ActionStart:
-		return c.control(ctx, EndpointStart, id)
+		return c.control(ctx, c.pick(EndpointStart, EndpointJobStart), id)
 	case command.ActionPause:
-		return c.control(ctx, EndpointPause, id)
+		return c.control(ctx, c.pick(EndpointPause, EndpointJobPause), id)
 	case command.ActionStop:
-		return c.control(ctx, EndpointStop, id)
+		return c.control(ctx, c.pick(EndpointStop, EndpointJobStop), id)
 	case command.ActionDelete:
-		return c.control(ctx, EndpointDelete, id)
+		return c.control(ctx, c.pick(EndpointDelete, EndpointJobDelete), id)
 	case command.ActionSetConcurrency:
 		return c.setConcurrency(ctx, id, tc.Concurrency)
 	}
@@ -319,7 +372,7 @@ func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency 
 	if concurrency <= 0 {
 		return platform.Reply{}, invalid("concurrency %d is not positive", concurrency)
 	}
-	env, err := c.do(ctx, EndpointUpdate, http.MethodPost, nil, updateRequest{RobotCallJobID: id, RobotCount: concurrency})
+	env, err := c.do(ctx, c.pick(EndpointUpdate, EndpointJobUpdateAiCount), http.MethodPost, nil, updateRequest{RobotCallJobID: id, RobotCount: concurrency})
 	if err != nil {
 		return platform.Reply{}, err
 	}
@@ -327,10 +380,10 @@ func (c *client) setConcurrency(ctx context.Context, taskID string, concurrency 
 }
 
 // FindTasks lists the ids of tasks named exactly name, from the first 50 the
-// vendor's name search returns (task/getTasks).
+// vendor's name search returns (task/getTasks, job/getJobs).
 func (c *client) FindTasks(ctx context.Context, name string) ([]string, error) {
 	q := url.Values{"name": {name}, "pageNum": {"1"}, "pageSize": {"50"}}
-	env, err := c.do(ctx, EndpointGetTasks, http.MethodGet, q, nil)
+	env, err := c.do(ctx, c.pick(EndpointGetTasks, EndpointJobGetJobs), http.MethodGet, q, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -496,4 +549,21 @@ func clock(field, s string) (string, error) {
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("yiwise: %s: %w", fmt.Sprintf(format, args...), platform.ErrInvalidInput)
+}
+
+// pick is the endpoint of the account's family: v1 on v1, job on API=job.
+func (c *client) pick(v1, job string) string {
+	if c.job {
+		return job
+	}
+	return v1
+}
+
+// taskIDOf reads a task id answer: the bare id (task/createTask) or
+// {"robotCallJobId": …} (job/create, job/modify).
+func taskIDOf(data jsondoc.Value) string {
+	if data.Kind() == jsondoc.Object {
+		return loose.Get(data, "robotCallJobId").ID()
+	}
+	return loose.Of(data).ID()
 }

@@ -45,6 +45,9 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		f.mu.Lock()
 		f.reqs = append(f.reqs, seen{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), b})
 		status, body := f.status, f.body
+		if l, ok := lookups[r.URL.Path]; ok {
+			status, body = http.StatusOK, l
+		}
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 		w.WriteHeader(status)
@@ -66,9 +69,33 @@ func (f *fakeAPI) requests() []seen {
 	return append([]seen(nil), f.reqs...)
 }
 
+// lookups are the read-only answers a create or a call reads before it writes: the
+// tenant (robotCallJob.tenantId) and the caller lines (jobPhoneNumberList values,
+// oneTimeCall's line), as the documents' examples show them.
+var lookups = map[string]string{
+	"/apiOpen/v1/company/getCompanies": `{"code":200,"data":{"tenantId":1,"companyName":"杭州一知智能科技有限公司"},"requestId":"L1","resultMsg":"获取成功"}`,
+	"/apiOpen/v1/tenant/getTenant":     `{"code":200,"data":{"tenantId":1,"tenantName":"杭州一知智能科技有限公司"},"requestId":"L1","resultMsg":"获取成功"}`,
+	"/apiOpen/v1/company/getPhones": `{"code":200,"data":[{"userPhoneId":7,"phone":"14000000007","phoneName":"无主叫","phoneType":"UNFIXED_CALL","concurrency":2},
+		{"userPhoneId":348,"phone":"057188886666","phoneName":"固话","phoneType":"LANDLINE","concurrency":10},
+		{"userPhoneId":349,"phone":"057188886667","phoneName":"固话2","phoneType":"LANDLINE","concurrency":10}],"requestId":"L2"}`,
+	"/apiOpen/v1/phone/getPhoneList": `{"code":200,"data":[{"tenantPhoneNumberId":1060,"phoneNumber":"057188886666","phoneName":"固话","phoneType":"LANDLINE"}],"requestId":"L2"}`,
+}
+
+// writes are the requests other than lookups.
+func (f *fakeAPI) writes() []seen {
+	var out []seen
+	for _, r := range f.requests() {
+		if _, ok := lookups[r.Path]; !ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// only returns the one request that is not a lookup.
 func (f *fakeAPI) only(t *testing.T) seen {
 	t.Helper()
-	reqs := f.requests()
+	reqs := f.writes()
 	if len(reqs) != 1 {
 		t.Fatalf("vendor got %d requests, want 1", len(reqs))
 	}
@@ -162,10 +189,10 @@ func TestClientSendsExactRequests(t *testing.T) {
 			answer: `{"code":200,"data":139,"requestId":"RKXNIQAF","resultMsg":"修改成功","errorStackTrace":null}`,
 			call:   func(c *client) (platform.Reply, error) { return c.CreateTask(context.Background(), fullTask()) },
 			method: "POST", path: "/apiOpen/v1/task/createTask",
-			body: `{"jobPhoneNumberList":[{"key":348,"value":""},{"key":349,"value":""}],
+			body: `{"jobPhoneNumberList":[{"key":348,"value":"057188886666"},{"key":349,"value":"057188886667"}],
 				"robotCallJob":{"name":"回访任务","mode":"AUTO","startTime":"2024-05-02 09:30:00",
 				"dailyStartTime":"08:30","dailyEndTime":"21:00","inactiveStartTime":"11:45","inactiveEndTime":"13:30",
-				"dialogFlowId":2,"phoneType":"LANDLINE","robotCount":10,"description":"测试"}}`,
+				"dialogFlowId":2,"phoneType":"LANDLINE","robotCount":10,"description":"测试","tenantId":1}}`,
 			wantReply: platform.Reply{ID: "139", RequestID: "RKXNIQAF"},
 		},
 		{
@@ -173,10 +200,10 @@ func TestClientSendsExactRequests(t *testing.T) {
 			answer: `{"code":200,"data":"140","requestId":"R2","resultMsg":"ok"}`,
 			call:   func(c *client) (platform.Reply, error) { return c.CreateTask(context.Background(), defaults) },
 			method: "POST", path: "/apiOpen/v1/task/createTask",
-			body: `{"jobPhoneNumberList":[{"key":7,"value":""}],
+			body: `{"jobPhoneNumberList":[{"key":7,"value":"14000000007"}],
 				"robotCallJob":{"name":"t","mode":"MANUAL","startTime":"2024-05-01 10:00:00",
 				"dailyStartTime":"09:00","dailyEndTime":"20:00","inactiveStartTime":"12:00","inactiveEndTime":"13:00",
-				"dialogFlowId":139,"phoneType":"UNFIXED_CALL","robotCount":1}}`,
+				"dialogFlowId":139,"phoneType":"UNFIXED_CALL","robotCount":1,"tenantId":1}}`,
 			wantReply: platform.Reply{ID: "140", RequestID: "R2"},
 		},
 		{
@@ -188,10 +215,10 @@ func TestClientSendsExactRequests(t *testing.T) {
 			},
 			answer: `{"code":200,"data":141,"requestId":"R3"}`,
 			method: "POST", path: "/apiOpen/v1/task/createTask",
-			body: `{"jobPhoneNumberList":[{"key":7,"value":""}],
+			body: `{"jobPhoneNumberList":[{"key":7,"value":"14000000007"}],
 				"robotCallJob":{"name":"t","mode":"MANUAL","startTime":"2024-05-01 10:00:00",
 				"dailyStartTime":"10:00","dailyEndTime":"20:00","inactiveStartTime":"12:00","inactiveEndTime":"13:00",
-				"dialogFlowId":139,"phoneType":"MOBILE","robotCount":1}}`,
+				"dialogFlowId":139,"phoneType":"MOBILE","robotCount":1,"tenantId":1}}`,
 			wantReply: platform.Reply{ID: "141", RequestID: "R3"},
 		},
 		{

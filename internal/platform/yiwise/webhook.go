@@ -127,6 +127,8 @@ func parseBody(acct *platform.Account, root jsondoc.Value, now time.Time) (event
 		dataType = DataTypeCallRecord
 	case DataTypeCallJob:
 		dataType = DataTypeCallJob
+	case DataTypeSMS:
+		dataType = DataTypeSMS
 	default:
 		return event.Out{}, fmt.Errorf("%w: yiwise: unknown dataType %q", platform.ErrUnparseable, truncate(string(text), 64))
 	}
@@ -136,6 +138,9 @@ func parseBody(acct *platform.Account, root jsondoc.Value, now time.Time) (event
 	}
 	if data.Kind() != jsondoc.Object {
 		return event.Out{}, fmt.Errorf("%w: yiwise: %s data is not a JSON object: it is %s", platform.ErrUnparseable, dataType, kind(data))
+	}
+	if dataType == DataTypeSMS {
+		return parseSMS(acct, data, data.Raw(), now)
 	}
 	f := readData(data)
 	if dataType == DataTypeCallRecord {

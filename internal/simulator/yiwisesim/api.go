@@ -32,6 +32,21 @@ type TaskMeta struct {
 	Description       string
 	WechatSendMethod  string
 	Phones            []PhoneNumber
+	// Job is true for a task made through job/create (or a one-time call).
+	Job bool
+	// InactiveTimeList, ConcurrencyQuota and the redial settings are the job API's.
+	InactiveTimeList []Span
+	ConcurrencyQuota int64
+	RedialCondition  []string
+	RedialInterval   int64
+	RedialTimes      int64
+	TenantID         int64
+}
+
+// Span is one entry of inactiveTimeList.
+type Span struct {
+	StartTime string `json:"startTime"`
+	EndTime   string `json:"endTime"`
 }
 
 var phoneTypes = []string{"MOBILE", "LANDLINE", "UNFIXED_CALL", "VERBAL_TRICK_TRAINING_CALLER", "VERBAL_TRICK_TRAINING_CALLED", "VOIP_DEVICE"}
@@ -70,6 +85,15 @@ var robots = []robot{
 	{136, "房产推广", "NORMAL", named{"REAL_ESTATE", "房产类"}, named{"HOUSE", "住宅"}, nil, "APPROVED"},
 }
 
+func lineByID(id int64) (phone, bool) {
+	for _, l := range phones {
+		if l.UserPhoneID == id {
+			return l, true
+		}
+	}
+	return phone{}, false
+}
+
 func dialogFlowName(id int64) string {
 	for _, r := range robots {
 		if r.RobotDialogFlowID == id {
@@ -81,7 +105,7 @@ func dialogFlowName(id int64) string {
 
 func (s *Server) endpoints() []core.Endpoint {
 	get, post := http.MethodGet, http.MethodPost
-	return []core.Endpoint{
+	return append([]core.Endpoint{
 		{Name: "company/getCompanies", Method: get, Handle: s.getCompanies},
 		{Name: "company/getPhones", Method: get, Handle: func(*core.Params) core.Reply { return core.OK("获取成功", phones) }},
 		{Name: "company/getRobots", Method: get, Handle: func(*core.Params) core.Reply { return core.OK("获取成功", robots) }},
@@ -96,7 +120,7 @@ func (s *Server) endpoints() []core.Endpoint {
 		{Name: "task/getTaskDetail", Method: get, Handle: s.getTaskDetail},
 		{Name: "task/getCallRecordInfoList", Method: post, Handle: s.getCallRecords},
 		{Name: "task/phoneLogInfo", Method: get, Handle: s.phoneLogInfo},
-	}
+	}, s.jobEndpoints()...)
 }
 
 func (s *Server) getCompanies(*core.Params) core.Reply {
@@ -119,7 +143,7 @@ func (s *Server) createTask(p *core.Params) core.Reply {
 		Description:       job.OptStr("description", ""),
 		WechatSendMethod:  job.OptStr("wechatSendMethod", "SENDTOALL"),
 	}
-	job.OptInt("tenantId", 0)
+	m.TenantID = job.OptInt("tenantId", 0)
 	job.OptInt("smsTemplateId", 0)
 	for _, name := range []string{"alertUsers", "earlyWarningAlertUsers", "smsAlertLevel", "wechatAlertLevel"} {
 		job.OptList(name)
@@ -133,6 +157,11 @@ func (s *Server) createTask(p *core.Params) core.Reply {
 		n := PhoneNumber{Key: e.Int("key"), Value: e.OptStr("value", "")}
 		if e.Err() != nil {
 			p.Fail("jobPhoneNumberList", e.Err().Error())
+			break
+		}
+		// The value is the line's number (task.md: "val是线路号码").
+		if l, ok := lineByID(n.Key); ok && n.Value != l.Phone {
+			p.Fail("jobPhoneNumberList", "value is not the line's number")
 			break
 		}
 		m.Phones = append(m.Phones, n)
@@ -161,8 +190,11 @@ func checkTask(p *core.Params, m *TaskMeta) {
 	if m.RobotCount < 1 {
 		p.Fail("robotCount", "must be at least 1")
 	}
-	if _, err := time.Parse(core.DateTime, m.StartTime); err != nil {
-		p.Fail("startTime", "is not yyyy-MM-dd HH:mm:ss")
+	// The job API needs startTime only for AUTO jobs.
+	if m.StartTime != "" || !m.Job || m.Mode == "AUTO" {
+		if _, err := time.Parse(core.DateTime, m.StartTime); err != nil {
+			p.Fail("startTime", "is not yyyy-MM-dd HH:mm:ss")
+		}
 	}
 	for name, v := range map[string]string{
 		"dailyStartTime": m.DailyStartTime, "dailyEndTime": m.DailyEndTime,

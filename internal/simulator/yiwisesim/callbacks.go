@@ -11,6 +11,7 @@ import (
 const (
 	DataTypeRecord = "ROBOT_CALL_RECORD"
 	DataTypeJob    = "ROBOT_CALL_JOB"
+	DataTypeSMS    = "ROBOT_CALL_SMS"
 )
 
 const ossBase = "https://ai-call-platform-sim.oss-cn-hangzhou.aliyuncs.com/DialogueRecording/"
@@ -49,8 +50,56 @@ type callback struct {
 func (s *Server) onCall(c core.Call, _ core.Task) {
 	r := s.record(c)
 	s.sim.Emitter.Emit(core.Event{Kind: core.KindCall, Name: r.ResultStatus, TaskID: c.TaskID, CallID: c.ID, Detail: r.IntentLevel})
-	body := core.MustJSON(callback{DataTypeRecord, r})
+	var body []byte
+	if s.job() {
+		body = core.MustJSON(callback{DataTypeRecord, s.currentRecord(c, r)})
+	} else {
+		body = core.MustJSON(callback{DataTypeRecord, r})
+	}
 	s.sim.Send(DataTypeRecord, func() []byte { return body })
+	// An answered call with a strong intent gets the follow-up text message.
+	if s.job() && c.Outcome.Answered() && (r.IntentLevel == "A" || r.IntentLevel == "B") {
+		sms := core.MustJSON(callback{DataTypeSMS, s.smsRecord(c, r)})
+		s.sim.Send(DataTypeSMS, func() []byte { return sms })
+	}
+}
+
+// currentRecord is ROBOT_CALL_RECORD as the current document shows it: dialogFlowId,
+// properties, and the transcript as callDetailList with callDetailId.
+func (s *Server) currentRecord(c core.Call, r record) map[string]any {
+	var flow int64
+	if m, ok := c.Meta.(*TaskMeta); ok {
+		flow = m.DialogFlowID
+	}
+	return map[string]any{
+		"callRecordId": r.CallRecordID, "tenantId": r.TenantID, "robotCallJobId": r.RobotCallJobID, "dialogFlowId": flow,
+		"calledPhoneNumber": r.CalledPhoneNumber, "resultStatus": r.ResultStatus, "intentLevel": r.IntentLevel,
+		"customerConcern": r.CustomerConcern, "fullAudioUrl": r.FullAudioURL, "customerAudioUrl": r.CustomerAudioURL,
+		"analysisBasis": r.AnalysisBasis, "startTime": r.StartTime, "endTime": r.EndTime, "chatDuration": r.ChatDuration,
+		"chatRound": r.ChatRound, "attributes": r.Attributes, "properties": orEmpty(c.Customer.Properties),
+		"callDetailList": jobDetails(r.RobotCallDetailList),
+	}
+}
+
+// smsRecord is ROBOT_CALL_SMS for call c: one NOTICE message greeting the customer.
+func (s *Server) smsRecord(c core.Call, r record) map[string]any {
+	name := c.Customer.Name
+	var taskName string
+	if m, ok := c.Meta.(*TaskMeta); ok {
+		taskName = m.Name
+	}
+	const sig = "模拟科技"
+	return map[string]any{
+		"tenantId": s.cfg.TenantID, "companyName": s.cfg.CompanyName, "customerPersonId": c.Customer.ID,
+		"customerPersonName": name, "phoneNumber": c.Customer.Phone, "callRecordId": c.ID,
+		"robotCallRobotId": c.TaskID, "robotCallRobotName": taskName,
+		"msgList": []map[string]any{{
+			"smsTemplateId": 152, "text": "${姓名} 您好，感谢接听，详情请见官网", "type": "NOTICE",
+			"smsSignatureId": 109, "smsSignatureName": sig, "smsTemplateName": "通话后跟进",
+			"msg":    "【" + sig + "】" + name + " 您好，感谢接听，详情请见官网",
+			"varMap": map[string]string{"姓名": name, "联系电话": c.Customer.Phone},
+		}},
+	}
 }
 
 // onState sends ROBOT_CALL_JOB when a task completes, the only job callback Yiwise has.

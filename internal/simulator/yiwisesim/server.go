@@ -54,6 +54,13 @@ type Config struct {
 	// AppKey, AppSecret, TenantSign and Version are the credentials every request must
 	// carry and sign; Version "" means "v1".
 	AppKey, AppSecret, TenantSign, Version string
+	// API is the endpoint family whose signature rules requests must follow: "v1" (the
+	// default: six headers, appSecret and tenantSign among them) or "job" (only appKey,
+	// version, timestamp and signature; a request that sends the secret or the tenant
+	// sign is refused, as the current API never needs them). Both families' endpoints
+	// are served; on "job" callbacks use the current body (callDetailList with
+	// callDetailId, dialogFlowId, properties).
+	API string
 	// TenantID is the company's id; 0 means 1.
 	TenantID int64
 	// CompanyName is its name; "" means "模拟智能科技有限公司".
@@ -117,12 +124,22 @@ func New(cfg Config) *Server {
 // ms) within MaxSkew of the clock, and signature = yiwise.Sign over them.
 func (s *Server) authorize(h http.Header) bool {
 	got := map[string]string{}
-	for _, name := range []string{"appKey", "appSecret", "tenantSign", "version", "timestamp", "signature"} {
+	names := []string{"appKey", "appSecret", "tenantSign", "version", "timestamp", "signature"}
+	wantCreds := map[string]string{"appKey": s.cfg.AppKey, "appSecret": s.cfg.AppSecret, "tenantSign": s.cfg.TenantSign, "version": s.cfg.Version}
+	if s.job() {
+		// The secret and the tenant sign are signature inputs only, never headers.
+		if len(h.Values("appSecret")) > 0 || len(h.Values("tenantSign")) > 0 {
+			return false
+		}
+		names = []string{"appKey", "version", "timestamp", "signature"}
+		wantCreds = map[string]string{"appKey": s.cfg.AppKey, "version": s.cfg.Version}
+	}
+	for _, name := range names {
 		if got[name] = h.Get(name); got[name] == "" && name != "tenantSign" {
 			return false
 		}
 	}
-	for name, want := range map[string]string{"appKey": s.cfg.AppKey, "appSecret": s.cfg.AppSecret, "tenantSign": s.cfg.TenantSign, "version": s.cfg.Version} {
+	for name, want := range wantCreds {
 		if subtle.ConstantTimeCompare([]byte(got[name]), []byte(want)) != 1 {
 			return false
 		}
@@ -134,6 +151,9 @@ func (s *Server) authorize(h http.Header) bool {
 	want := yiwise.Sign(s.cfg.AppKey, s.cfg.AppSecret, s.cfg.TenantSign, s.cfg.Version, got["timestamp"])
 	return subtle.ConstantTimeCompare([]byte(got["signature"]), []byte(want)) == 1
 }
+
+// job reports whether the simulator speaks the current (job) family.
+func (s *Server) job() bool { return s.cfg.API == "job" }
 
 // reply is Yiwise's envelope.
 type reply struct {

@@ -1,0 +1,82 @@
+package yiwise
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/jsondoc"
+)
+
+// FuzzRecoveredCall feeds the query APIs' answers (a finished-call list item and a
+// call detail) to the reconciliation path: it never panics, and what it makes is the
+// call.finished the webhook parser makes for the same call id.
+func FuzzRecoveredCall(f *testing.F) {
+	f.Add([]byte(`{"callRecordId":47,"tenantId":1,"robotCallJobId":50,"calledPhoneNumber":"18817501728","resultStatus":"ANSWERED","intentLevel":"A","startTime":"2018-08-04 11:57:33","chatDuration":93,"callDetailList":[{"text":"喂","type":"ROBOT","callDetailId":1}]}`),
+		[]byte(`{"callRecordId":47,"endTime":"2018-10-02T16:54:08","callDetailList":[{"text":"嗯","type":"PERSON"}],"customerPerson":{"attributes":["x"]}}`))
+	f.Add([]byte(`{"callRecordId":"1","startTime":1539341215000}`), []byte(`null`))
+	f.Add([]byte(`{"callRecordId":1e3,"callRecordId":2}`), []byte(`[]`))
+	f.Add([]byte(`{}`), []byte(`{"endTime":{}}`))
+	f.Fuzz(func(t *testing.T, item, detail []byte) {
+		acct := testAccount()
+		_, _ = jsondoc.With(item, func(it jsondoc.Value) (struct{}, error) {
+			_, _ = jsondoc.With(detail, func(det jsondoc.Value) (struct{}, error) {
+				out, err := recoveredCall(acct, it, det, time.Unix(0, 0))
+				if err != nil {
+					return struct{}{}, nil
+				}
+				d, ok := out.Data.(*event.CallFinished)
+				if !ok || !d.Recovered {
+					t.Fatalf("Data %T not a recovered call", out.Data)
+				}
+				if out.ID != CallFinishedID(acct.Name, d.CallID) || out.Key == "" {
+					t.Fatalf("id %s key %q", out.ID, out.Key)
+				}
+				if _, err := json.Marshal(d); err != nil {
+					t.Fatal(err)
+				}
+				return struct{}{}, nil
+			})
+			return struct{}{}, nil
+		})
+	})
+}
+
+// FuzzQueryAnswer feeds arbitrary data to the readers of query answers: the tables of
+// `callbridge vendor`, the task id of a create answer and the job detail job/modify
+// writes back. None panics; tables keep the answer verbatim.
+func FuzzQueryAnswer(f *testing.F) {
+	f.Add([]byte(`[{"tenantPhoneNumberId":276,"phoneNumber":"0000000000","phoneType":"MOBILE"}]`))
+	f.Add([]byte(`{"tenantId":1,"tenantName":"杭州一知智能科技有限公司"}`))
+	f.Add([]byte(`{"robotCallJobId":139}`))
+	f.Add([]byte(`139`))
+	f.Add([]byte(`{"robotCallJob":{"robotCallJobId":1,"dailyStartTime":"15:08:31","inactiveTimeList":[{"startTime":"12:00","endTime":"13:00"}],"redialCondition":["CALL_LOSS",1,null]},"jobPhoneNumberList":[{"tenantPhoneNumberId":675,"concurrencyQuota":5},7]}`))
+	f.Add([]byte(`{"number":1,"pages":"x","content":[null,{"a":[]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tb := table(data, []string{"tenantPhoneNumberId", "phoneNumber", "phoneType"})
+		if string(tb.JSON) != string(data) {
+			t.Fatal("table JSON is not the answer verbatim")
+		}
+		for _, r := range tb.Rows {
+			if len(r) != 3 {
+				t.Fatalf("row %v", r)
+			}
+		}
+		if ft := fieldsTable(data, "robotCallJob"); string(ft.JSON) != string(data) {
+			t.Fatal("fields JSON is not the answer verbatim")
+		}
+		_, _ = jsondoc.With(data, func(d jsondoc.Value) (struct{}, error) {
+			_ = taskIDOf(d)
+			if req, ok := jobFromDetail(1, d); ok {
+				if req.RobotCallJob.RobotCallJobID != 1 || req.JobPhoneNumberIDList == nil || req.RobotCallJob.InactiveTimeList == nil {
+					t.Fatalf("job %+v", req)
+				}
+				if _, err := json.Marshal(req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return struct{}{}, nil
+		})
+	})
+}
