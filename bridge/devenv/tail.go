@@ -20,7 +20,7 @@ import (
 )
 
 // OutputTopics are the topics the demo shows, in the order of the banner.
-var OutputTopics = []string{event.TopicCallFinished, event.TopicTaskStatus, event.TopicIntentChanged,
+var OutputTopics = []string{event.TopicCallFinished, event.TopicTaskStatus, event.TopicIntentChanged, event.TopicSMSSent,
 	event.TopicCommandResult, event.TopicDLQ}
 
 // tailer prints every record of the output topics from the beginning.
@@ -145,6 +145,16 @@ func describeEvent(topic string, ev *cloudevents.Event) (string, bool) {
 			level = *d.IntentLevel
 		}
 		return fmt.Sprintf("call %s  level %s  (%s)", d.CallID, level, d.ChangedBy), false
+	case event.TopicSMSSent:
+		var d event.SMSSent
+		if err := json.Unmarshal(ev.Data(), &d); err != nil {
+			return err.Error(), true
+		}
+		s := fmt.Sprintf("call %s  %d message(s)", d.CallID, len(d.Messages))
+		if len(d.Messages) > 0 {
+			s += "  " + d.Messages[0].Text
+		}
+		return s, false
 	case event.TopicCommandResult:
 		var d command.Result
 		if err := json.Unmarshal(ev.Data(), &d); err != nil {
