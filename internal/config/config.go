@@ -139,6 +139,11 @@ type account struct {
 	Timezone     string            `env:"TIMEZONE" envDefault:"Asia/Shanghai"`
 	RateLimit    float64           `env:"RATE_LIMIT" envDefault:"0"`
 	Timeout      time.Duration     `env:"TIMEOUT" envDefault:"10s"`
+	// ReconcileInterval is how often the vendor's query APIs are swept for calls whose
+	// webhooks never arrived; 0 turns reconciliation off.
+	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL" envDefault:"0"`
+	// ReconcileLookback is how far back a sweep looks (calls that ended within it).
+	ReconcileLookback time.Duration `env:"RECONCILE_LOOKBACK" envDefault:"48h"`
 }
 
 var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -251,6 +256,9 @@ func loadAccount(name string, vars map[string]string) (platform.Account, []error
 		AllowCIDRs:   a.AllowCIDRs,
 		RateLimit:    a.RateLimit,
 		Timeout:      a.Timeout,
+
+		ReconcileInterval: a.ReconcileInterval,
+		ReconcileLookback: a.ReconcileLookback,
 	}
 	if a.Vendor != "" {
 		if v, ok := platform.Lookup(a.Vendor); !ok {
@@ -285,6 +293,12 @@ func loadAccount(name string, vars map[string]string) (platform.Account, []error
 	}
 	if a.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("%sRATE_LIMIT: must not be negative", prefix))
+	}
+	if a.ReconcileInterval < 0 {
+		errs = append(errs, fmt.Errorf("%sRECONCILE_INTERVAL: must not be negative", prefix))
+	}
+	if a.ReconcileLookback <= 0 {
+		errs = append(errs, fmt.Errorf("%sRECONCILE_LOOKBACK: must be positive", prefix))
 	}
 	return acct, errs
 }
