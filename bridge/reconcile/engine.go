@@ -153,7 +153,10 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.published = &Published{Dialer: cfg.Dialer, Brokers: cfg.Brokers, Topic: cfg.TopicPrefix + event.TopicCallFinished, Accounts: names}
 	e.writer = &kafka.Writer{Addr: kafka.TCP(cfg.Brokers...), Topic: e.topic, Balancer: &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, Transport: cfg.Transport}
+		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	if cfg.Transport != nil { // a nil *kafka.Transport in the interface would not mean the default
+		e.writer.Transport = cfg.Transport
+	}
 	return e, nil
 }
 
