@@ -32,6 +32,8 @@ Usage:
   callbridge send TYPE -f FILE         wrap a JSON command in a CloudEvent and produce it
   callbridge sign VENDOR [flags]       print signed request headers (VENDOR: %s)
   callbridge replay [flags]            re-deliver dead-lettered records
+  callbridge vendor ACCOUNT WHAT ...   read the vendor's query APIs (companies, phones, robots, …)
+  callbridge reconcile [flags]         publish calls whose webhooks never arrived (--account, --since)
   callbridge version                   print version, commit and Go version
 
 Run 'callbridge COMMAND -h' for a command's flags.
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(out, "callbridge %s (commit %s, %s)\n", version, commit, runtime.Version())
 			return nil
 		},
+		"vendor":    vendorQuery,
+		"reconcile": reconcileOnce,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
