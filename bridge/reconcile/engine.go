@@ -106,6 +106,7 @@ type Engine struct {
 	published *Published
 	writer    *kafka.Writer
 	topic     string
+	lookback  time.Duration // the widest of the accounts'
 }
 
 // New checks cfg; Run starts sweeping. Accounts whose vendor cannot list calls are
@@ -149,6 +150,7 @@ func New(cfg Config) (*Engine, error) {
 			}
 		}
 		e.accounts[a.Name], e.listers[a.Name] = a, l
+		e.lookback = max(e.lookback, lookbackOf(a))
 		names = append(names, a.Name)
 	}
 	e.published = &Published{Dialer: cfg.Dialer, Brokers: cfg.Brokers, Topic: cfg.TopicPrefix + event.TopicCallFinished, Accounts: names}
@@ -197,9 +199,12 @@ func (e *Engine) Run(ctx context.Context) error {
 			continue
 		}
 		n, err := e.partitions(ctx)
-		if err != nil {
-			e.log.WarnContext(ctx, "reconcile: partitions", "error", err)
-			continue
+		for wait := 100 * time.Millisecond; err != nil; wait = min(2*wait, 5*time.Second) {
+			e.log.WarnContext(ctx, "reconcile: partitions of the progress topic", "error", err, "retry_in", wait)
+			if !sleep(ctx, wait) {
+				return nil
+			}
+			n, err = e.partitions(ctx)
 		}
 		for _, pa := range gen.Assignments[e.topic] {
 			var mine []string
@@ -334,10 +339,7 @@ func (e *Engine) runAccount(ctx context.Context, acct *platform.Account, pr Prog
 	if !pr.LastSuccess.IsZero() {
 		m.ReconcileSucceeded(ctx, acct.Name, pr.LastSuccess)
 	}
-	lookback := acct.ReconcileLookback
-	if lookback <= 0 {
-		lookback = 48 * time.Hour
-	}
+	lookback := lookbackOf(acct)
 	retry := e.cfg.RetryWait
 	if retry <= 0 {
 		retry = min(acct.ReconcileInterval, time.Minute)
@@ -380,7 +382,13 @@ func (e *Engine) runAccount(ctx context.Context, acct *platform.Account, pr Prog
 
 // sweep runs (or resumes) the sweep pr describes, checkpointing after each page.
 func (e *Engine) sweep(ctx context.Context, acct *platform.Account, pr *Progress) error {
-	if err := e.published.Refresh(ctx, pr.From); err != nil {
+	// One index serves every account: refresh it for the widest window of them all,
+	// which covers this sweep's, so that no account's refresh drops another's ids.
+	from := e.cfg.Now().Add(-e.lookback)
+	if pr.From.Before(from) {
+		from = pr.From // a resumed sweep of an older window
+	}
+	if err := e.published.Refresh(ctx, from); err != nil {
 		return err
 	}
 	base := Counts{Published: pr.Published, AlreadyPublished: pr.AlreadyPublished}
@@ -400,6 +408,14 @@ func (e *Engine) sweep(ctx context.Context, acct *platform.Account, pr *Progress
 		}}
 	_, err := s.Run(ctx, pr.From, pr.To, pr.Cursor)
 	return err
+}
+
+// lookbackOf is the account's RECONCILE_LOOKBACK, 48h by default.
+func lookbackOf(a *platform.Account) time.Duration {
+	if a.ReconcileLookback > 0 {
+		return a.ReconcileLookback
+	}
+	return 48 * time.Hour
 }
 
 // sleep waits d (nothing when d ≤ 0); false when ctx ended first.

@@ -92,8 +92,11 @@ func idKey(id string) (k [16]byte, ok bool) {
 }
 
 // Refresh reads what was published since the previous Refresh (or, the first time
-// and whenever from moves earlier, since from - Skew) up to the end of every
-// partition as it is now, and forgets ids of records older than from - Skew.
+// and whenever from moves earlier than the previous from, since from - Skew) up to the
+// end of every partition as it is now, and forgets ids of records older than
+// from - Skew. Callers sharing one Published should pass the same window (the engine
+// passes its widest lookback), or each narrower one drops what a wider one needs
+// and the next wider one reads the topic again.
 func (p *Published) Refresh(ctx context.Context, from time.Time) error {
 	skew := p.Skew
 	if skew <= 0 {
@@ -125,6 +128,8 @@ func (p *Published) Refresh(ctx context.Context, from time.Time) error {
 			delete(p.ids, k)
 		}
 	}
+	// What is held now starts at start: a later Refresh from earlier reads again.
+	p.since = start
 	next := make(map[int]int64, len(p.next))
 	for k, v := range p.next {
 		next[k] = v

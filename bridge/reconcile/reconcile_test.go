@@ -458,3 +458,29 @@ func TestTwoInstancesNeverSweepOneAccountTogether(t *testing.T) {
 }
 
 var _ = errors.New
+
+func TestPublishedKeepsWhatTheWidestWindowNeeds(t *testing.T) {
+	platformtest.Register()
+	e := newEnv(t)
+	src := calllab()
+	acct, _ := src.account(t, "acct-a")
+	bodies := src.finish(t, acct, 5)
+	e.deliver(t, acct, bodies)
+	ids := webhookIDs(t, acct, bodies)
+	p := &reconcile.Published{Brokers: e.k.Addrs(), Topic: event.TopicCallFinished, Skew: time.Millisecond}
+	ctx := context.Background()
+	if err := p.Refresh(ctx, time.Now().Add(-time.Hour)); err != nil || p.Len() != 5 {
+		t.Fatalf("wide: %d ids, %v", p.Len(), err)
+	}
+	// A window that starts after the records were produced forgets them…
+	if err := p.Refresh(ctx, time.Now().Add(time.Second)); err != nil || p.Len() != 0 {
+		t.Fatalf("narrow: %d ids, %v", p.Len(), err)
+	}
+	// …and a wider one again reads the topic from its start rather than trust the tail.
+	if err := p.Refresh(ctx, time.Now().Add(-time.Hour)); err != nil || p.Len() != 5 || !p.Has(ids[0]) {
+		t.Fatalf("wide again: %d ids, %v", p.Len(), err)
+	}
+	if p.Has("not-an-id") || p.Has(event.CallFinishedID(platformtest.Name, "acct-a", "never")) {
+		t.Error("Has reports an id that was never published")
+	}
+}
