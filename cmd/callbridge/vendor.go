@@ -36,6 +36,12 @@ func vendorQuery(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if help && len(pos) == 0 {
 		fmt.Fprint(stdout, vendorUsage)
+		if cfg, err := config.Load(); err == nil && len(cfg.Accounts) > 0 {
+			fmt.Fprintln(stdout, "\nAccounts:")
+			for _, a := range cfg.Accounts {
+				fmt.Fprintf(stdout, "  %s (%s)\n", a.Name, a.Vendor)
+			}
+		}
 		return nil
 	}
 	if len(pos) == 0 {

@@ -107,6 +107,12 @@ func TestVendorCommand(t *testing.T) {
 			t.Errorf("exit %d, stdout %s", code, out)
 		}
 	})
+	t.Run("-h alone shows the usage and the accounts", func(t *testing.T) {
+		code, out, _ := runCLI("vendor", "-h")
+		if code != 0 || !strings.Contains(out, "Usage: callbridge vendor ACCOUNT WHAT") || !strings.Contains(out, "lab-main ("+platformtest.Name+")") {
+			t.Errorf("exit %d, stdout %s", code, out)
+		}
+	})
 	t.Run("wrong arguments are a usage error", func(t *testing.T) {
 		if code, _, errOut := runCLI("vendor", "lab-main", "calls"); code != 2 || !strings.Contains(errOut, "calls TASK_ID") {
 			t.Errorf("exit %d, stderr %s", code, errOut)
