@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/platform/byai"
