@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -457,8 +458,6 @@ func TestTwoInstancesNeverSweepOneAccountTogether(t *testing.T) {
 	}
 }
 
-var _ = errors.New
-
 func TestPublishedKeepsWhatTheWidestWindowNeeds(t *testing.T) {
 	platformtest.Register()
 	e := newEnv(t)
@@ -482,5 +481,78 @@ func TestPublishedKeepsWhatTheWidestWindowNeeds(t *testing.T) {
 	}
 	if p.Has("not-an-id") || p.Has(event.CallFinishedID(platformtest.Name, "acct-a", "never")) {
 		t.Error("Has reports an id that was never published")
+	}
+}
+
+func TestAPagePublishedButNotCheckpointedIsNotPublishedAgain(t *testing.T) {
+	for _, src := range sources() {
+		t.Run(src.name, func(t *testing.T) {
+			e := newEnv(t)
+			acct, lister := src.account(t, "acct-a")
+			bodies := src.finish(t, acct, 40)
+			delivered, dropped := split(bodies)
+			e.deliver(t, acct, delivered)
+			from, to := time.Now().Add(-2*time.Hour), time.Now()
+			ctx := context.Background()
+
+			// The process dies after publishing its second page, before recording it.
+			pub := &reconcile.Published{Brokers: e.k.Addrs(), Topic: event.TopicCallFinished}
+			if err := pub.Refresh(ctx, from); err != nil {
+				t.Fatal(err)
+			}
+			var saved string
+			pages := 0
+			crash := errors.New("crash")
+			s := &reconcile.Sweep{Account: acct, Lister: lister, Published: pub, Publisher: e.pub,
+				Checkpoint: func(_ context.Context, next string, _ reconcile.Counts) error {
+					if pages++; pages == 2 {
+						return crash
+					}
+					saved = next
+					return nil
+				}}
+			if _, err := s.Run(ctx, from, to, ""); !errors.Is(err, crash) {
+				t.Fatalf("first run: %v", err)
+			}
+
+			// Another process resumes at the recorded cursor with its own view of the topic.
+			fresh := &reconcile.Published{Brokers: e.k.Addrs(), Topic: event.TopicCallFinished}
+			if err := fresh.Refresh(ctx, from); err != nil {
+				t.Fatal(err)
+			}
+			s = &reconcile.Sweep{Account: acct, Lister: lister, Published: fresh, Publisher: e.pub}
+			if _, err := s.Run(ctx, from, to, saved); err != nil {
+				t.Fatal(err)
+			}
+			checkRecovered(t, e.read(t, acct.Name, len(bodies)), webhookIDs(t, acct, bodies), webhookIDs(t, acct, dropped))
+		})
+	}
+}
+
+func TestAVendorFailureIsRetriedThenStopsTheSweep(t *testing.T) {
+	platformtest.Register()
+	e := newEnv(t)
+	src := calllab()
+	acct, lister := src.account(t, "acct-a")
+	src.finish(t, acct, 5)
+	pub := &reconcile.Published{Brokers: e.k.Addrs(), Topic: event.TopicCallFinished}
+	failures := 2
+	flaky := listerFunc(func(ctx context.Context, from, to time.Time, cursor string) (platform.CallPage, error) {
+		if failures > 0 {
+			failures--
+			return platform.CallPage{}, &platform.Error{Endpoint: "calls", HTTPStatus: 503, Retryable: true}
+		}
+		return lister.ListCalls(ctx, from, to, cursor)
+	})
+	s := &reconcile.Sweep{Account: acct, Lister: flaky, Published: pub, Publisher: e.pub, Backoff: time.Millisecond}
+	if c, err := s.Run(context.Background(), time.Now().Add(-2*time.Hour), time.Now(), ""); err != nil || c.Published != 5 {
+		t.Errorf("two 503s then answers: %+v, %v; want 5 published", c, err)
+	}
+	refused := listerFunc(func(context.Context, time.Time, time.Time, string) (platform.CallPage, error) {
+		return platform.CallPage{}, &platform.Error{Endpoint: "calls", HTTPStatus: 401}
+	})
+	s = &reconcile.Sweep{Account: acct, Lister: refused, Published: pub, Publisher: e.pub, Backoff: time.Millisecond}
+	if _, err := s.Run(context.Background(), time.Now().Add(-2*time.Hour), time.Now(), ""); err == nil || !strings.Contains(err.Error(), "acct-a") {
+		t.Errorf("401: %v, want the sweep to stop naming the account", err)
 	}
 }
