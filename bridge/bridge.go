@@ -18,6 +18,7 @@ import (
 
 	"github.com/callbridge/callbridge/bridge/inbound"
 	"github.com/callbridge/callbridge/bridge/outbound"
+	"github.com/callbridge/callbridge/bridge/reconcile"
 	"github.com/callbridge/callbridge/internal/broker"
 	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/event"
@@ -56,6 +57,7 @@ type Bridge struct {
 	ledger   *ledger.Ledger
 	ledgerTr *kafka.Transport
 	out      *outbound.Outbound
+	rec      *reconcile.Engine
 	handler  http.Handler
 	accounts map[string]*platform.Account
 }
@@ -85,6 +87,7 @@ func Topics(c *config.Config) []broker.TopicSpec {
 	for _, n := range names {
 		specs = append(specs, broker.TopicSpec{Name: c.TopicPrefix + n, Partitions: c.Kafka.Partitions, ReplicationFactor: c.Kafka.ReplicationFactor})
 	}
+	specs = append(specs, reconcile.TopicSpec(c.TopicPrefix, c.Kafka.Partitions, c.Kafka.ReplicationFactor))
 	return specs
 }
 
@@ -135,7 +138,36 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Bridge, error) {
 			return nil, err
 		}
 	}
+	if err := b.openReconcile(); err != nil {
+		b.Close()
+		return nil, err
+	}
 	return b, nil
+}
+
+// openReconcile starts reconciliation when an account has RECONCILE_INTERVAL > 0.
+func (b *Bridge) openReconcile() error {
+	var accts []*platform.Account
+	for _, a := range b.accounts {
+		if a.ReconcileInterval > 0 {
+			accts = append(accts, a)
+		}
+	}
+	if len(accts) == 0 {
+		return nil
+	}
+	dialer, err := b.kafka.Dialer()
+	if err != nil {
+		return err
+	}
+	transport, err := b.kafka.Transport()
+	if err != nil {
+		return err
+	}
+	b.rec, err = reconcile.New(reconcile.Config{Brokers: b.kafka.Brokers, Dialer: dialer, Transport: transport,
+		TopicPrefix: b.cfg.TopicPrefix, Group: b.cfg.ConsumerGroup + "-reconcile", Accounts: accts,
+		VendorTransport: b.opts.VendorTransport, Publisher: b.pub, InstanceID: b.opts.InstanceID, Telemetry: b.opts.Telemetry})
+	return err
 }
 
 func (b *Bridge) openOutbound(ctx context.Context) error {
@@ -227,6 +259,15 @@ func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 			}
 		}()
 	}
+	if b.rec != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.rec.Run(halves); err != nil {
+				fail(fmt.Errorf("bridge: reconcile: %w", err))
+			}
+		}()
+	}
 	b.log.InfoContext(ctx, "callbridge running", "http", addr, "inbound", b.cfg.InboundEnabled,
 		"outbound", b.cfg.OutboundEnabled, "accounts", len(b.accounts))
 	var runErr error
@@ -272,6 +313,9 @@ func (b *Bridge) Close() {
 	if b.ledger != nil {
 		_ = b.ledger.Close()
 		b.ledgerTr.CloseIdleConnections()
+	}
+	if b.rec != nil {
+		_ = b.rec.Close()
 	}
 	if b.writer != nil {
 		_ = broker.CloseWriter(b.writer)

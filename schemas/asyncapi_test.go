@@ -173,9 +173,9 @@ func TestAsyncAPIHasEveryTopicOfTheCodeAndNoOther(t *testing.T) {
 		}
 		ops[op.Action] = append(ops[op.Action], byChannel[ch])
 	}
-	wantReceive := sorted(append(slices.Clone(outbound.CommandTopics), event.TopicLedger))
+	wantReceive := sorted(append(slices.Clone(outbound.CommandTopics), event.TopicLedger, event.TopicReconcile))
 	if got := sorted(ops["receive"]); !slices.Equal(got, wantReceive) {
-		t.Errorf("receive operations on %v, want the command topics and the ledger %v", got, wantReceive)
+		t.Errorf("receive operations on %v, want the command topics, the ledger and reconciliation progress %v", got, wantReceive)
 	}
 	var wantSend []string
 	for _, topic := range code {

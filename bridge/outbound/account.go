@@ -7,6 +7,7 @@ import (
 
 	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/vendorhttp"
 )
 
 // resolve finds the account the command names and its vendor client; an account
@@ -45,9 +46,8 @@ func vendorClients(cfg Config) map[string]platform.Client {
 		if !ok {
 			continue
 		}
-		rt := cfg.Telemetry.Transport(base, acct.Vendor)
-		rt = rateLimited(rt, acct.RateLimit)
-		clients[name] = v.NewClient(acct, &http.Client{Transport: rt})
+		// The process's one limiter per account, shared with reconciliation.
+		clients[name] = v.NewClient(acct, &http.Client{Transport: vendorhttp.Transport(base, acct, cfg.Telemetry)})
 	}
 	return clients
 }

@@ -34,6 +34,8 @@ Usage:
   callbridge send TYPE -f FILE         wrap a JSON command in a CloudEvent and produce it
   callbridge sign VENDOR [flags]       print signed request headers (VENDOR: %s)
   callbridge replay [flags]            re-deliver dead-lettered records
+  callbridge vendor ACCOUNT WHAT ...   read the vendor's query APIs (companies, phones, robots, …)
+  callbridge reconcile [flags]         publish calls whose webhooks never arrived (--account, --since)
   callbridge version                   print version, commit and Go version (also --version, -v)
 
 Run 'callbridge COMMAND -h' for a command's flags.
@@ -60,13 +62,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"serve":    serve,
-		"dev":      dev,
-		"simulate": simulate,
-		"send":     send,
-		"sign":     sign,
-		"replay":   replay,
-		"version":  versionCmd,
+		"serve":     serve,
+		"dev":       dev,
+		"simulate":  simulate,
+		"send":      send,
+		"sign":      sign,
+		"replay":    replay,
+		"version":   versionCmd,
+		"vendor":    vendorQuery,
+		"reconcile": reconcileOnce,
 	}
 	switch args[0] {
 	case "--version", "-version", "-v":

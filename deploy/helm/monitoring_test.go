@@ -272,6 +272,8 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	m.VendorRetry(ctx, "vendor-a", "/api/call")
 	m.DLQWrite(ctx, "unparseable")
 	m.ProducerError(ctx, "callbridge.call.finished")
+	m.Reconciled(ctx, "acct-a", "published", 1)
+	m.ReconcileSucceeded(ctx, "acct-a", time.Now())
 	defer m.ObserveLedgerSize(func() int64 { return 1 })()
 	defer m.ObserveConsumerLag(func() []telemetry.PartitionLag {
 		return []telemetry.PartitionLag{{Topic: "callbridge.call.single", Partition: 0, Lag: 1}}

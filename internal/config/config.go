@@ -153,6 +153,11 @@ type account struct {
 	RateLimit float64 `env:"RATE_LIMIT" envDefault:"0"`
 	// Timeout is the time limit of one vendor request.
 	Timeout time.Duration `env:"TIMEOUT" envDefault:"10s"`
+	// ReconcileInterval is how often the vendor's query APIs are swept for calls whose
+	// webhooks never arrived; 0 turns reconciliation off.
+	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL" envDefault:"0"`
+	// ReconcileLookback is how far back a sweep looks (calls that ended within it).
+	ReconcileLookback time.Duration `env:"RECONCILE_LOOKBACK" envDefault:"48h"`
 }
 
 var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -265,6 +270,9 @@ func loadAccount(name string, vars map[string]string) (platform.Account, []error
 		AllowCIDRs:   a.AllowCIDRs,
 		RateLimit:    a.RateLimit,
 		Timeout:      a.Timeout,
+
+		ReconcileInterval: a.ReconcileInterval,
+		ReconcileLookback: a.ReconcileLookback,
 	}
 	if a.Vendor != "" {
 		if v, ok := platform.Lookup(a.Vendor); !ok {
@@ -299,6 +307,12 @@ func loadAccount(name string, vars map[string]string) (platform.Account, []error
 	}
 	if a.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("%sRATE_LIMIT: must not be negative", prefix))
+	}
+	if a.ReconcileInterval < 0 {
+		errs = append(errs, fmt.Errorf("%sRECONCILE_INTERVAL: must not be negative", prefix))
+	}
+	if a.ReconcileLookback <= 0 {
+		errs = append(errs, fmt.Errorf("%sRECONCILE_LOOKBACK: must be positive", prefix))
 	}
 	return acct, errs
 }

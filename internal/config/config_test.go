@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/platform/byai"
@@ -239,5 +240,31 @@ func TestSecretFileVariablesAreKnown(t *testing.T) {
 	}
 	if len(c.Warnings) != 0 {
 		t.Errorf("warnings %q, want none", c.Warnings)
+	}
+}
+
+func TestReconcileSettings(t *testing.T) {
+	c, err := config.LoadFrom(base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Accounts[0]; a.ReconcileInterval != 0 || a.ReconcileLookback != 48*time.Hour {
+		t.Errorf("defaults: interval %s lookback %s, want 0 (off) and 48h", a.ReconcileInterval, a.ReconcileLookback)
+	}
+	vars := base()
+	vars["CALLBRIDGE_ACCOUNT_BYAI_MAIN_RECONCILE_INTERVAL"] = "15m"
+	vars["CALLBRIDGE_ACCOUNT_BYAI_MAIN_RECONCILE_LOOKBACK"] = "72h"
+	if c, err = config.LoadFrom(vars); err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Accounts[0]; a.ReconcileInterval != 15*time.Minute || a.ReconcileLookback != 72*time.Hour {
+		t.Errorf("set: interval %s lookback %s", a.ReconcileInterval, a.ReconcileLookback)
+	}
+	vars["CALLBRIDGE_ACCOUNT_BYAI_MAIN_RECONCILE_INTERVAL"] = "-1m"
+	vars["CALLBRIDGE_ACCOUNT_YIWISE_EAST_RECONCILE_LOOKBACK"] = "0s"
+	_, err = config.LoadFrom(vars)
+	if err == nil || !strings.Contains(err.Error(), "CALLBRIDGE_ACCOUNT_BYAI_MAIN_RECONCILE_INTERVAL") ||
+		!strings.Contains(err.Error(), "CALLBRIDGE_ACCOUNT_YIWISE_EAST_RECONCILE_LOOKBACK") {
+		t.Errorf("bad values: %v, want both variables named", err)
 	}
 }

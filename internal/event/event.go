@@ -35,6 +35,9 @@ const (
 	TopicCommandResult  = "command.result"
 	TopicDLQ            = "callbridge.dlq"
 	TopicLedger         = "callbridge.ledger"
+	// TopicReconcile is reconciliation's progress (internal, compacted): one record
+	// per account with its current sweep window and vendor cursor.
+	TopicReconcile = "callbridge.reconcile"
 )
 
 // Out is one event ready to be bound to a CloudEvent and produced. Source, vendor,

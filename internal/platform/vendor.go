@@ -50,6 +50,12 @@ type Account struct {
 	RateLimit float64
 	// Timeout bounds one vendor HTTP request; 0 means 10s.
 	Timeout time.Duration
+	// ReconcileInterval is how often the account's finished calls are read back from
+	// the vendor's query APIs (CallLister) to publish those whose webhooks never
+	// arrived; 0 means never.
+	ReconcileInterval time.Duration
+	// ReconcileLookback is how far back a reconciliation sweep looks; 0 means 48h.
+	ReconcileLookback time.Duration
 	// Settings is what the vendor's Configure returned for this account's own settings
 	// (Vendor.Settings); only the vendor's package reads it. nil means every default.
 	Settings any

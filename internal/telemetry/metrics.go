@@ -30,24 +30,26 @@ import (
 // callbridge_vendor, callbridge_endpoint); the Prometheus names get the unit
 // suffix as OpenTelemetry's Prometheus compatibility rules say.
 const (
-	MetricWebhooks          = "callbridge_webhooks_total"              // {account, type, outcome}
-	MetricHTTPServer        = "http_server_request_duration_seconds"   // webhooks: {http_request_method, http_response_status_code, http_route, url_scheme, callbridge_account, error_type}
-	MetricPublishDuration   = "callbridge_publish_duration_seconds"    // {topic}
-	MetricCommands          = "callbridge_commands_total"              // {type, account, outcome}
-	MetricHTTPClient        = "http_client_request_duration_seconds"   // vendor calls: {http_request_method, http_response_status_code, server_address, server_port, error_type, callbridge_vendor, callbridge_endpoint}
-	MetricVendorRetries     = "callbridge_vendor_retries_total"        // {vendor, endpoint}
-	MetricLedgerEntries     = "callbridge_ledger_entries"              // gauge
-	MetricDLQWrites         = "callbridge_dlq_writes_total"            // {reason}
-	MetricConsumerLag       = "callbridge_consumer_lag"                // gauge {topic, partition}
-	MetricKafkaProducerErrs = "callbridge_kafka_producer_errors_total" // {topic}
-	MetricBuildInfo         = "callbridge_build_info"                  // gauge = 1 {version, commit, go_version}
+	MetricWebhooks          = "callbridge_webhooks_total"                           // {account, type, outcome}
+	MetricHTTPServer        = "http_server_request_duration_seconds"                // webhooks: {http_request_method, http_response_status_code, http_route, url_scheme, callbridge_account, error_type}
+	MetricPublishDuration   = "callbridge_publish_duration_seconds"                 // {topic}
+	MetricCommands          = "callbridge_commands_total"                           // {type, account, outcome}
+	MetricHTTPClient        = "http_client_request_duration_seconds"                // vendor calls: {http_request_method, http_response_status_code, server_address, server_port, error_type, callbridge_vendor, callbridge_endpoint}
+	MetricVendorRetries     = "callbridge_vendor_retries_total"                     // {vendor, endpoint}
+	MetricLedgerEntries     = "callbridge_ledger_entries"                           // gauge
+	MetricDLQWrites         = "callbridge_dlq_writes_total"                         // {reason}
+	MetricConsumerLag       = "callbridge_consumer_lag"                             // gauge {topic, partition}
+	MetricKafkaProducerErrs = "callbridge_kafka_producer_errors_total"              // {topic}
+	MetricBuildInfo         = "callbridge_build_info"                               // gauge = 1 {version, commit, go_version}
+	MetricReconciled        = "callbridge_reconciled_total"                         // {account, outcome}
+	MetricReconcileSuccess  = "callbridge_reconcile_last_success_timestamp_seconds" // gauge {account}
 )
 
 // MetricNames lists every callbridge metric name.
 var MetricNames = []string{
 	MetricWebhooks, MetricHTTPServer, MetricPublishDuration, MetricCommands, MetricHTTPClient,
 	MetricVendorRetries, MetricLedgerEntries, MetricDLQWrites, MetricConsumerLag,
-	MetricKafkaProducerErrs, MetricBuildInfo,
+	MetricKafkaProducerErrs, MetricBuildInfo, MetricReconciled, MetricReconcileSuccess,
 }
 
 // OpenTelemetry instrument names of the HTTP histograms (semantic conventions).
@@ -103,6 +105,8 @@ type Metrics struct {
 	ledger         metric.Int64ObservableGauge
 	lag            metric.Int64ObservableGauge
 	buildInfo      metric.Int64ObservableGauge
+	reconciled     metric.Int64Counter
+	reconcileOK    metric.Float64Gauge
 
 	// The caches hold the attribute options of label values seen before: they are
 	// few, and building a set on every measurement sorts and allocates.
@@ -183,6 +187,10 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 	m.vendorRetries = counter(MetricVendorRetries, "{retry}", "Vendor HTTP calls retried, by vendor and endpoint.")
 	m.dlqWrites = counter(MetricDLQWrites, "{record}", "Records written to the dead-letter topic, by reason.")
 	m.producerErrors = counter(MetricKafkaProducerErrs, "{error}", "Kafka produce failures, by topic.")
+	m.reconciled = counter(MetricReconciled, "{call}", "Finished calls read back by reconciliation, by account and outcome (published, already_published).")
+	m.reconcileOK, err = m.meter.Float64Gauge(MetricReconcileSuccess, metric.WithUnit("s"),
+		metric.WithDescription("When the account's last reconciliation sweep completed, Unix seconds."))
+	errs = append(errs, err)
 	m.ledger, err = m.meter.Int64ObservableGauge(MetricLedgerEntries, metric.WithUnit("{entry}"),
 		metric.WithDescription("Entries in the command idempotency ledger."))
 	errs = append(errs, err)
@@ -336,6 +344,24 @@ func (m *Metrics) ProducerError(ctx context.Context, topic string) {
 		return
 	}
 	m.producerErrors.Add(ctx, 1, m.attrs(attrKey{lblTopic, topic}))
+}
+
+// Reconciled counts n finished calls a reconciliation sweep of account read back;
+// outcome is "published" (its webhook never arrived; now published) or
+// "already_published".
+func (m *Metrics) Reconciled(ctx context.Context, account, outcome string, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.reconciled.Add(ctx, int64(n), m.attrs(attrKey{lblAccount, account, lblOutcome, outcome}))
+}
+
+// ReconcileSucceeded records when account's last reconciliation sweep completed.
+func (m *Metrics) ReconcileSucceeded(ctx context.Context, account string, at time.Time) {
+	if m == nil {
+		return
+	}
+	m.reconcileOK.Record(ctx, float64(at.UnixNano())/1e9, m.attrs(attrKey{lblAccount, account}))
 }
 
 // ObserveLedgerSize makes f the source of callbridge_ledger_entries; f runs

@@ -60,6 +60,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	m.VendorRetry(ctx, "byai", "/openapi/v1/task/create")
 	m.DLQWrite(ctx, "unparseable")
 	m.ProducerError(ctx, "call.finished")
+	m.Reconciled(ctx, "byai-main", "published", 3)
+	m.ReconcileSucceeded(ctx, "byai-main", time.Unix(1764400000, 500e6))
 	unLedger := m.ObserveLedgerSize(func() int64 { return 17 })
 	m.ObserveConsumerLag(func() []PartitionLag {
 		return []PartitionLag{{Topic: "task.create", Partition: 0, Lag: 5}, {Topic: "task.create", Partition: 1, Lag: 0}}
@@ -83,6 +85,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`callbridge_dlq_writes_total{reason="unparseable"} 1`,
 		`callbridge_kafka_producer_errors_total{topic="call.finished"} 1`,
 		`callbridge_ledger_entries 17`,
+		`callbridge_reconciled_total{account="byai-main",outcome="published"} 3`,
+		`callbridge_reconcile_last_success_timestamp_seconds{account="byai-main"} 1.7644000005e+09`,
 		`callbridge_consumer_lag{partition="0",topic="task.create"} 5`,
 		`callbridge_consumer_lag{partition="1",topic="task.create"} 0`,
 		`go_goroutines`,
