@@ -41,7 +41,7 @@ type source struct {
 
 func sources() []source {
 	platformtest.Register()
-	return []source{calllab()}
+	return append([]source{calllab()}, simulatedSources()...)
 }
 
 func calllab() source {
