@@ -44,6 +44,9 @@ type Options struct {
 	ValidateEvents bool
 	// InstanceID names this process in the ledger; default host name and pid.
 	InstanceID string
+	// ReconcileSettle leaves calls that ended this recently to their webhooks; 0 is the
+	// reconciler's default (5m). The dev demo, whose calls take a moment, shortens it.
+	ReconcileSettle time.Duration
 }
 
 // Bridge is one running callbridge process.
@@ -166,7 +169,8 @@ func (b *Bridge) openReconcile() error {
 	}
 	b.rec, err = reconcile.New(reconcile.Config{Brokers: b.kafka.Brokers, Dialer: dialer, Transport: transport,
 		TopicPrefix: b.cfg.TopicPrefix, Group: b.cfg.ConsumerGroup + "-reconcile", Accounts: accts,
-		VendorTransport: b.opts.VendorTransport, Publisher: b.pub, InstanceID: b.opts.InstanceID, Telemetry: b.opts.Telemetry})
+		VendorTransport: b.opts.VendorTransport, Publisher: b.pub, InstanceID: b.opts.InstanceID, Telemetry: b.opts.Telemetry,
+		Settle: b.opts.ReconcileSettle})
 	return err
 }
 

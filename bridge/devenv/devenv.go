@@ -11,8 +11,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,9 +170,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		BYAIAddr: o.BYAIAddr, YiwiseAddr: o.YiwiseAddr,
 		BYAI: byaisim.Config{AppKey: byaiAppKey, AppSecret: byaiAppSecret, CompanyID: byaiCompanyID,
 			SignCallbacks: true, IntentChangeRate: 0.3, InboundRate: 0.1,
-			Options: core.Options{WebhookURL: webhook(BYAIAccount), HTTPClient: byaiClient}},
+			Options: core.Options{WebhookURL: webhook(BYAIAccount), HTTPClient: byaiClient, LoseCallWebhooks: loseEvery}},
 		Yiwise: yiwisesim.Config{AppKey: yiwiseAppKey, AppSecret: yiwiseAppSecret, TenantSign: yiwiseTenantSign,
-			Options: core.Options{WebhookURL: webhook(YiwiseAccount), HTTPClient: yiwiseClient}},
+			Options: core.Options{WebhookURL: webhook(YiwiseAccount), HTTPClient: yiwiseClient, LoseCallWebhooks: loseEvery}},
 		TimeScale: o.TimeScale,
 		OnEvent:   p.SimEvents(func(v string) string { return label[v] }),
 	})
@@ -185,7 +188,14 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	cleanups = append(cleanups, closeSims)
 
-	cfg, err := config.LoadFrom(configVars(kafkaAddr, dialable(ln.Addr()), sims.BYAIURL, sims.YiwiseURL, tokens))
+	vars := configVars(kafkaAddr, dialable(ln.Addr()), sims.BYAIURL, sims.YiwiseURL, tokens)
+	// The same settings in a file, so `callbridge vendor` and `reconcile` can be tried
+	// against the simulators: env $(cat FILE) callbridge vendor byai-demo robots.
+	envFile := filepath.Join(os.TempDir(), "callbridge-dev.env")
+	if err := writeEnvFile(envFile, vars); err != nil {
+		envFile = ""
+	}
+	cfg, err := config.LoadFrom(vars)
 	if err != nil {
 		return fmt.Errorf("devenv: %w", err)
 	}
@@ -204,12 +214,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		tel.Logger().WarnContext(ctx, "config: "+w)
 	}
 
-	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, ValidateEvents: true, InstanceID: "callbridge-dev"})
+	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, ValidateEvents: true, InstanceID: "callbridge-dev", ReconcileSettle: time.Second})
 	if err != nil {
 		return fmt.Errorf("devenv: %w", err)
 	}
 
-	bn := banner{kafka: kafkaAddr, http: httpURL, byai: sims.BYAIURL, yiwise: sims.YiwiseURL,
+	bn := banner{kafka: kafkaAddr, http: httpURL, byai: sims.BYAIURL, yiwise: sims.YiwiseURL, envFile: envFile,
 		webhooks:  []string{webhook(BYAIAccount), webhook(YiwiseAccount)},
 		customers: o.Customers}
 	printBanner(p, bn)
@@ -328,7 +338,29 @@ func configVars(kafkaAddr, httpAddr, byaiURL, yiwiseURL string, tokens map[strin
 		y + "TENANT_SIGN":                   yiwiseTenantSign,
 		y + "BASE_URL":                      yiwiseURL,
 		y + "WEBHOOK_TOKEN":                 tokens[YiwiseAccount],
+		// The simulators lose every third call's webhook; reconciliation reads those
+		// calls back, so the demo shows recovered calls too.
+		b + "RECONCILE_INTERVAL": reconcileEvery,
+		y + "RECONCILE_INTERVAL": reconcileEvery,
+		b + "RECONCILE_LOOKBACK": "1h",
+		y + "RECONCILE_LOOKBACK": "1h",
 	}
+}
+
+const (
+	// loseEvery is the simulators' LoseCallWebhooks in the demo.
+	loseEvery = 3
+	// reconcileEvery sweeps often, so a lost call shows up within seconds.
+	reconcileEvery = "2s"
+)
+
+// writeEnvFile writes vars as KEY=VALUE lines, sorted (none has a space).
+func writeEnvFile(path string, vars map[string]string) error {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		b.WriteString(k + "=" + vars[k] + "\n")
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // dialable makes a listen address usable in a URL: an unspecified host becomes 127.0.0.1.
@@ -342,8 +374,10 @@ func dialable(a net.Addr) string {
 
 type banner struct {
 	kafka, http, byai, yiwise string
-	webhooks                  []string
-	customers                 int
+	// envFile holds the dev configuration for the CLI; "" when it could not be written.
+	envFile   string
+	webhooks  []string
+	customers int
 }
 
 func printBanner(p *Printer, b banner) {
@@ -359,6 +393,10 @@ func printBanner(p *Printer, b banner) {
 	row("Send a command", "callbridge send task.create -f examples/task.create.byai.json --brokers "+b.kafka)
 	row("", "(from a checkout without installing: go run ./cmd/callbridge send …)")
 	row("", "(examples/ has task.create.byai.json and task.create.yiwise.json to start from)")
+	if b.envFile != "" {
+		row("Ask a vendor", "env $(cat "+b.envFile+") callbridge vendor "+BYAIAccount+" robots")
+		row("", "(also phones, tasks, calls TASK_ID; and callbridge reconcile --account "+YiwiseAccount+" --since 1h --dry-run)")
+	}
 	p.Text("", fmt.Sprintf("\nA demo campaign of %d customers per vendor starts now. Ctrl-C stops everything.\n\n", b.customers))
 }
 

@@ -72,6 +72,8 @@ func TestRunShowsBothVendorsFlowThroughBothHalves(t *testing.T) {
 		{"a vendor API call", []string{"vendor", "api", "byai-demo", "task/createTask → 200"}},
 		{"a delivered BYAI webhook", []string{"webhook", "CALL_INSTANCE_RESULT", "byai-demo", "attempt 1 → 200 success"}},
 		{"a delivered Yiwise webhook", []string{"webhook", "ROBOT_CALL_RECORD", "yiwise-demo", "attempt 1 → 200 success"}},
+		{"a BYAI call whose webhook the simulator lost, recovered", []string{"event", "call.finished", "byai-demo", "recovered"}},
+		{"a Yiwise call whose webhook the simulator lost, recovered", []string{"event", "call.finished", "yiwise-demo", "recovered"}},
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for _, w := range want {
@@ -92,7 +94,8 @@ func TestRunShowsBothVendorsFlowThroughBothHalves(t *testing.T) {
 		t.Errorf("output does not start with the banner:\n%s", got)
 	}
 	for _, s := range []string{"kcat -b 127.0.0.1:", "/webhooks/byai-demo?token=", "/webhooks/yiwise-demo?token=",
-		"/metrics", "/healthz", "send task.create -f examples/task.create.byai.json --brokers 127.0.0.1:"} {
+		"/metrics", "/healthz", "send task.create -f examples/task.create.byai.json --brokers 127.0.0.1:",
+		"callbridge-dev.env) callbridge vendor byai-demo robots"} {
 		if !strings.Contains(got, s) {
 			t.Errorf("banner lacks %q", s)
 		}

@@ -124,6 +124,9 @@ func describeEvent(topic string, ev *cloudevents.Event) (string, bool) {
 		if d.Direction == "inbound" {
 			parts = append(parts, "(inbound)")
 		}
+		if d.Recovered {
+			parts = append(parts, "(recovered: its webhook never came)")
+		}
 		return strings.Join(parts, "  "), false
 	case event.TopicTaskStatus:
 		var d event.TaskStatus

@@ -41,10 +41,11 @@ type Published struct {
 	// that disagree between the vendor, callbridge and the brokers; default 1h.
 	Skew time.Duration
 
-	mu    sync.Mutex
-	ids   map[[16]byte]time.Time // id → record time
-	next  map[int]int64          // partition → next offset to read
-	since time.Time              // records before this were not read
+	refreshing sync.Mutex // one Refresh at a time
+	mu         sync.Mutex
+	ids        map[[16]byte]time.Time // id → record time
+	next       map[int]int64          // partition → next offset to read
+	since      time.Time              // records before this were not read
 }
 
 // Has reports whether id was published.
@@ -119,9 +120,17 @@ func (p *Published) Refresh(ctx context.Context, from time.Time) error {
 	if err != nil {
 		return fmt.Errorf("reconcile: partitions of %s: %w", p.Topic, err)
 	}
+	// One refresh at a time; sweeps keep reading the index while one runs.
+	p.refreshing.Lock()
+	defer p.refreshing.Unlock()
 	p.mu.Lock()
-	if p.ids == nil || start.Before(p.since) {
-		p.ids, p.next, p.since = map[[16]byte]time.Time{}, map[int]int64{}, start
+	if p.ids == nil {
+		p.ids = map[[16]byte]time.Time{}
+	}
+	if p.next == nil || start.Before(p.since) {
+		// Read again from the earlier start. The ids held stay: another account's
+		// sweep may be consulting them right now, and every one is still true.
+		p.next, p.since = map[int]int64{}, start
 	}
 	for k, t := range p.ids {
 		if t.Before(start) {

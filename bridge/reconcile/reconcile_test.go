@@ -484,6 +484,48 @@ func TestPublishedKeepsWhatTheWidestWindowNeeds(t *testing.T) {
 	}
 }
 
+// Two accounts' sweeps share the index and refresh it with windows a moment apart; a
+// refresh from the slightly earlier start reads the topic again, and while it does, the
+// other sweep must still see every id (it once saw none, and republished everything).
+func TestPublishedNeverForgetsWhileASlightlyWiderRefreshRereads(t *testing.T) {
+	platformtest.Register()
+	e := newEnv(t)
+	src := calllab()
+	acct, _ := src.account(t, "acct-a")
+	bodies := src.finish(t, acct, 20)
+	e.deliver(t, acct, bodies)
+	ids := webhookIDs(t, acct, bodies)
+	p := &reconcile.Published{Brokers: e.k.Addrs(), Topic: event.TopicCallFinished}
+	ctx := context.Background()
+	base := time.Now().Add(-time.Hour)
+	if err := p.Refresh(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 1; i <= 20 && err == nil; i++ {
+			err = p.Refresh(ctx, base.Add(-time.Duration(i)*time.Millisecond))
+		}
+		done <- err
+	}()
+	for {
+		for _, id := range ids {
+			if !p.Has(id) {
+				t.Fatalf("published id %s is missing while another window refreshes", id)
+			}
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+	}
+}
+
 func TestAPagePublishedButNotCheckpointedIsNotPublishedAgain(t *testing.T) {
 	for _, src := range sources() {
 		t.Run(src.name, func(t *testing.T) {

@@ -235,7 +235,7 @@ func (s *Server) onCall(c core.Call, _ core.Task) {
 		})
 		return
 	}
-	s.sim.Send(DataTypeCall, func() []byte {
+	s.sim.SendCall(DataTypeCall, c, func() []byte {
 		d := s.callRecord(c)
 		if s.cfg.LegacyCallbacks {
 			return core.MustJSON(reply{Code: 200, Data: legacyData{d.SceneInstance, d.TaskResult, d.PhoneLog}, ResultMsg: "成功"})

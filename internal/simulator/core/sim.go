@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/callbridge/callbridge/internal/simulator/clock"
@@ -30,6 +31,10 @@ type Options struct {
 	MaxSkew time.Duration
 	// MaxImportBatch refuses (412) imports of more customers at once; 0 means no limit.
 	MaxImportBatch int
+	// LoseCallWebhooks makes every Nth finished call's webhook never be sent, as when
+	// the vendor gave up after its day of retries (the call is still in the query
+	// APIs, for reconciliation); 0 sends them all.
+	LoseCallWebhooks int
 
 	// OnEvent receives every API request, call, task change and callback attempt.
 	OnEvent func(Event)
@@ -67,6 +72,8 @@ type Sim struct {
 
 	webhookURL string
 	seal       func([]byte) webhook.Sealed
+	loseEvery  int
+	calls      atomic.Int64
 }
 
 // NewSim builds a simulated vendor serving endpoints.
@@ -80,7 +87,7 @@ func NewSim(c SimConfig, endpoints []Endpoint) *Sim {
 	if c.CallDuration <= 0 {
 		c.CallDuration = 40 * time.Second
 	}
-	s := &Sim{Clock: c.Clock, webhookURL: c.WebhookURL, seal: c.Seal}
+	s := &Sim{Clock: c.Clock, webhookURL: c.WebhookURL, seal: c.Seal, loseEvery: c.LoseCallWebhooks}
 	s.Emitter = &Emitter{Vendor: c.Vendor, Now: c.Clock.Now, OnEvent: c.OnEvent, Logf: c.Logf}
 	s.Engine = NewEngine(EngineConfig{
 		Clock: c.Clock, TimeScale: c.TimeScale, CallDuration: c.CallDuration, Rand: NewRand(c.Seed),
@@ -111,6 +118,16 @@ func (s *Sim) Send(kind string, render func() []byte) {
 		return
 	}
 	s.Sender.Send(s.Engine.Context(), webhook.Delivery{URL: s.webhookURL, Kind: kind, Render: render, Seal: s.seal})
+}
+
+// SendCall delivers a finished call's callback as Send does, unless LoseCallWebhooks
+// makes this one of the calls whose webhook is lost.
+func (s *Sim) SendCall(kind string, c Call, render func() []byte) {
+	if n := s.calls.Add(1); s.loseEvery > 0 && n%int64(s.loseEvery) == 0 {
+		s.Emitter.Emit(Event{Kind: KindWebhook, Name: kind, TaskID: c.TaskID, CallID: c.ID, Detail: "lost: never sent (LoseCallWebhooks)"})
+		return
+	}
+	s.Send(kind, render)
 }
 
 // Close stops calls and callback deliveries and waits for them.

@@ -56,7 +56,7 @@ func (s *Server) onCall(c core.Call, _ core.Task) {
 	} else {
 		body = core.MustJSON(callback{DataTypeRecord, r})
 	}
-	s.sim.Send(DataTypeRecord, func() []byte { return body })
+	s.sim.SendCall(DataTypeRecord, c, func() []byte { return body })
 	// An answered call with a strong intent gets the follow-up text message.
 	if s.job() && c.Outcome.Answered() && (r.IntentLevel == "A" || r.IntentLevel == "B") {
 		sms := core.MustJSON(callback{DataTypeSMS, s.smsRecord(c, r)})
