@@ -3,10 +3,13 @@ package bridge_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +159,72 @@ func TestURLVerificationOfAnAccountWithoutSealingIsRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("status %d, want 405", resp.StatusCode)
+	}
+}
+
+// An encrypted callback becomes exactly the event its plain twin would: same id, same
+// data.
+func TestASealedCallbackIsTheSameEventAsItsPlainTwin(t *testing.T) {
+	e := newInbound(t, sealedVars())
+	record := readFixture(t, "yiwise/robot_call_record.json")
+	if got := sealedPost(t, e, sealToken, sealKey, record, nil); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	evs := e.events(event.TopicCallFinished, 1)
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	var acct *platform.Account
+	for i := range e.cfg.Accounts {
+		if e.cfg.Accounts[i].Name == "yiwise-east" {
+			acct = &e.cfg.Accounts[i]
+		}
+	}
+	twins, err := yiwise.Vendor{}.ParseWebhook(acct, record)
+	if err != nil || len(twins) != 1 {
+		t.Fatalf("plain twin: %v, %d events", err, len(twins))
+	}
+	if evs[0].ID() != twins[0].ID {
+		t.Errorf("sealed event id %s, plain twin's %s", evs[0].ID(), twins[0].ID)
+	}
+	want, err := json.Marshal(twins[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, plain map[string]any
+	_ = json.Unmarshal(evs[0].Data(), &got)
+	_ = json.Unmarshal(want, &plain)
+	delete(got, "raw")
+	delete(plain, "raw")
+	if !reflect.DeepEqual(got, plain) {
+		t.Errorf("sealed event data\n%v\nplain twin's\n%v", got, plain)
+	}
+}
+
+func TestURLVerificationWithABadSignatureIs401(t *testing.T) {
+	e := newInbound(t, sealedVars())
+	c, _ := callbackcrypto.New(sealToken, sealKey, "")
+	echo, _ := c.Encrypt([]byte("hello"), nil)
+	good := callbackcrypto.Signature(sealToken, "1", "2", echo)
+	for _, tc := range []struct {
+		name, sig string
+		want      int
+	}{
+		{"the right signature gets the echo", good, http.StatusOK},
+		{"a bad signature", strings.Repeat("0", 40), http.StatusUnauthorized},
+		{"no signature", "", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{"msg_signature": {tc.sig}, "timestamp": {"1"}, "nonce": {"2"}, "echostr": {echo}}
+			resp, err := http.Get(e.srv.URL + "/webhooks/yiwise-east?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || (tc.want == http.StatusOK && string(body) != "hello") {
+				t.Fatalf("status %d body %q, want %d", resp.StatusCode, body, tc.want)
+			}
+		})
 	}
 }

@@ -170,6 +170,40 @@ func TestYiwiseJobAccountEndToEnd(t *testing.T) {
 		t.Fatalf("job/updateAiCount %+v", upd)
 	}
 	checkJobHeaders(t, upd[0])
+	// task.update: the whole job written back with PATCH job/modify, the new name in it.
+	env.send(event.TopicTaskUpdate, "cmd-job-update", map[string]any{"account": "yiwise-east", "taskId": r.TaskID, "name": "改名的现行接口任务", "remark": "改"})
+	if _, ur := env.result("cmd-job-update"); ur.Outcome != command.Succeeded {
+		t.Fatalf("task.update %+v", ur.Error)
+	}
+	mod := env.requests("yiwise", yiwise.EndpointJobModify)
+	if len(mod) != 1 || mod[0].Method != http.MethodPatch || mod[0].Path != "/apiOpen/v1/job/modify" {
+		t.Fatalf("job/modify requests %+v", mod)
+	}
+	if !containsValue(mod[0].Body, "改名的现行接口任务") {
+		t.Errorf("job/modify body %v does not carry the new name", mod[0].Body)
+	}
+	checkJobHeaders(t, mod[0])
+	// customer.import on its own, and pause.
+	env.send(event.TopicCustomerImport, "cmd-job-import", map[string]any{"account": "yiwise-east", "taskId": r.TaskID, "customers": customers(2)})
+	if _, ir := env.result("cmd-job-import"); ir.Outcome != command.Succeeded || ir.Imported == nil || ir.Imported.Accepted != 2 {
+		t.Fatalf("customer.import %+v %+v", ir.Error, ir.Imported)
+	}
+	if imp := env.requests("yiwise", yiwise.EndpointJobImport); len(imp) != 2 || imp[1].Method != http.MethodPost {
+		t.Fatalf("job/importCustomer requests %+v", imp)
+	} else {
+		checkJobHeaders(t, imp[1])
+	}
+	env.send(event.TopicTaskControl, "cmd-job-pause", map[string]any{"account": "yiwise-east", "taskId": r.TaskID, "action": "pause"})
+	// The campaign has finished by now: the vendor refuses to pause it (412), a final
+	// vendor_rejected, after one exact request.
+	if _, pr := env.result("cmd-job-pause"); pr.Outcome != command.Failed || pr.Error == nil || pr.Error.Code != command.ErrVendorRejected {
+		t.Fatalf("pause of a finished job: %+v %+v", pr.Outcome, pr.Error)
+	}
+	if pause := env.requests("yiwise", yiwise.EndpointJobPause); len(pause) != 1 || asNum(t, pause[0].Body, "robotCallJobId") != r.TaskID {
+		t.Fatalf("job/pause %+v", pause)
+	} else {
+		checkJobHeaders(t, pause[0])
+	}
 	env.send(event.TopicTaskControl, "cmd-job-delete", map[string]any{"account": "yiwise-east", "taskId": r.TaskID, "action": "delete"})
 	if _, cr := env.result("cmd-job-delete"); cr.Outcome != command.Succeeded {
 		t.Fatalf("delete %+v", cr.Error)
@@ -196,4 +230,25 @@ func TestYiwiseJobAccountEndToEnd(t *testing.T) {
 	if got := env.events(event.TopicCallFinished, 7); len(got) < 7 {
 		t.Fatalf("the single call's call.finished did not arrive (%d events)", len(got))
 	}
+}
+
+// containsValue reports whether v appears anywhere in the decoded JSON body.
+func containsValue(body any, v string) bool {
+	switch b := body.(type) {
+	case string:
+		return b == v
+	case map[string]any:
+		for _, x := range b {
+			if containsValue(x, v) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range b {
+			if containsValue(x, v) {
+				return true
+			}
+		}
+	}
+	return false
 }
