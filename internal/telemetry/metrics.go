@@ -41,6 +41,8 @@ const (
 	MetricConsumerLag       = "callbridge_consumer_lag"                // gauge {topic, partition}
 	MetricKafkaProducerErrs = "callbridge_kafka_producer_errors_total" // {topic}
 	MetricBuildInfo         = "callbridge_build_info"                  // gauge = 1 {version, commit, go_version}
+	MetricWebhooksInflight  = "callbridge_webhooks_inflight"           // gauge: webhooks held waiting for Kafka
+	MetricWebhookRefusals   = "callbridge_webhook_refusals_total"      // {account}: 503 at once, too many waiting
 )
 
 // MetricNames lists every callbridge metric name.
@@ -103,6 +105,8 @@ type Metrics struct {
 	ledger         metric.Int64ObservableGauge
 	lag            metric.Int64ObservableGauge
 	buildInfo      metric.Int64ObservableGauge
+	inflight       metric.Int64ObservableGauge
+	refusals       metric.Int64Counter
 
 	// The caches hold the attribute options of label values seen before: they are
 	// few, and building a set on every measurement sorts and allocates.
@@ -191,6 +195,11 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 	errs = append(errs, err)
 	m.buildInfo, err = m.meter.Int64ObservableGauge(MetricBuildInfo,
 		metric.WithDescription("Always 1; its labels name the running build: version, commit and go_version."))
+	errs = append(errs, err)
+	m.refusals = counter(MetricWebhookRefusals, "{webhook}",
+		"Webhooks answered 503 at once because CALLBRIDGE_WEBHOOK_MAX_INFLIGHT webhooks were waiting for Kafka, by account.")
+	m.inflight, err = m.meter.Int64ObservableGauge(MetricWebhooksInflight, metric.WithUnit("{webhook}"),
+		metric.WithDescription("Webhooks held (body and records) while their records wait for Kafka's acknowledgement."))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
