@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,8 @@ type writes struct {
 	max int64
 	// held counts webhooks from admission until their write finished.
 	held atomic.Int64
+	// burst says held went past a quarter of max since memory was last returned.
+	burst atomic.Bool
 
 	mu sync.Mutex
 	// pending maps an event id to the write carrying it.
@@ -65,8 +68,27 @@ func (w *writes) admit() bool {
 	return true
 }
 
-// release gives a slot back.
-func (w *writes) release() { w.held.Add(-1) }
+// release gives a slot back. When a burst of held webhooks has drained (Kafka came
+// back), the memory they held is handed back to the operating system at once rather
+// than over the runtime's next minutes, so that the process's size returns to where
+// it was before the outage.
+func (w *writes) release() {
+	n := w.held.Add(-1)
+	if n > w.max/4 {
+		w.burst.Store(true)
+		return
+	}
+	if n <= w.max/64 && w.burst.Load() && w.burst.CompareAndSwap(true, false) {
+		go func() {
+			// Twice: the first collection frees what the drained writes held, the
+			// second returns it once their finalizers and pools let go.
+			time.Sleep(time.Second)
+			debug.FreeOSMemory()
+			time.Sleep(5 * time.Second)
+			debug.FreeOSMemory()
+		}()
+	}
+}
 
 // claim sorts the event ids of a webhook: those acknowledged within the window need
 // nothing; those in flight are waited for (others); the rest (fresh, by index) are
