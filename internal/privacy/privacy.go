@@ -249,6 +249,15 @@ func (w *walker) text(s []byte, scan bool) {
 // scan appends s with every phone-number run rewritten.
 func (w *walker) scan(s []byte) {
 	for i := 0; i < len(s); {
+		// Up to the next digit or '+' at once: most of a string is neither.
+		j := i
+		for j < len(s) && !isDigit(s[j]) && s[j] != '+' {
+			j++
+		}
+		w.out = append(w.out, s[i:j]...)
+		if i = j; i >= len(s) {
+			break
+		}
 		c := s[i]
 		if !(isDigit(c) || c == '+' && i+1 < len(s) && isDigit(s[i+1])) || i > 0 && isDigit(s[i-1]) {
 			w.out = append(w.out, c)
