@@ -14,6 +14,7 @@
 # Goal (issue 11): CPU-per-request ratio >= 0.95, throughput ratio >= 1.0.
 #
 #   bench/inbound/compare.sh [ROUNDS (default 7)] [SECONDS per run (default 10)]
+#   CALLBRIDGE_BIN=/path/to/callbridge bench/inbound/compare.sh   # another build
 #
 # Every request carries another call id, so that callbridge writes each one (it
 # answers a repeated delivery from its record of what it acknowledged).
@@ -29,7 +30,12 @@ WORK=$(mktemp -d)
 trap 'kill_all; rm -rf "$WORK"' EXIT
 
 PIDS=()
-kill_all() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done; PIDS=(); }
+kill_all() {
+	for p in "${PIDS[@]:-}"; do
+		if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
+	done
+	PIDS=()
+}
 
 if ! command -v wrk >/dev/null; then
 	echo "installing wrk" >&2
@@ -39,6 +45,8 @@ command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; ex
 
 echo "building" >&2
 (cd "$ROOT" && go build -o "$WORK/callbridge" ./cmd/callbridge && go build -o "$WORK/bare" ./bench/inbound/bare && go build -o "$WORK/broker" ./bench/inbound/broker)
+# CALLBRIDGE_BIN compares another build (e.g. main's) instead of this tree's.
+if [ -n "${CALLBRIDGE_BIN:-}" ]; then cp "$CALLBRIDGE_BIN" "$WORK/callbridge"; fi
 
 BODY="$ROOT/testdata/webhooks/byai/call_instance_result.json"
 # wrk script: the body with a new callInstanceId per request.
