@@ -132,8 +132,11 @@ func (l *faultyListener) drop(on bool) {
 // and as an unreachable one, against a callbridge process of its own, and checks
 // issue 11's goals: nothing acknowledged is missing, memory stays bounded and comes
 // back, every 503 comes within the produce timeout, and few records are duplicated.
-// CALLBRIDGE_OUTAGE_RATE (webhooks/s, default 1000) and CALLBRIDGE_OUTAGE_SECONDS
-// (default 25) tune it.
+// CALLBRIDGE_OUTAGE_RATE (webhooks/s, default 1000), CALLBRIDGE_OUTAGE_SECONDS
+// (default 25) and CALLBRIDGE_OUTAGE_GOMEMLIMIT (the process's GOMEMLIMIT, default
+// 100MiB) tune it.
+//
+//	go test ./bridge -run TestOutage -v -timeout 15m
 func TestOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cuts Kafka off for 25 s twice")
@@ -146,6 +149,13 @@ func TestOutage(t *testing.T) {
 	for _, mode := range []string{"frozen", "unreachable"} {
 		t.Run(mode, func(t *testing.T) { outage(t, bin, mode) })
 	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 func envInt(name string, def int) int {
@@ -177,6 +187,9 @@ func outage(t *testing.T, bin, mode string) {
 		"CALLBRIDGE_HTTP_ADDR="+addr,
 		"CALLBRIDGE_OUTBOUND_ENABLED=false",
 		"CALLBRIDGE_LOG_LEVEL=error",
+		// As deployed in a container of 128 MiB (the chart sets GOMEMLIMIT from the
+		// memory limit; some headroom below it here).
+		"GOMEMLIMIT="+envOr("CALLBRIDGE_OUTAGE_GOMEMLIMIT", "100MiB"),
 		"CALLBRIDGE_ACCOUNTS=byai-main",
 		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_VENDOR=byai",
 		"CALLBRIDGE_ACCOUNT_BYAI_MAIN_APP_KEY=k",
