@@ -62,6 +62,7 @@ type Bridge struct {
 	out      *outbound.Outbound
 	rec      *reconcile.Engine
 	handler  http.Handler
+	inbound  *inbound.Handler
 	accounts map[string]*platform.Account
 }
 
@@ -127,8 +128,10 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Bridge, error) {
 
 	mux := http.NewServeMux()
 	if c.InboundEnabled {
-		(&inbound.Handler{Accounts: b.accounts, Publisher: b.pub, MaxBodyBytes: c.WebhookMaxBytes,
-			ProduceTimeout: c.Kafka.ProduceTimeout, TrustedProxies: c.TrustedProxies, Telemetry: opts.Telemetry}).Register(mux)
+		b.inbound = &inbound.Handler{Accounts: b.accounts, Publisher: b.pub, MaxBodyBytes: c.WebhookMaxBytes,
+			ProduceTimeout: c.Kafka.ProduceTimeout, TrustedProxies: c.TrustedProxies, Telemetry: opts.Telemetry,
+			MaxInflight: c.WebhookMaxInflight}
+		b.inbound.Register(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("GET /readyz", b.ready)
@@ -202,8 +205,15 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 	return err
 }
 
-// ready answers 200 only while Kafka answers: the vendors would get 503s otherwise.
+// ready answers 200 only while a webhook would be acknowledged: recent produces
+// succeeded (none is stuck, the last did not fail) and Kafka answers a probe.
 func (b *Bridge) ready(w http.ResponseWriter, r *http.Request) {
+	if b.inbound != nil {
+		if ok, why := b.inbound.Healthy(); !ok {
+			http.Error(w, "kafka not acknowledging: "+why, http.StatusServiceUnavailable)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := broker.Ping(ctx, b.kafka); err != nil {

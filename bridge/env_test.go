@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -63,7 +64,11 @@ type testEnv struct {
 	spans  *tracetest.InMemoryExporter
 	tel    *telemetry.Telemetry
 	logs   *lockedWriter
+	vars_  map[string]string
 }
+
+// vars is a copy of the variables the bridge was started with.
+func (e *testEnv) vars() map[string]string { return maps.Clone(e.vars_) }
 
 // baseVars configures one account per vendor against the given vendor URLs.
 func baseVars(brokers []string, byaiURL, yiwiseURL string) map[string]string {
@@ -128,7 +133,7 @@ func start(t testing.TB, k cluster, vars map[string]string) *testEnv {
 	t.Cleanup(b.Close)
 	srv := httptest.NewServer(b.Handler())
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, kafka: k, cfg: cfg, bridge: b, srv: srv, spans: spans, tel: tel, logs: logs}
+	return &testEnv{t: t, kafka: k, cfg: cfg, bridge: b, srv: srv, spans: spans, tel: tel, logs: logs, vars_: maps.Clone(vars)}
 }
 
 // instances numbers the bridges a test starts, so each has its own ledger owner id.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/segmentio/kafka-go"
@@ -155,6 +156,12 @@ func TestMetricsEndpointShowsEveryMetric(t *testing.T) {
 	if status, _ := env.post("byai-main", byaiToken, readFixture(t, "byai/job_info_result.json")); status != http.StatusServiceUnavailable {
 		t.Fatalf("status with Kafka down %d", status)
 	}
+	// The write goes on past the 503 until the producer gives up.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(scrapeMetrics(t, env.srv.URL), telemetry.MetricKafkaProducerErrs) {
+			break
+		}
+	}
 	k.SetDown(false)
 
 	resp, err := http.Get(env.srv.URL + "/metrics")
@@ -177,4 +184,15 @@ func TestMetricsEndpointShowsEveryMetric(t *testing.T) {
 			t.Errorf("/metrics lacks a series with %s", want)
 		}
 	}
+}
+
+func scrapeMetrics(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }

@@ -48,6 +48,61 @@ type Handler struct {
 	Telemetry *telemetry.Telemetry
 	// Now is the clock for signature freshness; nil means time.Now.
 	Now func() time.Time
+	// MaxInflight bounds the webhooks held while their records wait for Kafka (their
+	// bodies and the records queued in the producer, until the producer reports the
+	// records' fate, even past the webhook's 503); past it a webhook gets 503 with
+	// Retry-After at once. 0 means 1024.
+	MaxInflight int
+	// DedupeWindow is how long the ids of acknowledged events are remembered, so that
+	// a vendor's retry of a webhook that got 503 but was stored after all is answered
+	// without writing it again. 0 means 15 minutes.
+	DedupeWindow time.Duration
+	// DedupeEntries bounds the ids remembered; the oldest go first. 0 means 65536.
+	DedupeEntries int
+
+	once   sync.Once
+	writes *writes
+}
+
+// Default bounds (see Handler).
+const (
+	DefaultMaxInflight   = 1024
+	DefaultDedupeWindow  = 15 * time.Minute
+	DefaultDedupeEntries = 1 << 16
+	// retryAfter is the Retry-After of a webhook refused because too many wait.
+	retryAfter = "5"
+)
+
+func (h *Handler) init() {
+	h.once.Do(func() {
+		max, ttl, n := h.MaxInflight, h.DedupeWindow, h.DedupeEntries
+		if max <= 0 {
+			max = DefaultMaxInflight
+		}
+		if ttl <= 0 {
+			ttl = DefaultDedupeWindow
+		}
+		if n <= 0 {
+			n = DefaultDedupeEntries
+		}
+		h.writes = newWrites(max, ttl, n)
+		h.Telemetry.Meters().ObserveWebhooksInflight(func() int64 { return h.writes.held.Load() })
+	})
+}
+
+// Inflight is the number of webhooks held while their records wait for Kafka.
+func (h *Handler) Inflight() int {
+	h.init()
+	return int(h.writes.held.Load())
+}
+
+// Healthy says whether a webhook arriving now would be acknowledged, as far as recent
+// produces tell: none has waited longer than half the produce timeout, and the last to
+// finish succeeded (or failed more than five seconds ago, with none since: then only
+// a probe of the cluster can tell, and readiness asks one).
+func (h *Handler) Healthy() (bool, string) {
+	h.init()
+	return h.writes.health(time.Now(), h.produceTimeout()/2, 5*time.Second)
 }
 
 // Outcomes recorded in metrics and logs.
@@ -59,6 +114,8 @@ const (
 	outcomeTooLarge     = "too_large"
 	outcomeUnavailable  = "kafka_unavailable"
 	outcomeBadRequest   = "bad_request"
+	outcomeOverloaded   = "overloaded"
+	outcomeDuplicate    = "duplicate"
 )
 
 // Register mounts the webhook routes on mux: POST for webhooks, GET for the URL
@@ -101,7 +158,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name := r.PathValue("account")
 	ctx, span := telemetry.StartWebhookSpan(r.Context(), r, name)
-	status, outcome, typ := h.serve(ctx, w, r, name)
+	h.init()
+	status, outcome, typ := h.serve(ctx, w, r, name, start.Add(h.produceTimeout()))
 	telemetry.EndHTTP(span, status)
 	// Metrics carry only configured account names: any path would otherwise add series.
 	account := name
@@ -138,7 +196,7 @@ func level(status int) slog.Level {
 	return slog.LevelDebug
 }
 
-func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) (status int, outcome, typ string) {
+func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, name string, deadline time.Time) (status int, outcome, typ string) {
 	typ = "unknown"
 	acct, ok := h.Accounts[name]
 	if !ok {
@@ -157,20 +215,25 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if !sealed && !tokenOK(acct.WebhookToken, r) {
 		return reply(w, http.StatusUnauthorized, "bad token"), outcomeUnauthorized, typ
 	}
+	// Admitted before its body is read: the bound covers bodies too.
+	if !h.writes.admit() {
+		h.Telemetry.Meters().WebhookRefused(ctx, name)
+		w.Header().Set("Retry-After", retryAfter)
+		return reply(w, http.StatusServiceUnavailable, "too many webhooks waiting for kafka"), outcomeOverloaded, typ
+	}
 	limit := h.MaxBodyBytes
 	if limit <= 0 {
 		limit = 1 << 20
 	}
 	buf := bodies.Get().(*[]byte)
 	body, err := readBody(w, r, limit, *buf)
-	// The body goes back to the pool only once nothing can read it any more: after
-	// every write it was part of was acknowledged (a write that failed may still be
-	// queued in the producer) or when it was never written.
-	recycle := true
+	// The slot and the body are held until nothing can read the body any more: here,
+	// unless a write took them over (it lets go once the producer is done with its
+	// records, which may be after this webhook got its 503).
+	held := true
 	defer func() {
-		if recycle && cap(body) <= maxPooledBody {
-			*buf = body[:0]
-			bodies.Put(buf)
+		if held {
+			h.letGo(buf, body)
 		}
 	}()
 	if err != nil {
@@ -180,21 +243,21 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 		return reply(w, http.StatusBadRequest, "could not read body"), outcomeBadRequest, typ
 	}
-	pctx, cancel := context.WithTimeout(ctx, h.produceTimeout())
-	defer cancel()
+	deadLetter := func(reason, kind string) (int, string, string) {
+		d := publish.DeadLetter{Reason: reason, Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
+		held = false
+		wr := h.start(ctx, nil, buf, body, func(wctx context.Context) (string, error) {
+			return outcomeDeadLettered, h.Publisher.DeadLetter(wctx, d, kind)
+		})
+		return h.await(ctx, w, name, deadline, wr, nil, typ)
+	}
 	if sealed {
 		opened, err := sv.OpenWebhook(acct, r.URL.Query(), body)
 		switch {
 		case errors.Is(err, platform.ErrUnparseable):
 			// Authentic but unreadable (a wrong AES key, say): keep it for replay once fixed.
-			d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
-			if err := h.Publisher.DeadLetter(pctx, d, "unopenable_webhook"); err != nil {
-				recycle = false
-				h.Telemetry.Logger().WarnContext(ctx, "dead letter not stored", "account", name, "error", err)
-				return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
-			}
 			h.Telemetry.Logger().WarnContext(ctx, "sealed webhook could not be opened; dead-lettered", "account", name, "error", err)
-			return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
+			return deadLetter(err.Error(), "unopenable_webhook")
 		case err != nil:
 			h.Telemetry.Logger().WarnContext(ctx, "webhook rejected", "account", name, "error", err)
 			return reply(w, http.StatusUnauthorized, "bad signature"), outcomeUnauthorized, typ
@@ -216,35 +279,135 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		// The vendor would retry a body that can never parse for a day: keep it on the
 		// dead-letter topic with the reason and stop the retries.
-		d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
-		if err := h.Publisher.DeadLetter(pctx, d, "unparseable_webhook"); err != nil {
-			recycle = false
-			h.Telemetry.Logger().WarnContext(ctx, "dead letter not stored", "account", name, "error", err)
-			return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
-		}
 		h.Telemetry.Logger().WarnContext(ctx, "webhook could not be parsed; dead-lettered", "account", name, "reason", err.Error())
-		return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
+		return deadLetter(err.Error(), "unparseable_webhook")
 	}
 	if len(outs) > 0 {
 		typ = strings.TrimPrefix(outs[0].Type, "callbridge.")
 	}
-	if err := h.Publisher.Publish(pctx, acct.Vendor, name, outs); err != nil {
-		recycle = false
-		if ctx.Err() != nil {
-			return reply(w, http.StatusServiceUnavailable, "request cancelled"), outcomeUnavailable, typ
+	// Records acknowledged recently are not written again; records some other
+	// delivery of this webhook is writing are waited for.
+	ids := make([]string, len(outs))
+	for i, o := range outs {
+		ids[i] = o.ID
+	}
+	fresh, mine, others := h.writes.claim(ids, time.Now())
+	if mine == nil {
+		if len(others) == 0 {
+			return reply(w, http.StatusOK, "success"), outcomeDuplicate, typ
 		}
+		return h.await(ctx, w, name, deadline, nil, others, typ)
+	}
+	if len(fresh) < len(outs) {
+		sel := make([]event.Out, len(fresh))
+		mids := make([]string, len(fresh))
+		for k, i := range fresh {
+			sel[k], mids[k] = outs[i], ids[i]
+		}
+		outs, ids = sel, mids
+	}
+	vendor := acct.Vendor
+	held = false
+	h.run(ctx, mine, ids, buf, body, func(wctx context.Context) (string, error) {
+		err := h.Publisher.Publish(wctx, vendor, name, outs)
 		var invalid *publish.InvalidEventError
 		if errors.As(err, &invalid) {
-			d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: acct.Vendor, Account: name, Body: body}
-			if err := h.Publisher.DeadLetter(pctx, d, "invalid_event"); err == nil {
-				h.Telemetry.Logger().WarnContext(ctx, "webhook made an invalid event; dead-lettered", "account", name, "reason", d.Reason)
-				return reply(w, http.StatusOK, "success"), outcomeDeadLettered, typ
+			d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: vendor, Account: name, Body: body}
+			if err := h.Publisher.DeadLetter(wctx, d, "invalid_event"); err != nil {
+				return outcomeUnavailable, err
 			}
+			h.Telemetry.Logger().WarnContext(wctx, "webhook made an invalid event; dead-lettered", "account", name, "reason", d.Reason)
+			return outcomeDeadLettered, nil
 		}
-		h.Telemetry.Logger().WarnContext(ctx, "publish failed", "account", name, "error", err)
-		return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
+		return outcomePublished, err
+	})
+	return h.await(ctx, w, name, deadline, mine, others, typ)
+}
+
+// writeGuard bounds a detached write should the producer never report: far beyond
+// its own retries (attempts times the produce timeout), so it does not cut them short.
+const writeGuard = 10 * time.Minute
+
+// start runs fn as a new write that carries no event ids (a dead letter).
+func (h *Handler) start(ctx context.Context, ids []string, buf *[]byte, body []byte, fn func(context.Context) (string, error)) *write {
+	wr := &write{done: make(chan struct{}), start: time.Now()}
+	h.writes.mu.Lock()
+	h.writes.running[wr] = struct{}{}
+	h.writes.mu.Unlock()
+	h.run(ctx, wr, ids, buf, body, fn)
+	return wr
+}
+
+// run performs wr detached from the request: with the request's trace but not its
+// cancellation, so that it ends with the producer's real outcome. Then it records
+// the outcome under ids and lets go of the slot and the body.
+func (h *Handler) run(ctx context.Context, wr *write, ids []string, buf *[]byte, body []byte, fn func(context.Context) (string, error)) {
+	go func() {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeGuard)
+		outcome, err := fn(wctx)
+		guarded := wctx.Err() != nil
+		cancel()
+		h.writes.finish(wr, ids, err, outcome, time.Now())
+		if guarded {
+			// The producer may still hold the records: the body is left to the
+			// garbage collector.
+			h.writes.release()
+			return
+		}
+		h.letGo(buf, body)
+	}()
+}
+
+// letGo releases a webhook's slot and recycles its body.
+func (h *Handler) letGo(buf *[]byte, body []byte) {
+	if cap(body) <= maxPooledBody {
+		*buf = body[:0]
+		bodies.Put(buf)
 	}
-	return reply(w, http.StatusOK, "success"), outcomePublished, typ
+	h.writes.release()
+}
+
+// await answers once the writes a webhook depends on finished, or with 503 at the
+// deadline (the produce timeout after the request arrived), whatever the producer
+// is doing.
+func (h *Handler) await(ctx context.Context, w http.ResponseWriter, name string, deadline time.Time, mine *write, others []*write, typ string) (int, string, string) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	outcome := outcomeDuplicate
+	wait := func(wr *write) error {
+		select {
+		case <-wr.done:
+			return wr.err
+		case <-timer.C:
+			return errProduceTimeout
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if mine != nil {
+		if err := wait(mine); err != nil {
+			return h.unavailable(ctx, w, name, err, typ)
+		}
+		outcome = mine.outcome
+	}
+	for _, o := range others {
+		if err := wait(o); err != nil {
+			return h.unavailable(ctx, w, name, err, typ)
+		}
+	}
+	return reply(w, http.StatusOK, "success"), outcome, typ
+}
+
+var errProduceTimeout = errors.New("kafka did not acknowledge within the produce timeout")
+
+func (h *Handler) unavailable(ctx context.Context, w http.ResponseWriter, name string, err error, typ string) (int, string, string) {
+	if ctx.Err() != nil {
+		return reply(w, http.StatusServiceUnavailable, "request cancelled"), outcomeUnavailable, typ
+	}
+	if log := h.Telemetry.Logger(); log.Enabled(ctx, slog.LevelWarn) {
+		log.WarnContext(ctx, "publish failed", "account", name, "error", err)
+	}
+	return reply(w, http.StatusServiceUnavailable, "kafka unavailable"), outcomeUnavailable, typ
 }
 
 // bodies recycles webhook body buffers: a body is read, parsed and produced within

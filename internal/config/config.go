@@ -91,6 +91,10 @@ type Config struct {
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// WebhookMaxBytes limits a webhook body (413 above it).
 	WebhookMaxBytes int64 `env:"WEBHOOK_MAX_BYTES" envDefault:"1048576"`
+	// WebhookMaxInflight bounds the webhooks held (bodies and queued records) while
+	// waiting for Kafka's acknowledgement; past it a webhook gets 503 with Retry-After
+	// at once, so memory stays bounded however long Kafka is slow or down.
+	WebhookMaxInflight int `env:"WEBHOOK_MAX_INFLIGHT" envDefault:"1024"`
 	// HTTP server timeouts against slow clients.
 	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
 	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"15s"`
@@ -363,6 +367,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Kafka.ProduceTimeout <= 0 {
 		bad("KAFKA_PRODUCE_TIMEOUT", "must be positive")
+	}
+	if c.WebhookMaxInflight <= 0 {
+		bad("WEBHOOK_MAX_INFLIGHT", "must be positive")
 	}
 	if c.WebhookMaxBytes <= 0 {
 		bad("WEBHOOK_MAX_BYTES", "must be positive")

@@ -2,10 +2,17 @@
 // that vendor webhook parsers read the few fields an event needs, and walk the rest
 // for ids and phone numbers, without decoding the body into maps or structs.
 //
-// A Doc accepts exactly the documents encoding/json's Valid accepts (RFC 8259; bytes
-// of invalid UTF-8 inside strings included, as encoding/json does). Member names
-// match exactly, and of repeated names the last wins, as when decoding into a map.
-// String text is decoded as encoding/json decodes it.
+// A Doc accepts the documents encoding/json's Valid accepts (RFC 8259) except those
+// that can be read more than one way, which it rejects with an *AmbiguityError:
+//
+//   - invalid UTF-8 anywhere (encoding/json would replace it, others would not), or a
+//     \u escape of half a surrogate pair;
+//   - a member name repeated in one object, at any depth (which one counts differs
+//     from reader to reader);
+//   - a number beyond the range of a float64 (1e400: a reader would make it
+//     infinity, zero or an error).
+//
+// Member names match exactly. String text is decoded as encoding/json decodes it.
 //
 // The zero Doc is ready to use; a Doc reused across documents allocates nothing once
 // its index has grown to fit them.
@@ -14,6 +21,8 @@ package jsondoc
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -52,8 +61,7 @@ type node struct {
 	start, end uint32 // the value's text in src; a string's includes its quotes
 	next       uint32 // index of the node after this value and its contents
 	kind       Kind
-	// plain says a string's text is the bytes between its quotes: no escapes, and
-	// valid UTF-8.
+	// plain says a string's text is the bytes between its quotes: no escapes.
 	plain bool
 }
 
@@ -62,6 +70,17 @@ type Doc struct {
 	src   []byte
 	nodes []node
 	depth int
+	seen  map[uint64]uint32 // name hashes of a large object, while checking them
+	// amb is the first ambiguity found; reported only if the document is otherwise
+	// valid JSON, so that a syntax error always reads as one.
+	amb *AmbiguityError
+}
+
+// ambiguous records an ambiguity at offset off unless one was found before.
+func (d *Doc) ambiguous(off int, msg string) {
+	if d.amb == nil {
+		d.amb = &AmbiguityError{off, msg}
+	}
 }
 
 // SyntaxError says where and why a document is not valid JSON.
@@ -72,18 +91,37 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.Offset) }
 
+// AmbiguityError says where and why a valid JSON document can be read more than one
+// way (see the package documentation): such a document is rejected rather than read
+// one of its ways silently.
+type AmbiguityError struct {
+	Offset int // of the value at fault
+	msg    string
+}
+
+func (e *AmbiguityError) Error() string {
+	return fmt.Sprintf("ambiguous JSON: %s at offset %d", e.msg, e.Offset)
+}
+
+// Unwrap is a *SyntaxError with the same message: a caller that rejects documents
+// that are not valid JSON rejects ambiguous ones the same way, with this reason.
+func (e *AmbiguityError) Unwrap() error { return &SyntaxError{e.Offset, "ambiguous JSON: " + e.msg} }
+
 // Parse validates and indexes src, replacing what d held. d keeps src (not a copy)
 // until the next Parse.
 func (d *Doc) Parse(src []byte) error {
 	if len(src) > 1<<31 {
 		return &SyntaxError{0, "document too large"}
 	}
-	d.src, d.nodes, d.depth = src, d.nodes[:0], 0
+	d.src, d.nodes, d.depth, d.amb = src, d.nodes[:0], 0, nil
 	i, err := d.value(skipSpace(src, 0))
 	if err == nil {
 		if i = skipSpace(src, i); i < len(src) {
 			err = &SyntaxError{i, fmt.Sprintf("invalid character %q after top-level value", src[i])}
 		}
+	}
+	if err == nil && d.amb != nil {
+		err = d.amb
 	}
 	if err != nil {
 		d.src, d.nodes = nil, d.nodes[:0]
@@ -151,7 +189,7 @@ func (d *Doc) value(i int) (int, error) {
 	var err error
 	switch c := src[i]; {
 	case c == '{':
-		end, err = d.object(i)
+		end, err = d.object(i, n)
 		d.nodes[n].kind = Object
 	case c == '[':
 		end, err = d.array(i)
@@ -182,7 +220,7 @@ func (d *Doc) value(i int) (int, error) {
 	return end, nil
 }
 
-func (d *Doc) object(i int) (int, error) {
+func (d *Doc) object(i int, n int) (int, error) {
 	if d.depth++; d.depth > MaxDepth {
 		return i, &SyntaxError{i, "exceeded max depth"}
 	}
@@ -215,6 +253,7 @@ func (d *Doc) object(i int) (int, error) {
 				continue
 			case '}':
 				d.depth--
+				d.uniqueNames(n)
 				return i + 1, nil
 			}
 		}
@@ -252,7 +291,7 @@ func (d *Doc) array(i int) (int, error) {
 }
 
 // string checks the string at src[i] and returns the index just past it; plain is
-// true when its text is the bytes between the quotes.
+// true when its text is the bytes between the quotes (no escapes).
 func (d *Doc) string(i int) (end int, plain bool, err error) {
 	src := d.src
 	plain = true
@@ -268,18 +307,28 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 		high |= x
 	}
 	ascii := high&0x8080808080808080 == 0
+	// pendingHigh is where a \u escape of a high surrogate ended, if the last
+	// escape was one: only a low surrogate's escape may follow it.
+	pendingHigh := -1
 	for ; i < len(src); i++ {
 		c := src[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			if c >= utf8.RuneSelf {
 				ascii = false
 			}
+			if pendingHigh >= 0 {
+				d.ambiguous(start-1, "unpaired surrogate escape in string")
+				pendingHigh = -1
+			}
 			continue
 		}
 		switch c {
 		case '"':
-			if plain && !ascii {
-				plain = utf8.Valid(src[start:i])
+			if pendingHigh >= 0 {
+				d.ambiguous(start-1, "unpaired surrogate escape in string")
+			}
+			if !ascii && !utf8.Valid(src[start:i]) {
+				d.ambiguous(start-1, "invalid UTF-8 in string")
 			}
 			return i + 1, plain, nil
 		case '\\':
@@ -290,10 +339,27 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 			}
 			switch src[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				if pendingHigh >= 0 {
+					d.ambiguous(start-1, "unpaired surrogate escape in string")
+					pendingHigh = -1
+				}
 			case 'u':
 				for k := 0; k < 4; k++ {
 					if i++; i >= len(src) || !isHex(src[i]) {
 						return i, false, d.errAt(i, "in \\u hexadecimal character escape")
+					}
+				}
+				r := hex4(src[i-3:])
+				switch {
+				case r >= 0xd800 && r < 0xdc00 && pendingHigh < 0:
+					pendingHigh = i
+				case r >= 0xdc00 && r < 0xe000 && pendingHigh >= 0:
+					pendingHigh = -1
+				case r >= 0xd800 && r < 0xe000 || pendingHigh >= 0:
+					d.ambiguous(start-1, "unpaired surrogate escape in string")
+					pendingHigh = -1
+					if r >= 0xd800 && r < 0xdc00 {
+						pendingHigh = i
 					}
 				}
 			default:
@@ -304,6 +370,102 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 		}
 	}
 	return i, false, d.errAt(i, "")
+}
+
+// smallObject is the member count up to which name hashes are compared pairwise;
+// larger objects go through a set.
+const smallObject = 32
+
+// uniqueNames records an ambiguity when the object at node n (complete) repeats a
+// member name. Names are compared by a hash of their text first, so that a typical
+// object costs a few integer comparisons per member and no allocation.
+func (d *Doc) uniqueNames(n int) {
+	nodes := d.nodes
+	var small [smallObject]nameHash
+	names := small[:0]
+	for k := uint32(n + 1); k < uint32(len(nodes)); k = nodes[k+1].next {
+		if len(names) == smallObject {
+			d.uniqueNamesSet(n)
+			return
+		}
+		h := nameHash{d.hashName(k), k}
+		for _, o := range names {
+			if o.h == h.h && d.sameName(o.k, k) {
+				d.repeated(k)
+				return
+			}
+		}
+		names = append(names, h)
+	}
+}
+
+type nameHash struct {
+	h uint64
+	k uint32
+}
+
+func (d *Doc) uniqueNamesSet(n int) {
+	nodes := d.nodes
+	if d.seen == nil {
+		d.seen = map[uint64]uint32{}
+	}
+	defer clear(d.seen)
+	for k := uint32(n + 1); k < uint32(len(nodes)); k = nodes[k+1].next {
+		h := d.hashName(k)
+		if o, ok := d.seen[h]; ok {
+			if d.sameName(o, k) {
+				d.repeated(k)
+				return
+			}
+			// Two names with one hash: compare this object's names exactly.
+			d.uniqueNamesExact(n)
+			return
+		}
+		d.seen[h] = k
+	}
+}
+
+func (d *Doc) uniqueNamesExact(n int) {
+	nodes := d.nodes
+	seen := map[string]bool{}
+	for k := uint32(n + 1); k < uint32(len(nodes)); k = nodes[k+1].next {
+		name := string(d.text(k))
+		if seen[name] {
+			d.repeated(k)
+			return
+		}
+		seen[name] = true
+	}
+}
+
+// hashName is FNV-1a of the decoded text of the name at node k.
+func (d *Doc) hashName(k uint32) uint64 {
+	n := &d.nodes[k]
+	b := d.src[n.start+1 : n.end-1]
+	if !n.plain {
+		b = d.text(k)
+	}
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
+
+func (d *Doc) repeated(k uint32) {
+	if d.amb == nil {
+		d.ambiguous(int(d.nodes[k].start), fmt.Sprintf("member name %q repeated", d.text(k)))
+	}
+}
+
+// sameName says whether the names at nodes a and b decode to the same text.
+func (d *Doc) sameName(a, b uint32) bool {
+	na, nb := &d.nodes[a], &d.nodes[b]
+	ra, rb := d.src[na.start+1:na.end-1], d.src[nb.start+1:nb.end-1]
+	if na.plain && nb.plain {
+		return string(ra) == string(rb)
+	}
+	return string(d.text(a)) == string(d.text(b))
 }
 
 // hasSpecial says whether any byte of x is a control character, a quote or a
@@ -319,12 +481,15 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at src[i].
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at src[i], within
+// the range of a float64.
 func (d *Doc) number(i int) (int, error) {
 	src := d.src
+	start := i
 	if src[i] == '-' {
 		i++
 	}
+	intStart := i
 	switch {
 	case i < len(src) && src[i] == '0':
 		i++
@@ -333,6 +498,7 @@ func (d *Doc) number(i int) (int, error) {
 	default:
 		return i, d.errAt(i, "in numeric literal")
 	}
+	intDigits := i - intStart
 	if i < len(src) && src[i] == '.' {
 		if i++; i >= len(src) || !isDigit(src[i]) {
 			return i, d.errAt(i, "after decimal point in numeric literal")
@@ -347,8 +513,24 @@ func (d *Doc) number(i int) (int, error) {
 			return i, d.errAt(i, "in exponent of numeric literal")
 		}
 		i = digits(src, i+1)
+		d.inRange(start, i)
+		return i, nil
+	}
+	// Without an exponent only a number of more than 308 integer digits overflows.
+	if intDigits > 308 {
+		d.inRange(start, i)
 	}
 	return i, nil
+}
+
+// inRange rejects a number beyond ±math.MaxFloat64 (underflow to zero is kept).
+func (d *Doc) inRange(start, end int) {
+	if d.amb != nil {
+		return
+	}
+	if f, err := strconv.ParseFloat(string(d.src[start:end]), 64); err != nil && math.IsInf(f, 0) {
+		d.ambiguous(start, fmt.Sprintf("number %.40s out of range", d.src[start:end]))
+	}
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -413,20 +595,19 @@ func (v Value) Raw() []byte {
 	return v.d.src[n.start:n.end:n.end]
 }
 
-// Get is the member of an object named name (the last, if repeated); Absent when v is
-// not an object or has no such member.
+// Get is the member of an object named name; Absent when v is not an object or has
+// no such member. (A parsed document repeats no name.)
 func (v Value) Get(name string) Value {
 	if v.Kind() != Object {
 		return Value{}
 	}
-	found := Value{}
 	nodes := v.d.nodes
 	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k+1].next {
 		if v.d.nameIs(k, name) {
-			found = Value{v.d, k + 1}
+			return Value{v.d, k + 1}
 		}
 	}
-	return found
+	return Value{}
 }
 
 // Path is Get applied name by name.
@@ -446,8 +627,7 @@ func (d *Doc) nameIs(k uint32, name string) bool {
 	return string(appendUnquoted(nil, d.src[n.start+1:n.end-1])) == name
 }
 
-// Members calls yield with each member of an object in document order, repeated names
-// included: name is the member's name, a String (its Text is the name as it decodes).
+// Members calls yield with each member of an object in document order: name is the member's name, a String (its Text is the name as it decodes).
 // Nothing, when v is not an object.
 func (v Value) Members(yield func(name, val Value) bool) {
 	if v.Kind() != Object {
@@ -507,8 +687,7 @@ func (v Value) Str() string {
 	return string(t)
 }
 
-// Plain says a string's text is its raw bytes between the quotes, with no escapes and
-// valid UTF-8.
+// Plain says a string's text is its raw bytes between the quotes, with no escapes.
 func (v Value) Plain() bool { return v.Kind() == String && v.node().plain }
 
 // AppendText appends a string's decoded text to dst (nothing for other kinds), so a

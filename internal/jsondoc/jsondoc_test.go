@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // toAny rebuilds what encoding/json would decode (with UseNumber) from the index.
@@ -50,15 +54,22 @@ func checkAgainstStd(t *testing.T, b []byte) {
 	t.Helper()
 	var d Doc
 	err := d.Parse(b)
-	if valid := json.Valid(b); valid != (err == nil) {
-		t.Fatalf("%q: Parse error %v, json.Valid %v", b, err, valid)
-	}
-	if err != nil {
+	if valid := json.Valid(b); !valid {
 		var se *SyntaxError
 		if !errors.As(err, &se) || se.Offset < 0 || se.Offset > len(b) {
 			t.Fatalf("%q: error %#v is not a SyntaxError within the input", b, err)
 		}
 		return
+	}
+	if why := ambiguous(b); why != "" {
+		var ae *AmbiguityError
+		if !errors.As(err, &ae) || ae.Offset < 0 || ae.Offset > len(b) {
+			t.Fatalf("%q (%s): error %#v is not an AmbiguityError within the input", b, why, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%q: Parse error %v of a valid, unambiguous document", b, err)
 	}
 	want, err := decodeStd(b)
 	if err != nil {
@@ -72,13 +83,120 @@ func checkAgainstStd(t *testing.T, b []byte) {
 	}
 }
 
+// ambiguous says why a document encoding/json finds valid can be read more than one
+// way, as a reference for Parse: "" when it cannot.
+func ambiguous(b []byte) string {
+	if !utf8.Valid(b) {
+		return "invalid UTF-8"
+	}
+	if unpairedSurrogate(b) {
+		return "unpaired surrogate"
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type level struct {
+		object bool
+		key    bool // the next token is a name
+		names  map[string]bool
+	}
+	var stack []*level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if name, ok := tok.(string); ok {
+				if top.names[name] {
+					return "repeated name " + name
+				}
+				top.names[name] = true
+				top.key = false
+				continue
+			}
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			switch tok {
+			case '{':
+				stack = append(stack, &level{object: true, key: true, names: map[string]bool{}})
+			case '[':
+				stack = append(stack, &level{})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].key = true
+				}
+			}
+			continue
+		case json.Number:
+			if f, err := strconv.ParseFloat(string(tok), 64); err != nil && math.IsInf(f, 0) {
+				return "number out of range"
+			}
+		}
+		if top != nil && top.object {
+			top.key = true
+		}
+	}
+}
+
+// unpairedSurrogate says whether a string of the valid document b holds a \u escape
+// of half a surrogate pair.
+func unpairedSurrogate(b []byte) bool {
+	in := false
+	high := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !in {
+			in = c == '"'
+			continue
+		}
+		switch {
+		case c == '"':
+			if high {
+				return true
+			}
+			in = false
+		case c == '\\' && b[i+1] == 'u':
+			r, _ := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+			i += 5
+			switch {
+			case r >= 0xd800 && r < 0xdc00 && !high:
+				high = true
+			case r >= 0xdc00 && r < 0xe000 && high:
+				high = false
+			case r >= 0xd800 && r < 0xe000 || high:
+				return true
+			}
+		case c == '\\':
+			if high {
+				return true
+			}
+			i++
+		default:
+			if high {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func TestParseAgreesWithEncodingJSON(t *testing.T) {
 	for _, s := range []string{
 		// valid
 		`{}`, `[]`, `0`, `-0`, `1.5e+3`, `-12.0E-7`, `"x"`, `true`, `false`, `null`,
 		" \t\r\n{ \"a\" : [ 1 , 2 , { } , [ ] ] , \"b\" : null } \n",
-		`{"a":1,"a":2}`, `{"":""}`, `["\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"]`,
-		`{"d\u0061ta":{"x":"\ud800"}}`, `["\ud83d\u0041", "\udc00\ud800x", "\ud83d\ud83d\ude00", "a\ud83d"]`, "\"\xff\xfe\"", "\"caf\xc3\xa9\"", `[[[[[]]]]]`,
+		`{"":""}`, `["\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"]`,
+		`{"d\u0061ta":{"x":"\ud83d\ude00"}}`, "\"caf\xc3\xa9\"", `[[[[[]]]]]`, `1e308`, `-1e-400`, `{"a":{"a":{"b":1}},"b":[{"a":1},{"a":2}]}`,
+		// ambiguous
+		`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `[{"x":{"y":1,"y":1}}]`, `{"d\u0061ta":{"x":"\ud800"}}`, `["\ud83d\u0041"]`, `["\udc00\ud800x"]`,
+		`["\ud83d\ud83d\ude00"]`, `["a\ud83d"]`, `["\ud83d\n"]`, "\"\xff\xfe\"", "{\"customerName\":\"ab\xff\xfe\xc3(cd\"}", `1e400`, `{"duration":-1E+309}`,
+		"[" + strings.Repeat("9", 309) + "]", `{` + strings.Repeat(`"k":1,`, 30) + `"z":1}`,
 		// invalid
 		``, ` `, `{`, `}`, `[1,]`, `{"a":1,}`, `{"a"}`, `{"a":}`, `{a:1}`, `[1 2]`, `01`, `-`,
 		`1.`, `1e`, `1e+`, `.5`, `+1`, `tru`, `nul`, `falsey`, `"\x"`, `"\u12g4"`, "\"a\x01\"",
@@ -86,6 +204,14 @@ func TestParseAgreesWithEncodingJSON(t *testing.T) {
 	} {
 		checkAgainstStd(t, []byte(s))
 	}
+	// Objects past the pairwise comparison, with and without a repeated name.
+	var big strings.Builder
+	big.WriteString("{")
+	for i := range 100 {
+		fmt.Fprintf(&big, `"k%d":%d,`, i, i)
+	}
+	checkAgainstStd(t, []byte(big.String()+`"z":0}`))
+	checkAgainstStd(t, []byte(big.String()+`"k\u0037":0}`))
 }
 
 func TestMaxDepth(t *testing.T) {
@@ -100,7 +226,7 @@ func TestMaxDepth(t *testing.T) {
 }
 
 func TestLookups(t *testing.T) {
-	d, err := Parse([]byte(`{"data":{"dataType":"X","data":{"a":1,"b":"t\u00e9","a":[true,null,"s"]}},"Data":5,"e\u0073c":"y"}`))
+	d, err := Parse([]byte(`{"data":{"dataType":"X","data":{"b":"t\u00e9","a":[true,null,"s"]}},"Data":5,"e\u0073c":"y"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +238,7 @@ func TestLookups(t *testing.T) {
 		raw  string
 	}{
 		{"nested", root.Path("data", "dataType"), String, `"X"`},
-		{"last of repeated names", root.Path("data", "data", "a"), Array, `[true,null,"s"]`},
+		{"member", root.Path("data", "data", "a"), Array, `[true,null,"s"]`},
 		{"names match exactly", root.Get("DATA"), Absent, ``},
 		{"other case is another name", root.Get("Data"), Number, `5`},
 		{"escaped name", root.Get("esc"), String, `"y"`},
@@ -130,8 +256,8 @@ func TestLookups(t *testing.T) {
 	if s := root.Path("data", "data", "b").Str(); s != "té" {
 		t.Errorf("text %q, want té", s)
 	}
-	if n := root.Path("data", "data").Len(); n != 3 {
-		t.Errorf("object Len %d, want 3 members", n)
+	if n := root.Path("data", "data").Len(); n != 2 {
+		t.Errorf("object Len %d, want 2 members", n)
 	}
 	if n := root.Path("data", "data", "a").Len(); n != 3 {
 		t.Errorf("array Len %d, want 3", n)
@@ -160,7 +286,7 @@ func TestReuseAllocatesNothing(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{`{"a":[1,"x",{"b":null}],"a":true}`, `"\ud83d\ude00"`, `-1.5e10`, "[\"\xff\"]", `{"":{"":[]}}`} {
+	for _, s := range []string{`{"a":[1,"x",{"b":null}],"a":true}`, `[1e400,"\udc00"]`, `"\ud83d\ude00"`, `-1.5e10`, "[\"\xff\"]", `{"":{"":[]}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

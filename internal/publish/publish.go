@@ -7,12 +7,14 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/segmentio/kafka-go"
@@ -81,10 +83,19 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 	if err != nil {
 		return cloudevents.Event{}, fmt.Errorf("publish: marshal %s data: %w", out.Type, err)
 	}
-	if p.Privacy.Mode() != privacy.Plain && out.Phones != nil {
-		data = p.Privacy.Apply(data, out.Phones())
+	if p.Privacy.Mode() != privacy.Plain {
+		var phones []string
+		if out.Phones != nil {
+			phones = out.Phones()
+		}
+		data = p.Privacy.Apply(data, phones)
 	}
 	name := schemaName(out.Type)
+	// Every event is UTF-8 JSON: the parsers reject bodies that are not, and
+	// json.Marshal replaces what is not, so this guards the splicing above.
+	if !utf8.Valid(data) {
+		return cloudevents.Event{}, &InvalidEventError{Type: out.Type, ID: out.ID, Err: errors.New("data is not valid UTF-8")}
+	}
 	if p.Validate {
 		if err := schemas.Validate(name, data); err != nil {
 			return cloudevents.Event{}, &InvalidEventError{Type: out.Type, ID: out.ID, Err: err}

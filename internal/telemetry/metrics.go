@@ -43,6 +43,8 @@ const (
 	MetricBuildInfo         = "callbridge_build_info"                               // gauge = 1 {version, commit, go_version}
 	MetricReconciled        = "callbridge_reconciled_total"                         // {account, outcome}
 	MetricReconcileSuccess  = "callbridge_reconcile_last_success_timestamp_seconds" // gauge {account}
+	MetricWebhooksInflight  = "callbridge_webhooks_inflight"                        // gauge: webhooks held waiting for Kafka
+	MetricWebhookRefusals   = "callbridge_webhook_refusals_total"                   // {account}: 503 at once, too many waiting
 )
 
 // MetricNames lists every callbridge metric name.
@@ -107,6 +109,8 @@ type Metrics struct {
 	buildInfo      metric.Int64ObservableGauge
 	reconciled     metric.Int64Counter
 	reconcileOK    metric.Float64Gauge
+	inflight       metric.Int64ObservableGauge
+	refusals       metric.Int64Counter
 
 	// The caches hold the attribute options of label values seen before: they are
 	// few, and building a set on every measurement sorts and allocates.
@@ -199,6 +203,11 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 	errs = append(errs, err)
 	m.buildInfo, err = m.meter.Int64ObservableGauge(MetricBuildInfo,
 		metric.WithDescription("Always 1; its labels name the running build: version, commit and go_version."))
+	errs = append(errs, err)
+	m.refusals = counter(MetricWebhookRefusals, "{webhook}",
+		"Webhooks answered 503 at once because CALLBRIDGE_WEBHOOK_MAX_INFLIGHT webhooks were waiting for Kafka, by account.")
+	m.inflight, err = m.meter.Int64ObservableGauge(MetricWebhooksInflight, metric.WithUnit("{webhook}"),
+		metric.WithDescription("Webhooks held (body and records) while their records wait for Kafka's acknowledgement."))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -16,6 +16,8 @@ import (
 	"github.com/callbridge/callbridge/internal/jsondoc"
 	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/privacy"
+	"github.com/callbridge/callbridge/internal/publish"
 	"github.com/callbridge/callbridge/schemas"
 )
 
@@ -417,11 +419,15 @@ func TestParseWebhookToleratesIDTypes(t *testing.T) {
 	}
 }
 
-// Member names are matched as the vendor documents them, and of repeated names the
-// last counts, as in a decoded map.
+// Member names are matched as the vendor documents them; a repeated name is
+// ambiguous and the body unparseable (it goes to the dead-letter topic).
 func TestParseWebhookMatchesNamesExactly(t *testing.T) {
+	if _, err := parseWebhook(testAccount(), []byte(`{"data":{"dataType":"CALL_INSTANCE_RESULT","data":{"sceneInstance":{
+		"callInstanceId":1,"callInstanceId":2}}}}`), parseNow); !errors.Is(err, platform.ErrUnparseable) {
+		t.Errorf("repeated name: err = %v, want ErrUnparseable", err)
+	}
 	body := []byte(`{"data":{"dataType":"CALL_INSTANCE_RESULT","data":{"sceneInstance":{
-		"callInstanceId":1,"callInstanceId":2,"CallJobId":9,"finishStatus":0,"FinishStatus":7}}}}`)
+		"callInstanceId":2,"CallJobId":9,"finishStatus":0,"FinishStatus":7}}}}`)
 	outs, err := parseWebhook(testAccount(), body, parseNow)
 	if err != nil {
 		t.Fatal(err)
@@ -697,7 +703,6 @@ func TestLocate(t *testing.T) {
 		{`{"data":{"dataType":"X","data":{"a":1}}}`, "X", `{"a":1}`, ""},
 		{`{"data":{"a":1}}`, "", `{"a":1}`, ""},
 		{`{"data":{"dataType":null,"data":{"a":1}}}`, "", `{"dataType":null,"data":{"a":1}}`, ""},
-		{`{"data":{"dataType":"X","data":{"a":1}},"data":{"dataType":"Y","data":{"b":2}}}`, "Y", `{"b":2}`, ""},
 		{`{"Data":{"dataType":"X","data":{"a":1}},"data":{"dataType":"Y","data":{"b":2}}}`, "Y", `{"b":2}`, ""},
 		{`{"data":{"dataType":"X","data":{"a":1},"DATA":{"b":2}}}`, "X", `{"a":1}`, ""},
 		{`{"d\u0061ta":{"dataType":"\u0058","data" : {"a":1} }}`, "X", `{"a":1}`, ""},
@@ -849,6 +854,18 @@ func FuzzParseWebhook(f *testing.F) {
 				t.Fatalf("data is %T", o.Data)
 			}
 			checkSchema(t, o)
+			// Every event publishes as valid UTF-8 JSON, privacy applied or not.
+			for _, pub := range fuzzPublishers {
+				if _, err := pub.Build(Name, "fuzz", o); err != nil {
+					t.Fatalf("event does not publish: %v", err)
+				}
+			}
 		}
 	})
 }
+
+// fuzzPublishers build events as the bridge does (schema check on), plain and masked.
+var fuzzPublishers = func() []*publish.Publisher {
+	mask, _ := privacy.New(privacy.Mask, nil)
+	return []*publish.Publisher{{Validate: true}, {Validate: true, Privacy: mask}}
+}()

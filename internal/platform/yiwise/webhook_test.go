@@ -16,6 +16,8 @@ import (
 	"github.com/callbridge/callbridge/internal/jsondoc"
 	"github.com/callbridge/callbridge/internal/loose"
 	"github.com/callbridge/callbridge/internal/platform"
+	"github.com/callbridge/callbridge/internal/privacy"
+	"github.com/callbridge/callbridge/internal/publish"
 )
 
 // sample reads a vendor webhook body, preferring ../shared/testdata (the vendor's
@@ -500,8 +502,7 @@ func TestParseWebhookRejectsWhatCanNeverParse(t *testing.T) {
 	}
 }
 
-// Member names are matched as the vendor documents them, the envelope's included, and
-// of repeated names the last counts, as in a decoded map.
+// Member names are matched as the vendor documents them, the envelope's included.
 func TestParseWebhookMatchesNamesExactly(t *testing.T) {
 	for _, tt := range []struct{ name, body, reason string }{
 		{"DataType", `{"DataType":"ROBOT_CALL_JOB","data":{"robotCallJobId":1}}`, "missing dataType"},
@@ -515,10 +516,15 @@ func TestParseWebhookMatchesNamesExactly(t *testing.T) {
 			}
 		})
 	}
-	out := parseOne(t, testAccount(), []byte(`{"dataType":1,"dataType":"ROBOT_CALL_JOB","data":{"status":"x"},
-		"data":{"robotCallJobId":1,"robotCallJobId":2,"status":"COMPLETED","Status":"TERMINATE"}}`))
+	// A repeated name is ambiguous: the body is unparseable (dead-lettered).
+	if _, err := (Vendor{}).ParseWebhook(testAccount(), []byte(`{"dataType":"ROBOT_CALL_JOB","data":{"status":"x"},
+		"data":{"robotCallJobId":2,"status":"COMPLETED"}}`)); !errors.Is(err, platform.ErrUnparseable) {
+		t.Errorf("repeated data: err = %v, want ErrUnparseable", err)
+	}
+	out := parseOne(t, testAccount(), []byte(`{"dataType":"ROBOT_CALL_JOB",
+		"data":{"robotCallJobId":2,"status":"COMPLETED","Status":"TERMINATE"}}`))
 	if d := taskData(t, out); d.TaskID != "2" || d.VendorStatus != "COMPLETED" {
-		t.Errorf("taskId/vendorStatus = %q/%q, want the last robotCallJobId and status", d.TaskID, d.VendorStatus)
+		t.Errorf("taskId/vendorStatus = %q/%q, want robotCallJobId and status", d.TaskID, d.VendorStatus)
 	}
 }
 
@@ -702,6 +708,12 @@ func FuzzParseWebhook(f *testing.F) {
 			if _, err := json.Marshal(o.Data); err != nil {
 				t.Fatalf("event data does not marshal: %v", err)
 			}
+			// Every event publishes as valid UTF-8 JSON, privacy applied or not.
+			for _, pub := range fuzzPublishers {
+				if _, err := pub.Build(Name, "fuzz", o); err != nil {
+					t.Fatalf("event does not publish: %v", err)
+				}
+			}
 			// The id follows the record's identity; raw and the phones against the body.
 			var raw json.RawMessage
 			var want string
@@ -737,3 +749,9 @@ func FuzzParseWebhook(f *testing.F) {
 		}
 	})
 }
+
+// fuzzPublishers build events as the bridge does (schema check on), plain and masked.
+var fuzzPublishers = func() []*publish.Publisher {
+	mask, _ := privacy.New(privacy.Mask, nil)
+	return []*publish.Publisher{{Validate: true}, {Validate: true, Privacy: mask}}
+}()

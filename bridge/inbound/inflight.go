@@ -1,0 +1,189 @@
+package inbound
+
+import (
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A write is one webhook's records on their way to Kafka. It runs detached from the
+// request that started it: a request that gives up at the produce timeout answers 503,
+// but the write goes on until the producer reports its real outcome, so that
+//
+//   - what it holds (the body, the records queued in the producer) stays counted
+//     against the in-flight bound until the producer lets go of it, and
+//   - a retry of the same webhook finds it by event id, and waits for it or answers
+//     from it, instead of writing the records a second time.
+type write struct {
+	done  chan struct{}
+	start time.Time
+	// Set before done is closed.
+	err     error
+	outcome string
+}
+
+// writes tracks the writes in flight and the event ids recently acknowledged, and
+// bounds how many webhooks may hold memory while waiting for Kafka.
+type writes struct {
+	// max is the bound on held webhooks (CALLBRIDGE_WEBHOOK_MAX_INFLIGHT).
+	max int64
+	// held counts webhooks from admission until their write finished.
+	held atomic.Int64
+	// burst says held went past a quarter of max since memory was last returned.
+	burst atomic.Bool
+
+	mu sync.Mutex
+	// pending maps an event id to the write carrying it.
+	pending map[string]*write
+	// running is every write not yet finished, for readiness.
+	running map[*write]struct{}
+	// acked maps an acknowledged event id to when it is forgotten; ackOrder lists
+	// them oldest first so that the oldest go when the window or the count is full.
+	acked    map[string]time.Time
+	ackOrder []ackEntry
+	ackHead  int
+	ackTTL   time.Duration
+	ackMax   int
+	// lastOK and lastFail are when a write last succeeded and last failed.
+	lastOK, lastFail time.Time
+}
+
+type ackEntry struct {
+	id      string
+	expires time.Time
+}
+
+func newWrites(max int, ackTTL time.Duration, ackMax int) *writes {
+	return &writes{max: int64(max), pending: map[string]*write{}, running: map[*write]struct{}{},
+		acked: map[string]time.Time{}, ackTTL: ackTTL, ackMax: ackMax}
+}
+
+// admit takes one of the bounded slots; false when all are held.
+func (w *writes) admit() bool {
+	if w.held.Add(1) > w.max {
+		w.held.Add(-1)
+		return false
+	}
+	return true
+}
+
+// release gives a slot back. When a burst of held webhooks has drained (Kafka came
+// back), the memory they held is handed back to the operating system at once rather
+// than over the runtime's next minutes, so that the process's size returns to where
+// it was before the outage.
+func (w *writes) release() {
+	n := w.held.Add(-1)
+	if n > w.max/4 {
+		w.burst.Store(true)
+		return
+	}
+	if n <= w.max/64 && w.burst.Load() && w.burst.CompareAndSwap(true, false) {
+		go func() {
+			// Twice: the first collection frees what the drained writes held, the
+			// second returns it once their finalizers and pools let go.
+			time.Sleep(time.Second)
+			debug.FreeOSMemory()
+			time.Sleep(5 * time.Second)
+			debug.FreeOSMemory()
+		}()
+	}
+}
+
+// claim sorts the event ids of a webhook: those acknowledged within the window need
+// nothing; those in flight are waited for (others); the rest (fresh, by index) are
+// this webhook's to write, under the returned write (nil when there are none).
+func (w *writes) claim(ids []string, now time.Time) (fresh []int, mine *write, others []*write) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, id := range ids {
+		if exp, ok := w.acked[id]; ok && now.Before(exp) {
+			continue
+		}
+		if o := w.pending[id]; o != nil {
+			if o != mine && !containsWrite(others, o) {
+				others = append(others, o)
+			}
+			continue
+		}
+		if mine == nil {
+			mine = &write{done: make(chan struct{}), start: now}
+			w.running[mine] = struct{}{}
+		}
+		w.pending[id] = mine
+		fresh = append(fresh, i)
+	}
+	return fresh, mine, others
+}
+
+func containsWrite(ws []*write, x *write) bool {
+	for _, w := range ws {
+		if w == x {
+			return true
+		}
+	}
+	return false
+}
+
+// finish records the outcome of wr, which carried ids, and wakes its waiters.
+func (w *writes) finish(wr *write, ids []string, err error, outcome string, now time.Time) {
+	w.mu.Lock()
+	delete(w.running, wr)
+	for _, id := range ids {
+		if w.pending[id] == wr {
+			delete(w.pending, id)
+		}
+		if err == nil && w.ackMax > 0 {
+			w.remember(id, now.Add(w.ackTTL))
+		}
+	}
+	if err == nil {
+		w.lastOK = now
+	} else {
+		w.lastFail = now
+	}
+	w.mu.Unlock()
+	wr.err, wr.outcome = err, outcome
+	close(wr.done)
+}
+
+// remember adds an acknowledged id, dropping the oldest past the window or the count.
+func (w *writes) remember(id string, expires time.Time) {
+	w.acked[id] = expires
+	w.ackOrder = append(w.ackOrder, ackEntry{id, expires})
+	now := expires.Add(-w.ackTTL)
+	for w.ackHead < len(w.ackOrder) {
+		e := w.ackOrder[w.ackHead]
+		if len(w.ackOrder)-w.ackHead <= w.ackMax && now.Before(e.expires) {
+			break
+		}
+		if w.acked[e.id].Equal(e.expires) {
+			delete(w.acked, e.id)
+		}
+		w.ackOrder[w.ackHead] = ackEntry{}
+		w.ackHead++
+	}
+	// Compact once the dropped head is half of the slice.
+	if w.ackHead > 1024 && w.ackHead*2 > len(w.ackOrder) {
+		n := copy(w.ackOrder, w.ackOrder[w.ackHead:])
+		clear(w.ackOrder[n:])
+		w.ackOrder, w.ackHead = w.ackOrder[:n], 0
+	}
+}
+
+// health says whether a webhook arriving now would be acknowledged: no write has been
+// waiting longer than stuck, and the last write to finish succeeded, or failed longer
+// ago than stale (with nothing in flight since, only a probe can tell).
+func (w *writes) health(now time.Time, stuck, stale time.Duration) (ok bool, why string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for wr := range w.running {
+		if now.Sub(wr.start) > stuck {
+			return false, "a produce has waited more than " + stuck.String()
+		}
+	}
+	if w.lastFail.After(w.lastOK) && now.Sub(w.lastFail) < stale {
+		return false, "the last produce failed"
+	}
+	return true, ""
+}

@@ -1,0 +1,90 @@
+package inbound
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestAdmitRefusesPastTheBound(t *testing.T) {
+	w := newWrites(2, time.Minute, 10)
+	if !w.admit() || !w.admit() {
+		t.Fatal("refused within the bound")
+	}
+	if w.admit() {
+		t.Fatal("admitted past the bound")
+	}
+	w.release()
+	if !w.admit() {
+		t.Fatal("refused after a release")
+	}
+}
+
+func TestARetryWaitsForTheFirstWriteThenIsAnsweredFromIt(t *testing.T) {
+	w := newWrites(10, time.Minute, 10)
+	now := time.Unix(1000, 0)
+	fresh, first, others := w.claim([]string{"a", "b"}, now)
+	if len(fresh) != 2 || first == nil || len(others) != 0 {
+		t.Fatalf("first delivery: fresh %v write %v others %v", fresh, first, others)
+	}
+	// The retry while the first write is in flight waits for it and writes nothing.
+	fresh, mine, others := w.claim([]string{"a", "b", "c"}, now)
+	if len(fresh) != 1 || fresh[0] != 2 || mine == nil || len(others) != 1 || others[0] != first {
+		t.Fatalf("retry in flight: fresh %v others %v", fresh, others)
+	}
+	w.finish(first, []string{"a", "b"}, nil, outcomePublished, now)
+	w.finish(mine, []string{"c"}, nil, outcomePublished, now)
+	// Once acknowledged, a retry needs nothing.
+	if fresh, mine, others := w.claim([]string{"a", "b", "c"}, now.Add(time.Second)); len(fresh) != 0 || mine != nil || len(others) != 0 {
+		t.Fatalf("retry after the ack: fresh %v write %v others %v", fresh, mine, others)
+	}
+	// Past the window it is written again.
+	if fresh, _, _ := w.claim([]string{"a"}, now.Add(2*time.Minute)); len(fresh) != 1 {
+		t.Fatalf("after the window: fresh %v", fresh)
+	}
+}
+
+func TestAFailedWriteIsWrittenAgainOnRetry(t *testing.T) {
+	w := newWrites(10, time.Minute, 10)
+	now := time.Unix(1000, 0)
+	_, first, _ := w.claim([]string{"a"}, now)
+	w.finish(first, []string{"a"}, errors.New("kafka down"), outcomeUnavailable, now)
+	if fresh, mine, _ := w.claim([]string{"a"}, now); len(fresh) != 1 || mine == nil {
+		t.Fatal("a failed write's retry does not write")
+	}
+}
+
+func TestRememberedIDsAreBounded(t *testing.T) {
+	w := newWrites(10, time.Hour, 100)
+	now := time.Unix(1000, 0)
+	for i := range 5000 {
+		_, wr, _ := w.claim([]string{fmt.Sprint(i)}, now)
+		w.finish(wr, []string{fmt.Sprint(i)}, nil, outcomePublished, now)
+	}
+	if len(w.acked) > 100 || len(w.ackOrder)-w.ackHead > 100 || cap(w.ackOrder) > 4096 {
+		t.Fatalf("%d ids remembered, order %d/%d", len(w.acked), len(w.ackOrder)-w.ackHead, cap(w.ackOrder))
+	}
+	if _, ok := w.acked["4999"]; !ok {
+		t.Error("the newest id was forgotten")
+	}
+}
+
+func TestHealthFollowsProduces(t *testing.T) {
+	w := newWrites(10, time.Minute, 10)
+	now := time.Unix(1000, 0)
+	if ok, _ := w.health(now, time.Second, 5*time.Second); !ok {
+		t.Error("unhealthy before any produce")
+	}
+	_, wr, _ := w.claim([]string{"a"}, now)
+	if ok, _ := w.health(now.Add(2*time.Second), time.Second, 5*time.Second); ok {
+		t.Error("healthy with a produce stuck for 2s")
+	}
+	w.finish(wr, []string{"a"}, errors.New("down"), outcomeUnavailable, now.Add(2*time.Second))
+	if ok, _ := w.health(now.Add(3*time.Second), time.Second, 5*time.Second); ok {
+		t.Error("healthy right after a failed produce")
+	}
+	if ok, _ := w.health(now.Add(8*time.Second), time.Second, 5*time.Second); !ok {
+		t.Error("a failure long ago, nothing since, still decides")
+	}
+}

@@ -1,0 +1,28 @@
+package telemetry
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// WebhookRefused counts one webhook answered 503 at once because the in-flight bound
+// was reached (callbridge_webhook_refusals_total).
+func (m *Metrics) WebhookRefused(ctx context.Context, account string) {
+	if m == nil {
+		return
+	}
+	m.refusals.Add(ctx, 1, m.attrs(attrKey{lblAccount, account}))
+}
+
+// ObserveWebhooksInflight makes f the source of callbridge_webhooks_inflight; f runs
+// on every scrape. The returned function unregisters it.
+func (m *Metrics) ObserveWebhooksInflight(f func() int64) (unregister func()) {
+	if m == nil || f == nil {
+		return func() {}
+	}
+	return m.register(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(m.inflight, f())
+		return nil
+	}, m.inflight)
+}
