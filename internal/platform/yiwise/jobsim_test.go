@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -549,5 +550,61 @@ func TestV1HasNoPendingQuery(t *testing.T) {
 	before := len(e.sim.Requests())
 	if _, err := q.Query(context.Background(), "pending", []string{"5001"}); !errors.Is(err, platform.ErrInvalidInput) || len(e.sim.Requests()) != before {
 		t.Fatalf("v1 pending: %v (requests %d → %d)", err, before, len(e.sim.Requests()))
+	}
+}
+
+func TestJobSingleCallUsesTheChosenCallerLine(t *testing.T) {
+	e := newSimEnv(t, yiwise.APIJob)
+	ctx := context.Background()
+	sc := e.cl.(platform.SingleCaller)
+	call := func(caller command.ID) *command.CallSingle {
+		return &command.CallSingle{Phone: "13900000009", Script: command.Script(`{"dialogFlowId":96}`), CallerID: caller}
+	}
+	for _, c := range []struct {
+		caller    command.ID
+		line      string
+		phoneType string
+	}{
+		{"348", "348", "LANDLINE"},
+		{" 349 ", "349", "UNFIXED_CALL"},
+		{"", "276", "MOBILE"}, // the first line when none is chosen
+	} {
+		if _, err := sc.SingleCall(ctx, call(c.caller)); err != nil {
+			t.Fatalf("callerId %q: %v", c.caller, err)
+		}
+		r, body := e.last(t, yiwise.EndpointJobOneTimeCall)
+		checkJobHeaders(t, r)
+		if l, _ := body["jobPhoneNumberIdList"].([]any); len(l) != 1 || l[0] != json.Number(c.line) {
+			t.Errorf("callerId %q: jobPhoneNumberIdList %#v, want [%s]", c.caller, body["jobPhoneNumberIdList"], c.line)
+		}
+		if body["phoneType"] != c.phoneType {
+			t.Errorf("callerId %q: phoneType %v, want the line's %s", c.caller, body["phoneType"], c.phoneType)
+		}
+	}
+
+	calls := func() int {
+		n := 0
+		for _, r := range e.sim.Requests() {
+			if r.Endpoint == yiwise.EndpointJobOneTimeCall {
+				n++
+			}
+		}
+		return n
+	}
+	before, requests := calls(), len(e.sim.Requests())
+	// Not a number: refused before any request.
+	if _, err := sc.SingleCall(ctx, call("line-1")); !errors.Is(err, platform.ErrInvalidInput) || len(e.sim.Requests()) != requests {
+		t.Errorf("callerId line-1: %v (requests %d → %d)", err, requests, len(e.sim.Requests()))
+	}
+	// A line the account does not have: refused after phone/getPhoneList, before the call.
+	_, err := sc.SingleCall(ctx, call("999"))
+	if !errors.Is(err, platform.ErrInvalidInput) || !strings.Contains(err.Error(), "999") {
+		t.Errorf("callerId 999: %v", err)
+	}
+	if calls() != before {
+		t.Errorf("an unknown callerId placed a call")
+	}
+	if r, _ := e.last(t, yiwise.EndpointPhoneList); r.Method != http.MethodGet {
+		t.Errorf("phone/getPhoneList %s", r.Method)
 	}
 }
