@@ -151,6 +151,11 @@ var commandCases = []commandCase{
 	{name: "single call to a dashed phone is rejected", schema: "call.single", data: callWith(`"phone": "138-8687-1111"`), want: []string{"/phone"}},
 	{name: "single call with a numeric variable is rejected", schema: "call.single", data: callWith(`"variables": {"age": 15}`), want: []string{"/variables/age"}},
 	{name: "single call with an unknown script id is rejected", schema: "call.single", data: callWith(`"script": {"dialogFlowId": 1, "flowId": 2}`), want: []string{"/script"}},
+	{name: "yiwise single call from a chosen line is valid", schema: "call.single", data: callWith(`"callerId": 348`)},
+	{name: "single call from a line given as digits is valid", schema: "call.single", data: callWith(`"callerId": "349"`)},
+	{name: "single call from a named line is rejected", schema: "call.single", data: callWith(`"callerId": "line-1"`), want: []string{"/callerId"}},
+	{name: "single call from a negative line is rejected", schema: "call.single", data: callWith(`"callerId": -1`), want: []string{"/callerId"}},
+	{name: "single call from several lines is rejected", schema: "call.single", data: callWith(`"callerId": [348]`), want: []string{"/callerId"}},
 	{name: "single call with an empty account is rejected", schema: "call.single", data: callWith(`"account": ""`), want: []string{"/account"}, msg: "must not be empty"},
 
 	// task.control
@@ -236,6 +241,8 @@ func TestGoCommandStructsValidate(t *testing.T) {
 		{"populated customer.import", "customer.import", command.CustomerImport{Account: "a", TaskID: "1", Customers: []command.Customer{{Name: "n", Phone: "+8613800000000"}}}},
 		{"populated call.single", "call.single", command.CallSingle{Account: "a", Phone: "13800000000", Name: "n", Variables: map[string]string{"k": "v"},
 			Script: command.Script(`{"robotDefId":"1","sceneDefId":"2","sceneRecordId":"3"}`)}},
+		{"call.single from a chosen line", "call.single", command.CallSingle{Account: "a", Phone: "13800000000", CallerID: "348",
+			Script: command.Script(`{"dialogFlowId":"2"}`)}},
 		{"set_concurrency task.control", "task.control", command.TaskControl{Account: "a", TaskID: "1", Action: command.ActionSetConcurrency, Concurrency: 2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -118,7 +118,11 @@ type CallSingle struct {
 	Script     Script            `json:"script,omitempty"`
 	TaskID     ID                `json:"taskId,omitempty"`
 	CustomerID ID                `json:"customerId,omitempty"`
-	CompanyID  ID                `json:"companyId,omitempty"`
+	// CallerID is the vendor id of the line to call from (like task.create's
+	// callerIds), on vendors whose single call can choose one (others ignore it); the
+	// vendor client's default line when empty.
+	CallerID  ID `json:"callerId,omitempty"`
+	CompanyID ID `json:"companyId,omitempty"`
 }
 
 // Task control actions.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -460,9 +461,9 @@ type oneTimeCall struct {
 }
 
 // SingleCall places one call now (job/oneTimeCall, documented only by the vendor's
-// sample code). The call goes out on the account's first caller line
-// (phone/getPhoneList) with that line's type. A task's customer (taskId and
-// customerId) cannot be called this way.
+// sample code). The call goes out on the command's callerId, which must be one of the
+// account's caller lines (phone/getPhoneList), or else on the first of them, with that
+// line's type. A task's customer (taskId and customerId) cannot be called this way.
 func (c jobClient) SingleCall(ctx context.Context, s *command.CallSingle) (platform.Reply, error) {
 	if s == nil {
 		return platform.Reply{}, invalid("no call")
@@ -477,6 +478,12 @@ func (c jobClient) SingleCall(ctx context.Context, s *command.CallSingle) (platf
 	if err != nil {
 		return platform.Reply{}, err
 	}
+	var callerID int64
+	if s.CallerID != "" {
+		if callerID, err = number("callerId", string(s.CallerID)); err != nil {
+			return platform.Reply{}, err
+		}
+	}
 	lines, err := c.lineList(ctx)
 	if err != nil {
 		return platform.Reply{}, err
@@ -485,6 +492,13 @@ func (c jobClient) SingleCall(ctx context.Context, s *command.CallSingle) (platf
 		return platform.Reply{}, invalid("the account has no caller line (phone/getPhoneList is empty)")
 	}
 	l := lines[0]
+	if s.CallerID != "" {
+		i := slices.IndexFunc(lines, func(l line) bool { return l.id == callerID })
+		if i < 0 {
+			return platform.Reply{}, invalid("callerId %d is not one of the account's caller lines (phone/getPhoneList)", callerID)
+		}
+		l = lines[i]
+	}
 	body := oneTimeCall{
 		DialogFlowID: flow, JobPhoneNumberIDList: []int64{l.id}, PhoneType: l.phoneType,
 		CustomerPersons: []customerPerson{{Name: s.Name, PhoneNumber: s.Phone, Properties: s.Variables}},

@@ -5,9 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -426,6 +431,13 @@ func TestQueriesAnswerOnBothFamilies(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", spec.Name, err)
 				}
+				if spec.Name == "pending" {
+					// Every customer has been called: nothing waits.
+					if len(tab.Rows) != 0 || string(tab.JSON) != "[]" {
+						t.Fatalf("pending after every call: %d rows, JSON %s", len(tab.Rows), tab.JSON)
+					}
+					continue
+				}
 				if len(tab.Rows) == 0 || len(tab.JSON) == 0 || !json.Valid(tab.JSON) {
 					t.Fatalf("%s: %d rows, JSON %s", spec.Name, len(tab.Rows), tab.JSON)
 				}
@@ -445,5 +457,154 @@ func TestQueriesAnswerOnBothFamilies(t *testing.T) {
 				t.Errorf("unknown query: %v", err)
 			}
 		})
+	}
+}
+
+func queryNames(q platform.Querier) []string {
+	var out []string
+	for _, spec := range q.Queries() {
+		out = append(out, spec.Name)
+	}
+	return out
+}
+
+func TestPendingQueryReadsEveryPageOfToBeCalledList(t *testing.T) {
+	e := newSimEnv(t, yiwise.APIJob)
+	ctx := context.Background()
+	q := e.cl.(platform.Querier)
+	if !slices.Contains(queryNames(q), "pending") {
+		t.Fatalf("job queries %v lack pending", queryNames(q))
+	}
+	tc := redialTask()
+	reply, err := e.cl.CreateTask(ctx, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More customers than one page (100) holds.
+	var cs []command.Customer
+	for i := 0; i < 130; i++ {
+		cs = append(cs, command.Customer{Name: fmt.Sprintf("客户%d", i), Phone: fmt.Sprintf("1390%07d", i), Properties: map[string]string{"n": strconv.Itoa(i)}})
+	}
+	for _, batch := range [][]command.Customer{cs[:100], cs[100:]} {
+		if _, err := e.cl.ImportCustomers(ctx, reply.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(e.sim.Requests())
+	tab, err := q.Query(ctx, "pending", []string{reply.ID})
+	if err != nil {
+		t.Fatalf("pending: %v", err)
+	}
+	var pageNums []string
+	for _, r := range e.sim.Requests()[before:] {
+		if r.Endpoint != yiwise.EndpointToBeCalledList {
+			t.Errorf("pending asked %s", r.Endpoint)
+			continue
+		}
+		checkJobHeaders(t, r)
+		if r.Method != http.MethodGet || r.Path != "/apiOpen/v1/callRecord/toBeCalledList" || len(r.Body) != 0 {
+			t.Errorf("request %s %s body %q", r.Method, r.Path, r.Body)
+		}
+		qv, err := url.ParseQuery(r.RawQuery)
+		if err != nil || len(qv) != 3 || qv.Get("robotCallJobId") != reply.ID || qv.Get("pageSize") != "100" {
+			t.Errorf("query %q, want robotCallJobId, pageNum and pageSize", r.RawQuery)
+		}
+		pageNums = append(pageNums, qv.Get("pageNum"))
+	}
+	if !slices.Equal(pageNums, []string{"1", "2"}) {
+		t.Errorf("pages asked %v, want [1 2]", pageNums)
+	}
+	want := []string{"robotCallTaskId", "customerPersonId", "customerPersonName", "calledPhoneNumber",
+		"customerPersonGroupName", "status", "inWhiteList", "inShareWhiteList", "properties"}
+	if !slices.Equal(tab.Columns, want) {
+		t.Errorf("columns %v", tab.Columns)
+	}
+	if len(tab.Rows) != 130 {
+		t.Fatalf("%d rows, want 130", len(tab.Rows))
+	}
+	for i, r := range tab.Rows {
+		if r[2] != cs[i].Name || r[3] != cs[i].Phone || r[5] != "NOT_STARTED" || r[6] != "false" || r[7] != "" ||
+			r[8] != fmt.Sprintf(`{"n":"%d"}`, i) || r[0] == "" || r[1] == "" {
+			t.Fatalf("row %d = %q", i, r)
+		}
+	}
+	var items []map[string]any
+	if err := json.Unmarshal(tab.JSON, &items); err != nil || len(items) != 130 {
+		t.Fatalf("JSON is not the 130 items: %v", err)
+	}
+	if _, err := q.Query(ctx, "pending", []string{"x"}); !errors.Is(err, platform.ErrInvalidInput) {
+		t.Errorf("pending x: %v", err)
+	}
+	var perr *platform.Error
+	if _, err := q.Query(ctx, "pending", []string{"999999"}); !errors.As(err, &perr) {
+		t.Errorf("pending of an unknown task: %v", err)
+	}
+}
+
+func TestV1HasNoPendingQuery(t *testing.T) {
+	e := newSimEnv(t, yiwise.APIv1)
+	q := e.cl.(platform.Querier)
+	if slices.Contains(queryNames(q), "pending") {
+		t.Fatal("v1 offers pending, which its API cannot answer")
+	}
+	before := len(e.sim.Requests())
+	if _, err := q.Query(context.Background(), "pending", []string{"5001"}); !errors.Is(err, platform.ErrInvalidInput) || len(e.sim.Requests()) != before {
+		t.Fatalf("v1 pending: %v (requests %d → %d)", err, before, len(e.sim.Requests()))
+	}
+}
+
+func TestJobSingleCallUsesTheChosenCallerLine(t *testing.T) {
+	e := newSimEnv(t, yiwise.APIJob)
+	ctx := context.Background()
+	sc := e.cl.(platform.SingleCaller)
+	call := func(caller command.ID) *command.CallSingle {
+		return &command.CallSingle{Phone: "13900000009", Script: command.Script(`{"dialogFlowId":96}`), CallerID: caller}
+	}
+	for _, c := range []struct {
+		caller    command.ID
+		line      string
+		phoneType string
+	}{
+		{"348", "348", "LANDLINE"},
+		{" 349 ", "349", "UNFIXED_CALL"},
+		{"", "276", "MOBILE"}, // the first line when none is chosen
+	} {
+		if _, err := sc.SingleCall(ctx, call(c.caller)); err != nil {
+			t.Fatalf("callerId %q: %v", c.caller, err)
+		}
+		r, body := e.last(t, yiwise.EndpointJobOneTimeCall)
+		checkJobHeaders(t, r)
+		if l, _ := body["jobPhoneNumberIdList"].([]any); len(l) != 1 || l[0] != json.Number(c.line) {
+			t.Errorf("callerId %q: jobPhoneNumberIdList %#v, want [%s]", c.caller, body["jobPhoneNumberIdList"], c.line)
+		}
+		if body["phoneType"] != c.phoneType {
+			t.Errorf("callerId %q: phoneType %v, want the line's %s", c.caller, body["phoneType"], c.phoneType)
+		}
+	}
+
+	calls := func() int {
+		n := 0
+		for _, r := range e.sim.Requests() {
+			if r.Endpoint == yiwise.EndpointJobOneTimeCall {
+				n++
+			}
+		}
+		return n
+	}
+	before, requests := calls(), len(e.sim.Requests())
+	// Not a number: refused before any request.
+	if _, err := sc.SingleCall(ctx, call("line-1")); !errors.Is(err, platform.ErrInvalidInput) || len(e.sim.Requests()) != requests {
+		t.Errorf("callerId line-1: %v (requests %d → %d)", err, requests, len(e.sim.Requests()))
+	}
+	// A line the account does not have: refused after phone/getPhoneList, before the call.
+	_, err := sc.SingleCall(ctx, call("999"))
+	if !errors.Is(err, platform.ErrInvalidInput) || !strings.Contains(err.Error(), "999") {
+		t.Errorf("callerId 999: %v", err)
+	}
+	if calls() != before {
+		t.Errorf("an unknown callerId placed a call")
+	}
+	if r, _ := e.last(t, yiwise.EndpointPhoneList); r.Method != http.MethodGet {
+		t.Errorf("phone/getPhoneList %s", r.Method)
 	}
 }

@@ -33,7 +33,11 @@ func (c *client) Queries() []platform.QuerySpec {
 		{Name: "call", Args: []string{"CALL_ID"}, Doc: "one call with its transcript (" + c.pick(EndpointPhoneLogInfo, EndpointCallRecordDetail) + ")"},
 	}
 	if c.job {
-		qs = append(qs, platform.QuerySpec{Name: "stats", Args: []string{"TASK_ID"}, Doc: "a task's statistics (" + EndpointJobStats + ")"})
+		qs = append(qs,
+			platform.QuerySpec{Name: "stats", Args: []string{"TASK_ID"}, Doc: "a task's statistics (" + EndpointJobStats + ")"},
+			// v1 has no list of a task's customers not called yet.
+			platform.QuerySpec{Name: "pending", Args: []string{"TASK_ID"}, Doc: "a task's customers not dialled yet (" + EndpointToBeCalledList + ", all pages)"},
+		)
 	}
 	return qs
 }
@@ -114,6 +118,14 @@ func (c *client) Query(ctx context.Context, name string, args []string) (*platfo
 			return nil, err
 		}
 		return table(items, []string{"callRecordId", "calledPhoneNumber", "resultStatus", "intentLevel", "startTime", "chatDuration"}), nil
+	case "pending":
+		items, err := c.pages(ctx, func(page int) (*envelope, error) {
+			return c.pendingPage(ctx, arg, page)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return pendingTable(items), nil
 	}
 	return nil, fmt.Errorf("yiwise: no query %q: %w", name, platform.ErrInvalidInput)
 }
@@ -122,6 +134,44 @@ func (c *client) Query(ctx context.Context, name string, args []string) (*platfo
 func (c *client) callPage(ctx context.Context, taskID int64, page int) (*envelope, error) {
 	body := map[string]any{"robotCallJobId": taskID, "pageNum": page, "pageSize": queryPageSize}
 	return c.do(ctx, c.pick(EndpointCallRecords, EndpointCallRecordList), http.MethodPost, nil, body)
+}
+
+// pendingPage asks one page of a task's customers not called yet
+// (callRecord/toBeCalledList, GET with robotCallJobId, pageNum and pageSize; its
+// taskStatus and calledPhoneNumber filters are not used).
+func (c *client) pendingPage(ctx context.Context, taskID int64, page int) (*envelope, error) {
+	q := url.Values{
+		"robotCallJobId": {strconv.FormatInt(taskID, 10)},
+		"pageNum":        {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(queryPageSize)},
+	}
+	return c.do(ctx, EndpointToBeCalledList, http.MethodGet, q, nil)
+}
+
+// pendingColumns are the members of a toBeCalledList item shown as columns, in the
+// document's order; properties (a string map) is shown as its JSON.
+var pendingColumns = []string{"robotCallTaskId", "customerPersonId", "customerPersonName", "calledPhoneNumber",
+	"customerPersonGroupName", "status", "inWhiteList", "inShareWhiteList", "properties"}
+
+// pendingTable renders toBeCalledList's items (the pages' content, one JSON array):
+// one row per item, the JSON being items verbatim.
+func pendingTable(items json.RawMessage) *platform.Table {
+	t := &platform.Table{Columns: pendingColumns, Rows: [][]string{}, JSON: items}
+	_, _ = jsondoc.With(items, func(d jsondoc.Value) (struct{}, error) {
+		for e := range d.Elems {
+			r := make([]string, len(pendingColumns))
+			for i, col := range pendingColumns {
+				v := e.Get(col)
+				if k := v.Kind(); k == jsondoc.Object || k == jsondoc.Array {
+					r[i] = string(v.Raw())
+					continue
+				}
+				r[i] = loose.Of(v).String()
+			}
+			t.Rows = append(t.Rows, r)
+		}
+		return struct{}{}, nil
+	})
+	return t
 }
 
 // maxPages bounds a paged query, against a vendor that never says it is done.

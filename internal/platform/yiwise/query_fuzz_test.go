@@ -1,6 +1,7 @@
 package yiwise
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -78,5 +79,57 @@ func FuzzQueryAnswer(f *testing.F) {
 			}
 			return struct{}{}, nil
 		})
+	})
+}
+
+// FuzzPendingAnswer feeds arbitrary data, as every page's data, to the pending query's
+// reader (callRecord/toBeCalledList): paging stops within maxPages and never panics,
+// the items are every page's content elements as one valid JSON array, and each makes
+// one row of every column.
+func FuzzPendingAnswer(f *testing.F) {
+	f.Add([]byte(`{"number":1,"pageSize":20,"totalElements":1,"pages":1,"content":[{"robotCallTaskId":3033235,"customerPersonId":7170228,"customerPersonName":"不要拨打","calledPhoneNumber":"156****7777","customerPersonGroupName":"","status":"NOT_STARTED","inWhiteList":false,"properties":{"尾号数_单个":"1"},"inShareWhiteList":null}]}`))
+	f.Add([]byte(`{"number":1,"pages":"3","content":[{"properties":"x","inWhiteList":"true"},7,null,[]]}`))
+	f.Add([]byte(`{"pages":2,"content":{}}`))
+	f.Add([]byte(`{"pages":1e1,"content":[{}],"content":[]}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		calls := 0
+		items, err := (&client{}).pages(context.Background(), func(int) (*envelope, error) {
+			calls++
+			return &envelope{Data: data}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if calls < 1 || calls > maxPages {
+			t.Fatalf("%d pages asked", calls)
+		}
+		if !json.Valid(items) {
+			t.Fatalf("items %s are not JSON", items)
+		}
+		var list []json.RawMessage
+		if err := json.Unmarshal(items, &list); err != nil {
+			t.Fatalf("items %s are not an array: %v", items, err)
+		}
+		perPage := 0
+		_, _ = jsondoc.With(data, func(d jsondoc.Value) (struct{}, error) {
+			perPage = d.Get("content").Len()
+			if d.Get("content").Kind() != jsondoc.Array {
+				perPage = 0
+			}
+			return struct{}{}, nil
+		})
+		if len(list) != calls*perPage {
+			t.Fatalf("%d items from %d pages of %d", len(list), calls, perPage)
+		}
+		tab := pendingTable(items)
+		if string(tab.JSON) != string(items) || len(tab.Rows) != len(list) {
+			t.Fatalf("table of %d rows, JSON %s", len(tab.Rows), tab.JSON)
+		}
+		for _, r := range tab.Rows {
+			if len(r) != len(tab.Columns) {
+				t.Fatalf("row %q", r)
+			}
+		}
 	})
 }

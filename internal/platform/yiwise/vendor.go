@@ -54,6 +54,7 @@ const (
 	EndpointJobStats         = "job/getJobStats"
 	EndpointCallRecordList   = "callRecord/getCallRecordInfoList"
 	EndpointCallRecordDetail = "callRecord/callDetail"
+	EndpointToBeCalledList   = "callRecord/toBeCalledList"
 	EndpointTenant           = "tenant/getTenant"
 	EndpointPhoneList        = "phone/getPhoneList"
 	EndpointDialogFlowList   = "dialogFlow/getDialogFlowList"

@@ -44,6 +44,7 @@ func (s *Server) jobEndpoints() []core.Endpoint {
 		{Name: "job/getJobStats", Method: get, Handle: s.getJobStats},
 		{Name: "callRecord/getCallRecordInfoList", Method: post, Handle: s.getJobCallRecords},
 		{Name: "callRecord/callDetail", Method: get, Handle: s.jobCallDetail},
+		{Name: "callRecord/toBeCalledList", Method: get, Handle: s.toBeCalledList},
 	}
 }
 
@@ -370,6 +371,61 @@ func (s *Server) getJobCallRecords(p *core.Params) core.Reply {
 		})
 	}
 	return core.Reply{Code: core.CodeOK, Msg: "获取成功", Data: newPage(items, pageNum, pageSize), TaskID: id}
+}
+
+// taskStatuses are toBeCalledList's taskStatus filter values (callRecord.md).
+var taskStatuses = []string{"NOT_STARTED", "IN_PROCESS", "COMPLETED", "RETRY", "AUTO_RETRY", "IN_CACHE"}
+
+// toBeCalled is one item of callRecord/toBeCalledList. The simulator numbers a
+// customer's call task with the customer's id, as its call records do.
+type toBeCalled struct {
+	RobotCallTaskID         int64             `json:"robotCallTaskId"`
+	CustomerPersonID        int64             `json:"customerPersonId"`
+	CustomerPersonName      string            `json:"customerPersonName"`
+	CalledPhoneNumber       string            `json:"calledPhoneNumber"`
+	CustomerPersonGroupName string            `json:"customerPersonGroupName"`
+	Status                  string            `json:"status"`
+	InWhiteList             bool              `json:"inWhiteList"`
+	Properties              map[string]string `json:"properties"`
+	InShareWhiteList        *bool             `json:"inShareWhiteList"`
+}
+
+// toBeCalledList lists a job's customers not dialled yet (all NOT_STARTED: the
+// simulator neither caches nor retries), filtered by calledPhoneNumber and taskStatus.
+func (s *Server) toBeCalledList(p *core.Params) core.Reply {
+	id := p.Int("robotCallJobId")
+	phone := p.OptStr("calledPhoneNumber", "")
+	status := p.OptStr("taskStatus", "")
+	pageNum, pageSize := int(p.OptInt("pageNum", 1)), int(p.OptInt("pageSize", 20))
+	if p.Err() == nil {
+		if status != "" && !slices.Contains(taskStatuses, status) {
+			p.Fail("taskStatus", "is not a call status")
+		}
+		if pageNum < 1 {
+			p.Fail("pageNum", "must be at least 1")
+		}
+		if pageSize < 1 || pageSize > 100 {
+			p.Fail("pageSize", "must be 1…100")
+		}
+	}
+	if p.Err() != nil {
+		return core.Fail(core.CodeBadParam)
+	}
+	t, ok := s.liveTask(id)
+	if !ok {
+		return core.Fail(core.CodeNotFound)
+	}
+	items := []toBeCalled{}
+	for _, c := range t.Customers[t.Dialed:] {
+		if phone != "" && c.Phone != phone || status != "" && status != StatusNotStarted {
+			continue
+		}
+		items = append(items, toBeCalled{
+			RobotCallTaskID: c.ID, CustomerPersonID: c.ID, CustomerPersonName: c.Name, CalledPhoneNumber: c.Phone,
+			Status: StatusNotStarted, Properties: orEmpty(c.Properties),
+		})
+	}
+	return core.Reply{Code: core.CodeOK, Msg: "执行成功", Data: newPage(items, pageNum, pageSize), TaskID: id}
 }
 
 func (s *Server) jobCallDetail(p *core.Params) core.Reply {
