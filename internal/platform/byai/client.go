@@ -518,6 +518,11 @@ type taskCallRequest struct {
 // SingleCall calls a number (task/singleCallByMobile), or, given taskId and
 // customerId, a customer of a task (task/call).
 func (c *client) SingleCall(ctx context.Context, s *command.CallSingle) (platform.Reply, error) {
+	if s.CallerID != "" {
+		// Neither singleCallByMobile nor task/call takes a line: the call goes out on the
+		// line the vendor picks, so a chosen one is refused rather than ignored.
+		return platform.Reply{}, fmt.Errorf("byai: a single call cannot choose its caller line (callerId): %w", platform.ErrUnsupported)
+	}
 	if s.CustomerID != "" || s.TaskID != "" {
 		return c.taskCall(ctx, s)
 	}

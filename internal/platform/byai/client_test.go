@@ -621,3 +621,19 @@ func TestSignerLeavesTheCallersRequestAlone(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestSingleCallFromAChosenLineIsUnsupportedAndNeverSent(t *testing.T) {
+	api := newFakeAPI(t, nil)
+	for _, c := range []*command.CallSingle{
+		{Phone: "13886871111", CallerID: "6", Script: command.Script(`{"robotDefId":"1"}`)},
+		{TaskID: "4", CustomerID: "9", CallerID: "6", Script: command.Script(`{"robotDefId":"1"}`)},
+	} {
+		_, err := api.client(testAccount()).SingleCall(context.Background(), c)
+		if !errors.Is(err, platform.ErrUnsupported) {
+			t.Errorf("SingleCall with callerId = %v, want ErrUnsupported", err)
+		}
+	}
+	if n := len(api.requests()); n != 0 {
+		t.Errorf("%d requests sent, want none", n)
+	}
+}
