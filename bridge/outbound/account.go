@@ -33,7 +33,8 @@ func (r resolve) Middleware(next Handler) Handler {
 }
 
 // vendorClients builds one client per account whose vendor is registered, each on a
-// transport that traces and rate-limits that account's requests.
+// transport that traces and rate-limits that account's requests (to this instance's
+// share of the deployment's limit).
 func vendorClients(cfg Config) map[string]platform.Client {
 	base := cfg.Transport
 	if base == nil {
@@ -46,7 +47,7 @@ func vendorClients(cfg Config) map[string]platform.Client {
 			continue
 		}
 		rt := cfg.Telemetry.Transport(base, acct.Vendor)
-		rt = rateLimited(rt, acct.RateLimit)
+		rt = cfg.Share.Transport(rt, acct.RateLimit)
 		clients[name] = v.NewClient(acct, &http.Client{Transport: rt})
 	}
 	return clients

@@ -1,28 +1,124 @@
 package outbound
 
 import (
+	"context"
+	"math"
 	"net/http"
-
-	"golang.org/x/time/rate"
+	"sync"
+	"time"
 )
 
-// rateLimited spaces vendor requests of one account to at most perSecond; 0 is no limit.
-func rateLimited(next http.RoundTripper, perSecond float64) http.RoundTripper {
+// windowMargin widens each one-second window a little, so that requests spaced
+// exactly at the limit by this process are not squeezed into one second by the
+// network on their way to the vendor.
+const windowMargin = 25 * time.Millisecond
+
+// Share is this instance's part of the deployment's per-account rate limits:
+// RATE_LIMIT is what the vendor sees from all instances together, so each instance
+// sends its share of it. Whoever knows the membership (the outbound half, from its
+// consumer group's generations) feeds it with Set; every account transport built
+// with Transport follows at once. The zero Share is a deployment of one. Anything
+// else in the process that calls a vendor (reconciliation) must use transports of
+// the same Share.
+type Share struct {
+	mu            sync.Mutex
+	index, member int
+}
+
+// NewShare returns the share of a deployment of one instance.
+func NewShare() *Share { return &Share{member: 1} }
+
+// Set says this instance is number index (0-based, in an order every member agrees
+// on) of members live instances.
+func (s *Share) Set(index, members int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index, s.member = max(0, index), max(1, members)
+}
+
+// Members returns this instance's index and the number of members.
+func (s *Share) Members() (index, members int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.index, max(1, s.member)
+}
+
+// quota is how many requests this instance may send in any window of the returned
+// length, for a deployment-wide limit of perSecond. With at least as many whole
+// requests per second as instances, the integer shares add up to the limit (the
+// first members take the remainder), so the vendor never sees more than perSecond in
+// any second. With fewer, each instance sends one request per members/perSecond
+// seconds: the limit holds on average, not in every second.
+func (s *Share) quota(perSecond float64) (int, time.Duration) {
+	index, n := s.Members()
+	total := int(math.Floor(perSecond))
+	if total >= n {
+		q := total / n
+		if index < total%n {
+			q++
+		}
+		return q, time.Second + windowMargin
+	}
+	return 1, time.Duration(float64(n)/perSecond*float64(time.Second)) + windowMargin
+}
+
+// Transport limits the requests of one account (perSecond for the whole deployment;
+// 0 is no limit) to this instance's share.
+func (s *Share) Transport(next http.RoundTripper, perSecond float64) http.RoundTripper {
 	if perSecond <= 0 {
 		return next
 	}
-	burst := max(1, int(perSecond))
-	return &limitTransport{next: next, lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
+	return &limitTransport{next: next, share: s, perSecond: perSecond}
 }
 
+// rateLimited is the transport of a deployment of one.
+func rateLimited(next http.RoundTripper, perSecond float64) http.RoundTripper {
+	return NewShare().Transport(next, perSecond)
+}
+
+// limitTransport is a sliding-window limiter: a request goes once fewer than the
+// quota were sent in the window before it. Unlike a token bucket, whose burst plus
+// refill lets up to twice the rate through in one second, it bounds every window.
 type limitTransport struct {
-	next http.RoundTripper
-	lim  *rate.Limiter
+	next      http.RoundTripper
+	share     *Share
+	perSecond float64
+
+	mu   sync.Mutex
+	sent []time.Time // send times, oldest first, within the last window
 }
 
 func (t *limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.lim.Wait(r.Context()); err != nil {
+	if err := t.wait(r.Context()); err != nil {
 		return nil, err
 	}
 	return t.next.RoundTrip(r)
+}
+
+func (t *limitTransport) wait(ctx context.Context) error {
+	for {
+		q, window := t.share.quota(t.perSecond)
+		t.mu.Lock()
+		now := time.Now()
+		drop := 0
+		for drop < len(t.sent) && now.Sub(t.sent[drop]) >= window {
+			drop++
+		}
+		t.sent = t.sent[drop:]
+		if len(t.sent) < q {
+			t.sent = append(t.sent, now)
+			t.mu.Unlock()
+			return nil
+		}
+		// The quota may have shrunk: wait for the one whose leaving frees a place.
+		until := t.sent[len(t.sent)-q].Add(window)
+		t.mu.Unlock()
+		timer := time.NewTimer(time.Until(until))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
 }
