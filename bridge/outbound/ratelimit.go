@@ -17,7 +17,8 @@ const windowMargin = 25 * time.Millisecond
 // RATE_LIMIT is what the vendor sees from all instances together, so each instance
 // sends its share of it. Whoever knows the membership (the outbound half, from its
 // consumer group's generations) feeds it with Set; every account transport built
-// with Transport follows at once. The zero Share is a deployment of one. Anything
+// with Transport follows at once. The zero Share, and a nil one, are a deployment
+// of one. Anything
 // else in the process that calls a vendor (reconciliation) must use transports of
 // the same Share.
 type Share struct {
@@ -38,6 +39,9 @@ func (s *Share) Set(index, members int) {
 
 // Members returns this instance's index and the number of members.
 func (s *Share) Members() (index, members int) {
+	if s == nil {
+		return 0, 1
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.index, max(1, s.member)
