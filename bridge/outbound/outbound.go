@@ -208,6 +208,8 @@ func (o *Outbound) Run(ctx context.Context) error {
 			if o.assignLedger(gctx, parts) {
 				close(loaded)
 			}
+			// A function given to Start that returns ends the generation: stay.
+			<-gctx.Done()
 		})
 		for topic, ps := range gen.Assignments {
 			for _, p := range ps {

@@ -24,6 +24,16 @@ const windowMargin = 25 * time.Millisecond
 type Share struct {
 	mu            sync.Mutex
 	index, member int
+	set           bool
+	// recent are the shares (or, before the first Set, "nothing yet") that held
+	// within the last window: other instances may still be sending under them, so
+	// the quota is the smallest of them until they age out.
+	recent []pastShare
+}
+
+type pastShare struct {
+	index, members int // members 0: no share yet (a new instance sends nothing)
+	until          time.Time
 }
 
 // NewShare returns the share of a deployment of one instance.
@@ -34,7 +44,20 @@ func NewShare() *Share { return &Share{member: 1} }
 func (s *Share) Set(index, members int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.index, s.member = max(0, index), max(1, members)
+	index, members = max(0, index), max(1, members)
+	if s.set && index == s.index && members == s.member {
+		return
+	}
+	// The old share stays in force for one more window: the instances that joined or
+	// left learn of the change at slightly different moments. An instance's first
+	// share follows a window of sending nothing, since it cannot know what the
+	// others sent just before.
+	past := pastShare{index: s.index, members: s.member, until: time.Now().Add(time.Second + windowMargin)}
+	if !s.set {
+		past.members = 0
+	}
+	s.recent = append(s.recent, past)
+	s.index, s.member, s.set = index, members, true
 }
 
 // Members returns this instance's index and the number of members.
@@ -53,8 +76,37 @@ func (s *Share) Members() (index, members int) {
 // first members take the remainder), so the vendor never sees more than perSecond in
 // any second. With fewer, each instance sends one request per members/perSecond
 // seconds: the limit holds on average, not in every second.
-func (s *Share) quota(perSecond float64) (int, time.Duration) {
-	index, n := s.Members()
+func (s *Share) quota(perSecond float64) (int, time.Duration, time.Time) {
+	if s == nil {
+		q, w := quotaOf(perSecond, 0, 1)
+		return q, w, time.Time{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, w := quotaOf(perSecond, s.index, s.member)
+	now := time.Now()
+	var until time.Time
+	keep := s.recent[:0]
+	for _, p := range s.recent {
+		if now.After(p.until) {
+			continue
+		}
+		keep = append(keep, p)
+		pq, pw := 0, w
+		if p.members > 0 {
+			pq, pw = quotaOf(perSecond, p.index, p.members)
+		}
+		// Compare rates: the smaller per-window quota over the longer window.
+		if float64(pq)/pw.Seconds() < float64(q)/w.Seconds() {
+			q, w = pq, max(w, pw)
+		}
+		until = p.until
+	}
+	s.recent = keep
+	return q, w, until
+}
+
+func quotaOf(perSecond float64, index, n int) (int, time.Duration) {
 	total := int(math.Floor(perSecond))
 	if total >= n {
 		q := total / n
@@ -101,7 +153,7 @@ func (t *limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func (t *limitTransport) wait(ctx context.Context) error {
 	for {
-		q, window := t.share.quota(t.perSecond)
+		q, window, transition := t.share.quota(t.perSecond)
 		t.mu.Lock()
 		now := time.Now()
 		drop := 0
@@ -114,8 +166,12 @@ func (t *limitTransport) wait(ctx context.Context) error {
 			t.mu.Unlock()
 			return nil
 		}
-		// The quota may have shrunk: wait for the one whose leaving frees a place.
-		until := t.sent[len(t.sent)-q].Add(window)
+		// The quota may have shrunk: wait for the one whose leaving frees a place, or
+		// (none allowed while a new share settles) for the transition to end.
+		until := transition
+		if q > 0 {
+			until = t.sent[len(t.sent)-q].Add(window)
+		}
 		t.mu.Unlock()
 		timer := time.NewTimer(time.Until(until))
 		select {
