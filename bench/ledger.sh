@@ -17,8 +17,10 @@ go build -o "$work/callbridge" ./cmd/callbridge
 go build -o "$work/bench" ./bench/ledger
 KAFKA=127.0.0.1:${BENCH_KAFKA_PORT:-19092}
 VENDOR=127.0.0.1:${BENCH_VENDOR_PORT:-18080}
-"$work/bench" infra -kafka "$KAFKA" -vendor "$VENDOR" &
+"$work/bench" infra -kafka "$KAFKA" &
+"$work/callbridge" simulate -no-color -yiwise-addr '' -byai-addr "$VENDOR" -time-scale 1000 >"$work/sim.log" 2>&1 &
 sleep 1
+export BENCH_VENDOR=byai
 load() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
 
 load
@@ -29,8 +31,8 @@ instance() { # name http-port
   env -i PATH="$PATH" HOME="$work" \
     CALLBRIDGE_KAFKA_BROKERS="$KAFKA" CALLBRIDGE_KAFKA_TOPIC_PARTITIONS=6 CALLBRIDGE_INBOUND_ENABLED=false \
     CALLBRIDGE_HTTP_ADDR=127.0.0.1:$2 CALLBRIDGE_LEDGER_DIR="$work/$1" CALLBRIDGE_LOG_LEVEL=warn \
-    CALLBRIDGE_ACCOUNTS=main CALLBRIDGE_ACCOUNT_MAIN_VENDOR=byai CALLBRIDGE_ACCOUNT_MAIN_APP_KEY=WtSMaXXXXXXXXtvy \
-    CALLBRIDGE_ACCOUNT_MAIN_APP_SECRET=aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q CALLBRIDGE_ACCOUNT_MAIN_COMPANY_ID=1 \
+    CALLBRIDGE_ACCOUNTS=main CALLBRIDGE_ACCOUNT_MAIN_VENDOR=byai CALLBRIDGE_ACCOUNT_MAIN_APP_KEY=sim-byai-appkey \
+    CALLBRIDGE_ACCOUNT_MAIN_APP_SECRET=sim-byai-appsecret CALLBRIDGE_ACCOUNT_MAIN_COMPANY_ID=1 \
     CALLBRIDGE_ACCOUNT_MAIN_BASE_URL="http://$VENDOR" CALLBRIDGE_ACCOUNT_MAIN_WEBHOOK_TOKEN=bench-token-0123456789 \
     OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none \
     "$work/callbridge" serve >>"$work/$1.log" 2>&1 &

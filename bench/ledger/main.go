@@ -4,7 +4,7 @@
 // /proc, time until a new command is executed, CPU per command from /proc/PID/stat.
 // bench/ledger.sh drives it; see the README's Performance section.
 //
-//	ledger infra -kafka 127.0.0.1:19092 -vendor 127.0.0.1:18080   # broker + vendor simulator, until killed
+//	ledger infra -kafka 127.0.0.1:19092                            # the broker, until killed
 //	ledger fill -brokers ADDR -n 3000000                          # N settled entries in the ledger
 //	ledger probe -brokers ADDR -id ID                              # send one call.single, wait for its result
 //	ledger load -brokers ADDR -n 3000 -pids 123,456                # N commands; CPU of the pids per command
@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -33,11 +32,12 @@ import (
 	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/ledger"
-	"github.com/callbridge/callbridge/internal/simulator/byaisim"
-	"github.com/callbridge/callbridge/internal/simulator/core"
 )
 
 const partitions = 6
+
+// vendor is what the filled results name; bench/ledger.sh configures account "main".
+var vendor = os.Getenv("BENCH_VENDOR")
 
 func main() {
 	if len(os.Args) < 2 {
@@ -47,7 +47,6 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	brokers := fs.String("brokers", "127.0.0.1:19092", "broker address")
 	kafkaAddr := fs.String("kafka", "127.0.0.1:19092", "infra: broker address to listen on")
-	vendorAddr := fs.String("vendor", "127.0.0.1:18080", "infra: vendor simulator address")
 	n := fs.Int("n", 1000, "fill: entries; load: commands")
 	id := fs.String("id", "probe", "probe: command id")
 	pids := fs.String("pids", "", "load: instance pids whose CPU is measured")
@@ -57,7 +56,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "infra":
-		err = infra(ctx, *kafkaAddr, *vendorAddr)
+		err = infra(ctx, *kafkaAddr)
 	case "fill":
 		err = fill(ctx, *brokers, *n)
 	case "probe":
@@ -73,7 +72,8 @@ func main() {
 	}
 }
 
-func infra(ctx context.Context, kafkaAddr, vendorAddr string) error {
+// infra runs the broker; the vendor is `callbridge simulate` (bench/ledger.sh).
+func infra(ctx context.Context, kafkaAddr string) error {
 	_, port, _ := net.SplitHostPort(kafkaAddr)
 	p, _ := strconv.Atoi(port)
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(p))
@@ -81,13 +81,9 @@ func infra(ctx context.Context, kafkaAddr, vendorAddr string) error {
 		return err
 	}
 	defer kc.Close()
-	sim := byaisim.New(byaisim.Config{AppKey: "WtSMaXXXXXXXXtvy", AppSecret: "aXSFnnZbHXXXXXXXXXXXXXXXMguz1Q", CompanyID: 1, Options: core.Options{TimeScale: 1000}})
-	defer sim.Close()
-	srv := &http.Server{Addr: vendorAddr, Handler: sim, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.ListenAndServe() }()
-	fmt.Println("infra up", kc.ListenAddrs(), vendorAddr)
+	fmt.Println("broker up", kc.ListenAddrs())
 	<-ctx.Done()
-	return srv.Close()
+	return nil
 }
 
 func topics(ctx context.Context, brokers string) error {
@@ -117,10 +113,10 @@ func fill(ctx context.Context, brokers string, n int) error {
 	for i := range n {
 		idn := fmt.Sprintf("filled-%09d", i)
 		at := time.Now().UTC()
-		e := ledger.Entry{CommandID: idn, CommandType: event.TopicCallSingle, Account: "byai-main", State: ledger.StateDone,
+		e := ledger.Entry{CommandID: idn, CommandType: event.TopicCallSingle, Account: "main", State: ledger.StateDone,
 			Steps: ledger.Steps{CallID: fmt.Sprintf("98%010d", i)}, Attempts: 1, VendorRequestIDs: []string{fmt.Sprintf("req-%016x", i)},
 			UpdatedAt: at, Owner: "callbridge-7d9f8c6b5-x2x9q-1",
-			Result: &command.Result{CommandID: idn, CommandType: event.TopicCallSingle, Account: "byai-main", Vendor: "byai",
+			Result: &command.Result{CommandID: idn, CommandType: event.TopicCallSingle, Account: "main", Vendor: vendor,
 				Outcome: command.Succeeded, CallID: fmt.Sprintf("98%010d", i), Attempts: 1, VendorRequestIDs: []string{fmt.Sprintf("req-%016x", i)}}}
 		b, _ := json.Marshal(e)
 		msgs = append(msgs, kafka.Message{Partition: i % partitions, Key: []byte(idn), Value: b})
@@ -186,8 +182,8 @@ func command1(ctx context.Context, id string, i int) kafka.Message {
 	ev.SetID(id)
 	ev.SetSource("/bench")
 	ev.SetType(command.TypeCallSingle)
-	_ = ev.SetData(cloudevents.ApplicationJSON, map[string]any{"account": "byai-main", "phone": fmt.Sprintf("136%08d", i%100000000),
-		"script": map[string]any{"robotDefId": 14, "sceneDefId": 34, "sceneRecordId": 34}})
+	_ = ev.SetData(cloudevents.ApplicationJSON, map[string]any{"account": "main", "phone": fmt.Sprintf("136%08d", i%100000000),
+		"script": map[string]any{"robotDefId": 14, "sceneDefId": 34, "sceneRecordId": 34}}) // the simulator's script ids
 	m, _ := cekafka.ToKafka(ctx, ev, event.TopicCallSingle)
 	m.Key = []byte(id)
 	return m
