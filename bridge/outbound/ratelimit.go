@@ -11,7 +11,7 @@ import (
 // windowMargin widens each one-second window a little, so that requests spaced
 // exactly at the limit by this process are not squeezed into one second by the
 // network on their way to the vendor.
-const windowMargin = 25 * time.Millisecond
+const windowMargin = 50 * time.Millisecond
 
 // Share is this instance's part of the deployment's per-account rate limits:
 // RATE_LIMIT is what the vendor sees from all instances together, so each instance
