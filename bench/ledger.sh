@@ -60,6 +60,11 @@ sleep 2
 echo "  $(rss "$pid")"
 load
 pid2=$(instance b 18092)
+# Measure the steady state: both instances consuming, b's partitions loaded (an
+# outbound-only instance's /readyz is 200 only then).
+t0=$(date +%s.%N)
+until curl -sf 127.0.0.1:18092/readyz >/dev/null && curl -sf 127.0.0.1:18091/readyz >/dev/null; do sleep 0.2; done
+echo "second instance joined and loaded its partitions (empty local store) in $(echo "$(date +%s.%N) - $t0" | bc) s; $(rss "$pid2")"
 "$work/bench" probe -brokers "$KAFKA" -id "probe-b-$RANDOM" >/dev/null
 sleep 3
 "$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid,$pid2" | sed 's/^/two instances: /'
