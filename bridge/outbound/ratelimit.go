@@ -8,10 +8,8 @@ import (
 	"time"
 )
 
-// windowMargin widens each one-second window a little, so that requests spaced
-// exactly at the limit by this process are not squeezed into one second by the
-// network on their way to the vendor.
-const windowMargin = 50 * time.Millisecond
+// windowMargin widens each one-second window a little, for clocks' granularity.
+const windowMargin = 10 * time.Millisecond
 
 // Share is this instance's part of the deployment's per-account rate limits:
 // RATE_LIMIT is what the vendor sees from all instances together, so each instance
@@ -133,52 +131,93 @@ func rateLimited(next http.RoundTripper, perSecond float64) http.RoundTripper {
 }
 
 // limitTransport is a sliding-window limiter: a request goes once fewer than the
-// quota were sent in the window before it. Unlike a token bucket, whose burst plus
-// refill lets up to twice the rate through in one second, it bounds every window.
+// quota were under way or finished within the window before it. A request counts
+// from its start until one window after its response, so the bound holds at the
+// vendor whatever the network and the scheduler delay in between: of any quota+1
+// requests the vendor receives within one window, the last one sent would have
+// found the others in flight or finished within the window, and waited. Unlike a
+// token bucket, whose burst plus refill lets up to twice the rate through in one
+// second, it bounds every window.
 type limitTransport struct {
 	next      http.RoundTripper
 	share     *Share
 	perSecond float64
 
-	mu   sync.Mutex
-	sent []time.Time // send times, oldest first, within the last window
+	mu      sync.Mutex
+	slots   []*slot       // requests under way or finished within the last window, oldest first
+	changed chan struct{} // closed (and replaced) whenever a request finishes
+}
+
+type slot struct {
+	end time.Time // zero while under way
 }
 
 func (t *limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.wait(r.Context()); err != nil {
+	s, err := t.wait(r.Context())
+	if err != nil {
 		return nil, err
 	}
+	defer t.finish(s)
 	return t.next.RoundTrip(r)
 }
 
-func (t *limitTransport) wait(ctx context.Context) error {
+func (t *limitTransport) finish(s *slot) {
+	t.mu.Lock()
+	s.end = time.Now()
+	if t.changed != nil {
+		close(t.changed)
+		t.changed = nil
+	}
+	t.mu.Unlock()
+}
+
+func (t *limitTransport) wait(ctx context.Context) (*slot, error) {
 	for {
 		q, window, transition := t.share.quota(t.perSecond)
 		t.mu.Lock()
 		now := time.Now()
-		drop := 0
-		for drop < len(t.sent) && now.Sub(t.sent[drop]) >= window {
-			drop++
+		keep := t.slots[:0]
+		var until time.Time // when the next finished request leaves the window
+		for _, s := range t.slots {
+			if !s.end.IsZero() && now.Sub(s.end) >= window {
+				continue
+			}
+			keep = append(keep, s)
+			if !s.end.IsZero() && (until.IsZero() || s.end.Add(window).Before(until)) {
+				until = s.end.Add(window)
+			}
 		}
-		t.sent = t.sent[drop:]
-		if len(t.sent) < q {
-			t.sent = append(t.sent, now)
+		clear(t.slots[len(keep):])
+		t.slots = keep
+		if len(t.slots) < q {
+			s := &slot{}
+			t.slots = append(t.slots, s)
 			t.mu.Unlock()
-			return nil
+			return s, nil
 		}
-		// The quota may have shrunk: wait for the one whose leaving frees a place, or
-		// (none allowed while a new share settles) for the transition to end.
-		until := transition
-		if q > 0 {
-			until = t.sent[len(t.sent)-q].Add(window)
+		// Wait for a place: a finished request leaving the window, one under way
+		// finishing, or (none allowed while a new share settles) the transition ending.
+		if t.changed == nil {
+			t.changed = make(chan struct{})
 		}
+		changed := t.changed
 		t.mu.Unlock()
-		timer := time.NewTimer(time.Until(until))
+		if q == 0 || until.IsZero() || (!transition.IsZero() && transition.Before(until)) {
+			if !transition.IsZero() {
+				until = transition
+			}
+		}
+		var timer <-chan time.Time
+		if !until.IsZero() {
+			tm := time.NewTimer(time.Until(until))
+			defer tm.Stop()
+			timer = tm.C
+		}
 		select {
 		case <-ctx.Done():
-			timer.Stop()
-			return ctx.Err()
-		case <-timer.C:
+			return nil, ctx.Err()
+		case <-timer:
+		case <-changed:
 		}
 	}
 }

@@ -54,8 +54,11 @@ type instance struct {
 	done   sync.WaitGroup
 }
 
-func startInstance(url string, perSecond float64) *instance {
-	in := &instance{share: NewShare()}
+func newInstance() *instance { return &instance{share: NewShare()} }
+
+// run starts sending; like the outbound half, which consumes only once its first
+// generation gave the share its place.
+func (in *instance) run(url string, perSecond float64) {
 	rt := in.share.Transport(http.DefaultTransport, perSecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
@@ -71,7 +74,6 @@ func startInstance(url string, perSecond float64) *instance {
 			}
 		}()
 	}
-	return in
 }
 
 func (in *instance) stop() { in.cancel(); in.done.Wait() }
@@ -95,14 +97,17 @@ func TestTheVendorNeverSeesMoreThanTheRateLimitWhateverTheInstances(t *testing.T
 	begin := time.Now()
 
 	// 1 instance, then a second joins, then a third, then one leaves, then another.
-	a := startInstance(srv.URL, limit)
+	a := newInstance()
 	regroup([]*instance{a})
+	a.run(srv.URL, limit)
 	time.Sleep(phase)
-	b := startInstance(srv.URL, limit)
+	b := newInstance()
 	regroup([]*instance{a, b})
+	b.run(srv.URL, limit)
 	time.Sleep(phase)
-	c := startInstance(srv.URL, limit)
+	c := newInstance()
 	regroup([]*instance{a, b, c})
+	c.run(srv.URL, limit)
 	time.Sleep(phase)
 	a.stop() // crashes: the others learn of it a moment later (session timeout)
 	time.Sleep(300 * time.Millisecond)
