@@ -92,7 +92,7 @@ type TaskCreate struct {
 	Customers   []Customer `json:"customers,omitempty"`
 	Start       bool       `json:"start,omitempty"`
 	// CompanyID is the vendor company to act for, where one key operates several
-	// (BYAI ISV keys); empty means the account's own.
+	// (an ISV key); empty means the account's own.
 	CompanyID ID `json:"companyId,omitempty"`
 }
 
@@ -107,7 +107,7 @@ type CustomerImport struct {
 // CallSingle is the data of a call.single command.
 //
 // It names either a number (Phone, with Script) or an existing task's customer
-// (TaskID and CustomerID; BYAI task/call).
+// (TaskID and CustomerID, where the vendor can call one).
 type CallSingle struct {
 	Account    string            `json:"account"`
 	Phone      string            `json:"phone,omitempty"`
