@@ -12,9 +12,10 @@ import (
 const typePrefix = "callbridge."
 
 // checkType holds the record's CloudEvent type to its topic's: the topic decides
-// what a command is, and a type naming another command (or none: CloudEvents
-// requires a non-empty type) settles it as invalid_command before its data is even
-// read, so a record meant for one command can never run as another.
+// what a command is, and a type naming another command settles it as
+// invalid_command before its data is even read, so a record meant for one command
+// can never run as another. (A record without a type is not a CloudEvent: the
+// binding requires one, and it is dead-lettered before the chain.)
 func checkType(next Handler) Handler {
 	return func(ctx context.Context, c *Command) error {
 		if want := typePrefix + c.Type; c.CEType != want {
