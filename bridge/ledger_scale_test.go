@@ -107,3 +107,22 @@ func TestARebalanceDuringASagaFinishesItOnce(t *testing.T) {
 		t.Errorf("%d customers imported, want %d: a batch ran twice or never", imported, n)
 	}
 }
+
+func TestATaskControlRecordWithABogusCETypeDoesNotPauseTheTask(t *testing.T) {
+	env := newOutbound(t, nil)
+	bogus := func(_ *cloudevents.Event, m *kafka.Message) {
+		for i, h := range m.Headers {
+			if h.Key == "ce_type" {
+				m.Headers[i].Value = []byte("com.example.bogus.v9")
+			}
+		}
+	}
+	env.send(event.TopicTaskControl, "bogus-type", map[string]any{"account": "byai-main", "taskId": "1", "action": "pause"}, bogus)
+	_, r := env.result("bogus-type")
+	if r.Outcome != command.Failed || r.Error == nil || r.Error.Code != command.ErrInvalidCommand {
+		t.Fatalf("result %+v error %+v, want invalid_command", r, r.Error)
+	}
+	if n := len(env.requests("byai", byai.EndpointPause)); n != 0 {
+		t.Errorf("%d pause requests reached the vendor", n)
+	}
+}
