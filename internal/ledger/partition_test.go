@@ -272,4 +272,15 @@ func TestNewestWriteWinsWhateverTheArrivalOrder(t *testing.T) {
 	}
 	must(s.apply([]record{rec(4, 5)}, 5, true))
 	want("re-put v5@4", 5)
+	// The sweep's index holds each settled entry once, at its last write.
+	refs, err := s.settledBefore(time.Now().Add(time.Hour).UnixNano(), 10, nil)
+	if err != nil || len(refs) != 1 || refs[0].ID != "k" {
+		t.Fatalf("settledBefore = %v %v, want k once", refs, err)
+	}
+	started, _ := json.Marshal(Entry{CommandID: "k", State: StateStarted})
+	r, _ := decodeRecord(5, "k", started)
+	must(s.apply([]record{r}, 6, true))
+	if refs, _ := s.settledBefore(time.Now().Add(time.Hour).UnixNano(), 10, nil); len(refs) != 0 {
+		t.Fatalf("an entry no longer settled is still listed: %v", refs)
+	}
 }

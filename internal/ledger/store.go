@@ -16,13 +16,17 @@ import (
 )
 
 // A partition's local store is one bbolt file, <Dir>/<topic>/<partition>.db, holding
-// the partition's entries (bucket "entries", key command id) and how far the
-// changelog has been applied (bucket "meta"). It is a cache of the ledger topic:
+// the partition's entries (bucket "entries", key command id), an index of the settled
+// ones by time (bucket "settled") and how far the changelog has been applied (bucket
+// "meta"). It is a cache of the ledger topic:
 // losing it costs a restore from the topic, never an entry. Memory is bbolt's page
 // cache (file-backed, reclaimable), not a map of every key.
 var (
 	bucketEntries = []byte("entries")
 	bucketMeta    = []byte("meta")
+	// bucketSettled indexes settled entries by when they were written (8 bytes of
+	// Unix nanoseconds, then the id), so a retention sweep reads only what expired.
+	bucketSettled = []byte("settled")
 	keyApplied    = []byte("applied") // next changelog offset to apply
 	keyCount      = []byte("count")   // entries held
 	keyCluster    = []byte("cluster") // cluster id the store was built from
@@ -87,8 +91,10 @@ func tryOpenStore(path, cluster string, p int) (*store, error) {
 		}
 		if c := meta.Get(keyCluster); c != nil && string(c) != cluster {
 			// Another cluster's ledger (or an old test broker): nothing here is ours.
-			if err := tx.DeleteBucket(bucketEntries); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return err
+			for _, b := range [][]byte{bucketEntries, bucketSettled} {
+				if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+					return err
+				}
 			}
 			for _, k := range [][]byte{keyApplied, keyCount} {
 				if err := meta.Delete(k); err != nil {
@@ -99,8 +105,10 @@ func tryOpenStore(path, cluster string, p int) (*store, error) {
 		if err := meta.Put(keyCluster, []byte(cluster)); err != nil {
 			return err
 		}
-		if _, err := tx.CreateBucketIfNotExists(bucketEntries); err != nil {
-			return err
+		for _, b := range [][]byte{bucketEntries, bucketSettled} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
 		s.applied = getInt(meta, keyApplied)
 		s.count.Store(getInt(meta, keyCount))
@@ -118,11 +126,13 @@ func (s *store) reset() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bucketEntries); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-			return err
-		}
-		if _, err := tx.CreateBucket(bucketEntries); err != nil {
-			return err
+		for _, b := range [][]byte{bucketEntries, bucketSettled} {
+			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
 		}
 		meta := tx.Bucket(bucketMeta)
 		putInt(meta, keyApplied, 0)
@@ -188,11 +198,21 @@ func (s *store) apply(recs []record, next int64, contiguous bool) error {
 	delta := int64(0)
 	applied := s.applied
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketEntries)
+		b, idx := tx.Bucket(bucketEntries), tx.Bucket(bucketSettled)
 		for _, r := range recs {
 			cur := b.Get([]byte(r.key))
 			if cur != nil && len(cur) >= valueHeader && int64(binary.BigEndian.Uint64(cur)) >= r.off {
 				continue // something newer is already here
+			}
+			if len(cur) >= valueHeader && cur[16]&1 != 0 {
+				if err := idx.Delete(settledKey(int64(binary.BigEndian.Uint64(cur[8:])), r.key)); err != nil {
+					return err
+				}
+			}
+			if r.done && r.value != nil {
+				if err := idx.Put(settledKey(r.updated, r.key), nil); err != nil {
+					return err
+				}
 			}
 			if r.value == nil {
 				if cur != nil {
@@ -278,17 +298,24 @@ func (s *store) get(id string) (Entry, bool, error) {
 	return e, found, nil
 }
 
-// settledBefore appends up to limit ids of settled entries last written before t.
+// settledKey is the index key of an entry settled at updated (Unix nanoseconds).
+func settledKey(updated int64, id string) []byte {
+	k := make([]byte, 8+len(id))
+	binary.BigEndian.PutUint64(k, uint64(updated))
+	copy(k[8:], id)
+	return k
+}
+
+// settledBefore appends up to limit ids of settled entries last written before t
+// (Unix nanoseconds), oldest first, reading only those.
 func (s *store) settledBefore(t int64, limit int, out []Ref) ([]Ref, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEntries).Cursor()
-		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
-			if len(v) < valueHeader || v[16]&1 == 0 {
-				continue
+		c := tx.Bucket(bucketSettled).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) >= t {
+				break
 			}
-			if int64(binary.BigEndian.Uint64(v[8:])) < t {
-				out = append(out, Ref{Partition: s.p, ID: string(k)})
-			}
+			out = append(out, Ref{Partition: s.p, ID: string(k[8:])})
 		}
 		return nil
 	})
