@@ -56,6 +56,8 @@ kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 du -sh "$work/a" | sed 's/^/  local store: /'
 out=$(startup "restart, local store intact, $N retained" a 18091); echo "$out" | head -n -1; pid=$(echo "$out" | tail -1)
 sleep 2
+"$work/bench" load -brokers "$KAFKA" -n $((C / 10)) -pids "$pid" >/dev/null # warm-up
+sleep 5
 "$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid" | sed 's/^/one instance: /'
 echo "  $(rss "$pid")"
 load
@@ -66,7 +68,10 @@ t0=$(date +%s.%N)
 until curl -sf 127.0.0.1:18092/readyz >/dev/null && curl -sf 127.0.0.1:18091/readyz >/dev/null; do sleep 0.2; done
 echo "second instance joined and loaded its partitions (empty local store) in $(echo "$(date +%s.%N) - $t0" | bc) s; $(rss "$pid2")"
 "$work/bench" probe -brokers "$KAFKA" -id "probe-b-$RANDOM" >/dev/null
-sleep 3
+# Let b's garbage from the load be collected, and warm both up, as for one instance.
+sleep 10
+"$work/bench" load -brokers "$KAFKA" -n $((C / 10)) -pids "$pid,$pid2" >/dev/null
+sleep 5
 "$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid,$pid2" | sed 's/^/two instances: /'
 echo "  a: $(rss "$pid")"
 echo "  b: $(rss "$pid2")"
