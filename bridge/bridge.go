@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -187,7 +188,7 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 		return err
 	}
 	l, err := ledger.Open(ctx, ledger.Config{Brokers: b.kafka.Brokers, Topic: b.cfg.TopicPrefix + event.TopicLedger,
-		Partitions: b.cfg.Kafka.Partitions, ReplicationFactor: b.cfg.Kafka.ReplicationFactor,
+		Partitions: b.cfg.Kafka.Partitions, ReplicationFactor: b.cfg.Kafka.ReplicationFactor, Dir: b.cfg.LedgerDir,
 		Dialer: dialer, Transport: transport, InstanceID: b.opts.InstanceID, Logger: b.log})
 	if err != nil {
 		return fmt.Errorf("bridge: open ledger: %w", err)
@@ -198,7 +199,7 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 		Brokers: b.kafka.Brokers, Dialer: dialer, Group: b.cfg.ConsumerGroup, TopicPrefix: b.cfg.TopicPrefix,
 		Accounts: b.accounts, Ledger: l, Publisher: b.pub, Transport: b.opts.VendorTransport,
 		Retry:          outbound.RetryPolicy{MaxAttempts: b.cfg.RetryMaxAttempts, Initial: b.cfg.RetryInitialBackoff, Max: b.cfg.RetryMaxBackoff},
-		CommandTimeout: b.cfg.CommandTimeout, Telemetry: b.opts.Telemetry,
+		CommandTimeout: b.cfg.CommandTimeout, Telemetry: b.opts.Telemetry, AdminTransport: transport,
 		LedgerRetention: b.cfg.LedgerRetention, LedgerSweepInterval: b.cfg.LedgerSweepInterval,
 		StartOffset: map[string]int64{"latest": kafka.LastOffset}[b.cfg.ConsumerStart], // else 0: earliest
 	})
@@ -206,7 +207,10 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 }
 
 // ready answers 200 only while a webhook would be acknowledged: recent produces
-// succeeded (none is stuck, the last did not fail) and Kafka answers a probe.
+// succeeded (none is stuck, the last did not fail) and Kafka answers a probe. In a
+// process without the inbound half, it is ready once the outbound half consumes;
+// loading the ledger never makes a process with the inbound half unready. The body
+// says what the outbound half is doing and how far each ledger partition's load is.
 func (b *Bridge) ready(w http.ResponseWriter, r *http.Request) {
 	if b.inbound != nil {
 		if ok, why := b.inbound.Healthy(); !ok {
@@ -220,7 +224,39 @@ func (b *Bridge) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "kafka unreachable", http.StatusServiceUnavailable)
 		return
 	}
-	_, _ = w.Write([]byte("ok"))
+	if b.out == nil {
+		_, _ = w.Write([]byte("ok"))
+		return
+	}
+	loading, detail := b.outboundStatus()
+	if loading && !b.cfg.InboundEnabled {
+		http.Error(w, "not ready: "+detail, http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = fmt.Fprintf(w, "ok\noutbound: %s\n", detail)
+}
+
+// outboundStatus says whether the outbound half is still starting (joining its
+// group or loading the ledger) and what it is doing.
+func (b *Bridge) outboundStatus() (bool, string) {
+	state := b.out.State()
+	var parts []string
+	loading := !strings.HasPrefix(state, "consuming")
+	for _, st := range b.ledger.Status() {
+		if st.Loaded {
+			continue
+		}
+		loading = true
+		pct := 100.0
+		if st.Target > 0 {
+			pct = 100 * float64(st.Applied) / float64(st.Target)
+		}
+		parts = append(parts, fmt.Sprintf("ledger partition %d at offset %d of %d (%.0f%%)", st.Partition, st.Applied, st.Target, pct))
+	}
+	if len(parts) > 0 {
+		state += "; " + strings.Join(parts, ", ")
+	}
+	return loading, state
 }
 
 // Handler serves webhooks, health, readiness and metrics.

@@ -118,7 +118,11 @@ func start(t testing.TB, k cluster, vars map[string]string) *testEnv {
 	}
 	spans := tracetest.NewInMemoryExporter()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{SpanExporter: spans, LogWriter: logs, LogLevel: "debug"})
+	var logTo io.Writer = logs
+	if os.Getenv("CALLBRIDGE_TEST_LOGS") != "" {
+		logTo = io.MultiWriter(logs, os.Stderr)
+	}
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{SpanExporter: spans, LogWriter: logTo, LogLevel: "debug"})
 	if err != nil {
 		t.Fatal(err)
 	}

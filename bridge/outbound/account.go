@@ -34,7 +34,8 @@ func (r resolve) Middleware(next Handler) Handler {
 }
 
 // vendorClients builds one client per account whose vendor is registered, each on a
-// transport that traces and rate-limits that account's requests.
+// transport that traces and rate-limits that account's requests (to this instance's
+// share of the deployment's limit).
 func vendorClients(cfg Config) map[string]platform.Client {
 	base := cfg.Transport
 	if base == nil {
@@ -46,8 +47,10 @@ func vendorClients(cfg Config) map[string]platform.Client {
 		if !ok {
 			continue
 		}
-		// The process's one limiter per account, shared with reconciliation.
-		clients[name] = v.NewClient(acct, &http.Client{Transport: vendorhttp.Transport(base, acct, cfg.Telemetry)})
+		// The process's one limiter per account (shared with reconciliation), inside
+		// this instance's share of the deployment's RATE_LIMIT.
+		rt := vendorhttp.Transport(base, acct, cfg.Telemetry)
+		clients[name] = v.NewClient(acct, &http.Client{Transport: cfg.Share.Transport(rt, acct.RateLimit)})
 	}
 	return clients
 }

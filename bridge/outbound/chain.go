@@ -14,6 +14,11 @@ type Command struct {
 	ID string
 	// Type is the command's logical topic, e.g. "task.create": the topic decides it.
 	Type string
+	// Partition is the partition the record was read from, and so the ledger
+	// partition of its entry.
+	Partition int
+	// CEType is the record's CloudEvent type; checkType holds it to the topic's.
+	CEType string
 	// Data is the CloudEvent data, the command's JSON.
 	Data []byte
 	// Entry is the command's ledger entry. deduplicate loads it, the steps advance it,
@@ -57,6 +62,7 @@ func newChain(cfg Config, clients map[string]platform.Client) Handler {
 		deduplicate{Store: cfg.Ledger}.Middleware,
 		// The one place a *command.Error becomes a failed result; records the result.
 		settle{Store: cfg.Ledger, Accounts: cfg.Accounts}.Middleware,
+		checkType,
 		decode,
 		validate,
 		resolve{Accounts: cfg.Accounts, Clients: clients}.Middleware,

@@ -16,7 +16,11 @@ type deduplicate struct {
 
 func (d deduplicate) Middleware(next Handler) Handler {
 	return func(ctx context.Context, c *Command) error {
-		e, seen := d.Store.Get(c.ID)
+		e, seen, err := d.Store.Get(c.Partition, c.ID)
+		if err != nil {
+			// Not knowing is not "never seen": leave the record for the next run.
+			return err
+		}
 		if seen && e.Done() {
 			c.Entry, c.Duplicate = e, true
 			return nil
@@ -24,6 +28,7 @@ func (d deduplicate) Middleware(next Handler) Handler {
 		if !seen {
 			e = ledger.Entry{CommandID: c.ID, CommandType: c.Type, State: ledger.StateStarted}
 		}
+		e.Partition = c.Partition
 		c.Entry = e
 		return next(ctx, c)
 	}

@@ -1,11 +1,14 @@
 package outbound
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/callbridge/callbridge/internal/command"
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/ledger"
 )
 
 func TestASettledCommandIsNotExecutedAgain(t *testing.T) {
@@ -36,5 +39,25 @@ func TestASettledCommandIsNotExecutedAgain(t *testing.T) {
 				t.Errorf("repeat returned %+v at %v, want the recorded %+v at %v", again.Result, again.UpdatedAt, first.Result, first.UpdatedAt)
 			}
 		})
+	}
+}
+
+// unknownStore cannot tell whether a command ran (its partition is not loaded).
+type unknownStore struct{ Store }
+
+func (unknownStore) Get(int, string) (ledger.Entry, bool, error) {
+	return ledger.Entry{}, false, ledger.ErrNotAssigned
+}
+
+func TestALedgerThatCannotTellRunsNothing(t *testing.T) {
+	ran := false
+	h := deduplicate{Store: unknownStore{}}.Middleware(func(context.Context, *Command) error { ran = true; return nil })
+	err := h(context.Background(), &Command{ID: "x", Partition: 4})
+	if !errors.Is(err, ledger.ErrNotAssigned) || ran {
+		t.Fatalf("err %v ran %v: not knowing must leave the record for the next run, not run it", err, ran)
+	}
+	var failure *command.Error
+	if errors.As(err, &failure) {
+		t.Fatal("not knowing must not settle the command")
 	}
 }

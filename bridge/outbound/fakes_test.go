@@ -39,11 +39,11 @@ func newFakeLedger() *fakeLedger {
 	return &fakeLedger{entries: map[string]ledger.Entry{}, clock: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)}
 }
 
-func (l *fakeLedger) Get(id string) (ledger.Entry, bool) {
+func (l *fakeLedger) Get(_ int, id string) (ledger.Entry, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.entries[id]
-	return e, ok
+	return e, ok, nil
 }
 
 // Put stamps like the real ledger: a time that moves on with every write, and an owner.
@@ -61,7 +61,7 @@ func (l *fakeLedger) Put(_ context.Context, e ledger.Entry) (ledger.Entry, error
 	return e, nil
 }
 
-func (l *fakeLedger) Sync(context.Context) error {
+func (l *fakeLedger) Assign(context.Context, []int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.syncs++
@@ -73,19 +73,19 @@ func (l *fakeLedger) Sync(context.Context) error {
 	return nil
 }
 
-func (l *fakeLedger) SettledBefore(t time.Time) []string {
+func (l *fakeLedger) SettledBefore(t time.Time, limit int) []ledger.Ref {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var ids []string
+	var refs []ledger.Ref
 	for id, e := range l.entries {
-		if e.Done() && e.UpdatedAt.Before(t) {
-			ids = append(ids, id)
+		if e.Done() && e.UpdatedAt.Before(t) && len(refs) < limit {
+			refs = append(refs, ledger.Ref{Partition: e.Partition, ID: id})
 		}
 	}
-	return ids
+	return refs
 }
 
-func (l *fakeLedger) Forget(_ context.Context, id string) error {
+func (l *fakeLedger) Forget(_ context.Context, _ int, id string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.forgetErr != nil {
@@ -281,7 +281,7 @@ func (h *harness) run(t *testing.T, typ, id string, data any) (ledger.Entry, err
 			t.Fatal(err)
 		}
 	}
-	c := &Command{ID: id, Type: typ, Data: b}
+	c := &Command{ID: id, Type: typ, CEType: typePrefix + typ, Data: b}
 	err := h.exec(context.Background(), c)
 	return c.Entry, err
 }
@@ -293,7 +293,7 @@ func (h *harness) settled(t *testing.T, typ, id string, data any) *command.Resul
 	if err != nil {
 		t.Fatalf("%s %s: %v, want a settled result", typ, id, err)
 	}
-	rec, ok := h.ledger.Get(id)
+	rec, ok := h.ledger.get(id)
 	if !ok || !rec.Done() || e.Result == nil {
 		t.Fatalf("%s %s: recorded %+v, returned %+v, want a settled entry", typ, id, rec, e)
 	}
@@ -400,4 +400,9 @@ func checkRefusals(t *testing.T, cases []refusal) {
 			}
 		})
 	}
+}
+
+func (l *fakeLedger) get(id string) (ledger.Entry, bool) {
+	e, ok, _ := l.Get(0, id)
+	return e, ok
 }

@@ -45,7 +45,7 @@ func (o *Outbound) handle(ctx context.Context, msg kafka.Message) error {
 	ctx, span := telemetry.StartConsumerSpan(ctx, msg.Topic, msg.Partition, msg.Offset, ev, telemetry.ConsumerGroup(o.cfg.Group))
 	defer span.End()
 
-	c := &Command{ID: ev.ID(), Type: o.topicOf[msg.Topic], Data: ev.Data()}
+	c := &Command{ID: ev.ID(), Type: o.topicOf[msg.Topic], Partition: msg.Partition, CEType: ev.Type(), Data: ev.Data()}
 	if err := o.exec(ctx, c); err != nil {
 		return err
 	}

@@ -2,7 +2,7 @@
 // signed vendor call per command, a result CloudEvent out.
 //
 // Every command runs through one chain of small steps, listed in order in newChain
-// (chain.go): deduplicate → settle → decode → validate → resolve → dispatch, which
+// (chain.go): deduplicate → settle → checkType → decode → validate → resolve → dispatch, which
 // runs the command's saga; each vendor call in a saga is a step that is checkpointed
 // in the ledger and retried (step.go). A step fails a command by returning a
 // *command.Error, which settle records as the result; any other error leaves the
@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,11 @@ type Config struct {
 	Telemetry *telemetry.Telemetry
 	// StartOffset is where a new group starts: kafka.FirstOffset (0 means it) or kafka.LastOffset.
 	StartOffset int64
+	// Share divides each account's RATE_LIMIT among the live members of the
+	// consumer group; Run keeps it up to date. Nil: a new one.
+	Share *Share
+	// Transport for group administration (TLS, SASL); nil is a plain one.
+	AdminTransport kafka.RoundTripper
 }
 
 // CommandTopics are the logical topics the outbound half consumes.
@@ -76,10 +82,12 @@ type Outbound struct {
 	exec    Handler // the chain every command runs through (newChain)
 	log     *slog.Logger
 	topicOf map[string]string // physical → logical topic
+	admin   *kafka.Client
 
 	mu      sync.Mutex
 	lag     map[lagKey]int64
 	running bool
+	state   string // what the half is doing, for readiness
 }
 
 type lagKey struct {
@@ -110,11 +118,19 @@ func New(cfg Config) (*Outbound, error) {
 	if cfg.LedgerSweepInterval <= 0 {
 		cfg.LedgerSweepInterval = time.Hour
 	}
-	o := &Outbound{cfg: cfg, log: cfg.Telemetry.Logger(), topicOf: map[string]string{}, lag: map[lagKey]int64{}}
+	if cfg.Share == nil {
+		cfg.Share = NewShare()
+	}
+	o := &Outbound{cfg: cfg, log: cfg.Telemetry.Logger(), topicOf: map[string]string{}, lag: map[lagKey]int64{}, state: "joining the consumer group"}
 	for _, t := range CommandTopics {
 		o.topicOf[cfg.TopicPrefix+t] = t
 	}
 	o.exec = newChain(cfg, vendorClients(cfg))
+	rt := cfg.AdminTransport
+	if rt == nil {
+		rt = &kafka.Transport{ClientID: "callbridge-outbound"}
+	}
+	o.admin = &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: rt}
 	cfg.Telemetry.Meters().ObserveConsumerLag(o.consumerLag)
 	return o, nil
 }
@@ -129,8 +145,23 @@ func (o *Outbound) consumerLag() []telemetry.PartitionLag {
 	return out
 }
 
-// Run consumes until ctx is done. Each generation: sync the ledger, then one goroutine
-// per assigned partition processes its records in order.
+// State says what the half is doing: joining the group, loading the ledger
+// partitions it was assigned (how far), or consuming.
+func (o *Outbound) State() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.state
+}
+
+func (o *Outbound) setState(s string) {
+	o.mu.Lock()
+	o.state = s
+	o.mu.Unlock()
+}
+
+// Run consumes until ctx is done. Each generation: load the ledger partitions of the
+// assigned command partitions and learn the group's members (the rate limits' share),
+// then one goroutine per assigned partition processes its records in order.
 func (o *Outbound) Run(ctx context.Context) error {
 	topics := make([]string, 0, len(CommandTopics))
 	for _, t := range CommandTopics {
@@ -169,44 +200,108 @@ func (o *Outbound) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		// Another instance may have executed commands of these partitions until a
-		// moment ago; see everything it recorded before processing any of them.
-		if !o.syncLedger(ctx) {
-			return nil
-		}
 		o.log.InfoContext(ctx, "partitions assigned", "generation", gen.ID, "assignments", describe(gen.Assignments))
-		for topic, parts := range gen.Assignments {
-			for _, p := range parts {
+		// Another instance may have executed commands of these partitions until a
+		// moment ago: load everything it recorded before processing any of them. The
+		// load runs under the generation, so a rebalance interrupts it (keeping its
+		// progress) instead of waiting for it.
+		loaded := make(chan struct{})
+		parts := ledgerPartitions(gen.Assignments)
+		gen.Start(func(gctx context.Context) {
+			o.learnMembers(gctx, gen)
+			if o.assignLedger(gctx, parts) {
+				close(loaded)
+			}
+			// A function given to Start that returns ends the generation: stay.
+			<-gctx.Done()
+		})
+		for topic, ps := range gen.Assignments {
+			for _, p := range ps {
 				topic, p := topic, p
-				gen.Start(func(gctx context.Context) { o.consumePartition(ctx, gctx, gen, topic, p) })
+				gen.Start(func(gctx context.Context) {
+					select {
+					case <-loaded:
+					case <-gctx.Done():
+						return
+					}
+					o.consumePartition(ctx, gctx, gen, topic, p)
+				})
 			}
 		}
 	}
 }
 
-// syncLedger retries the ledger read barrier until it succeeds: processing a newly
-// assigned partition without it could execute a command twice. False means ctx ended.
-func (o *Outbound) syncLedger(ctx context.Context) bool {
+// ledgerPartitions are the ledger partitions of the assigned command partitions:
+// the same numbers, whatever the topic.
+func ledgerPartitions(a map[string][]kafka.PartitionAssignment) []int {
+	var out []int
+	for _, ps := range a {
+		for _, p := range ps {
+			if !slices.Contains(out, p.ID) {
+				out = append(out, p.ID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// assignLedger retries the ledger load until it succeeds: processing a newly
+// assigned partition without it could execute a command twice. False means the
+// generation (or the process) ended first.
+func (o *Outbound) assignLedger(gctx context.Context, parts []int) bool {
+	o.setState(fmt.Sprintf("loading ledger partitions %v", parts))
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		err := o.cfg.Ledger.Sync(ctx)
+		err := o.cfg.Ledger.Assign(gctx, parts)
 		if err == nil {
+			o.setState(fmt.Sprintf("consuming (ledger partitions %v loaded)", parts))
 			return true
 		}
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			return false
 		}
-		o.log.WarnContext(ctx, "ledger sync failed; retrying before consuming", "error", err, "retry_in", wait)
+		o.log.WarnContext(gctx, "ledger load failed; retrying before consuming", "error", err, "retry_in", wait)
 		select {
-		case <-ctx.Done():
+		case <-gctx.Done():
 			return false
 		case <-time.After(wait):
 		}
 	}
 }
 
+// learnMembers feeds the rate limits' Share with this generation's membership: the
+// members sorted by id, and this instance's place among them. Without an answer the
+// previous share stays.
+func (o *Outbound) learnMembers(ctx context.Context, gen *kafka.Generation) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := o.admin.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{o.cfg.Group}})
+	if err == nil && (len(res.Groups) != 1 || res.Groups[0].Error != nil) {
+		err = fmt.Errorf("describe group %s: %v", o.cfg.Group, res.Groups)
+	}
+	if err != nil {
+		o.log.WarnContext(ctx, "consumer group members unknown; rate limits keep their share", "error", err)
+		return
+	}
+	ids := make([]string, 0, len(res.Groups[0].Members))
+	for _, m := range res.Groups[0].Members {
+		ids = append(ids, m.MemberID)
+	}
+	slices.Sort(ids)
+	index := slices.Index(ids, gen.MemberID)
+	if index < 0 {
+		// Not listed yet: count ourselves in (a smaller share is the safe side).
+		index, ids = len(ids), append(ids, gen.MemberID)
+	}
+	o.cfg.Share.Set(index, len(ids))
+	o.log.InfoContext(ctx, "rate limit share", "member", index, "members", len(ids))
+}
+
+// sweepBatch is how many entries one pass of the sweep lists.
+const sweepBatch = 1000
+
 // sweepLedger forgets settled commands older than the retention, so the compacted
-// ledger and every instance's view of it stay bounded. Instances sweep the same keys
-// harmlessly: a tombstone is idempotent.
+// ledger stays bounded. Each instance sweeps the partitions assigned to it.
 func (o *Outbound) sweepLedger(ctx context.Context) {
 	t := time.NewTicker(o.cfg.LedgerSweepInterval)
 	defer t.Stop()
@@ -216,14 +311,20 @@ func (o *Outbound) sweepLedger(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ids := o.cfg.Ledger.SettledBefore(time.Now().Add(-o.cfg.LedgerRetention))
 		forgotten := 0
-		for _, id := range ids {
-			if err := o.cfg.Ledger.Forget(ctx, id); err != nil {
-				o.log.WarnContext(ctx, "ledger sweep", "error", err)
+	sweep:
+		for {
+			refs := o.cfg.Ledger.SettledBefore(time.Now().Add(-o.cfg.LedgerRetention), sweepBatch)
+			for _, r := range refs {
+				if err := o.cfg.Ledger.Forget(ctx, r.Partition, r.ID); err != nil {
+					o.log.WarnContext(ctx, "ledger sweep", "error", err)
+					break sweep
+				}
+				forgotten++
+			}
+			if len(refs) < sweepBatch {
 				break
 			}
-			forgotten++
 		}
 		if forgotten > 0 {
 			o.log.InfoContext(ctx, "ledger sweep", "forgotten", forgotten, "retention", o.cfg.LedgerRetention.String())

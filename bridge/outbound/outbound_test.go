@@ -56,22 +56,22 @@ func TestTopicsAreReadWithThePrefix(t *testing.T) {
 	}
 }
 
-func TestSyncLedgerRetriesUntilTheLedgerIsCurrent(t *testing.T) {
+func TestAssignLedgerRetriesUntilTheLedgerIsCurrent(t *testing.T) {
 	l := newFakeLedger()
 	l.syncErrs = []error{errBroker, errBroker}
 	o, err := New(Config{Brokers: []string{"b:9092"}, Ledger: l, Publisher: &fakePublisher{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.syncLedger(context.Background()) || l.syncs != 3 {
+	if !o.assignLedger(context.Background(), []int{0, 2}) || l.syncs != 3 {
 		t.Errorf("synced after %d tries, want true after 3", l.syncs)
 	}
 
 	l.syncErrs = []error{errBroker, errBroker, errBroker, errBroker}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if o.syncLedger(ctx) {
-		t.Error("syncLedger reported success while the ledger kept failing")
+	if o.assignLedger(ctx, []int{0}) {
+		t.Error("assignLedger reported success while the ledger kept failing")
 	}
 }
 
@@ -117,7 +117,7 @@ func TestSweepForgetsSettledCommandsPastTheRetention(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("sweep did not stop with its context")
 	}
-	if _, ok := l.Get("old-done-2"); !ok {
+	if _, ok := l.get("old-done-2"); !ok {
 		t.Error("an entry was dropped although Forget failed")
 	}
 }
@@ -131,6 +131,13 @@ func TestConsumerLagReportsWhatWasLastSeen(t *testing.T) {
 	got := o.consumerLag()
 	if len(got) != 1 || got[0].Topic != event.TopicCallSingle || got[0].Partition != 1 || got[0].Lag != 7 {
 		t.Errorf("lag %+v", got)
+	}
+}
+
+func TestLedgerPartitionsAreTheAssignedPartitionNumbers(t *testing.T) {
+	got := ledgerPartitions(map[string][]kafka.PartitionAssignment{"a": {{ID: 3}, {ID: 0}}, "b": {{ID: 0}, {ID: 5}}})
+	if !slices.Equal(got, []int{0, 3, 5}) {
+		t.Errorf("ledgerPartitions = %v, want [0 3 5]", got)
 	}
 }
 

@@ -73,7 +73,7 @@ func TestWhenNothingCanBeRecordedTheCommandIsLeftToTheNextRun(t *testing.T) {
 			t.Fatalf("err %v, want the ledger's", err)
 		}
 		wantCalls(t, client)
-		if _, ok := h.ledger.Get("ctl"); ok {
+		if _, ok := h.ledger.get("ctl"); ok {
 			t.Error("something was recorded")
 		}
 	})
@@ -85,7 +85,7 @@ func TestWhenNothingCanBeRecordedTheCommandIsLeftToTheNextRun(t *testing.T) {
 		if !errors.Is(err, errBroker) {
 			t.Fatalf("err %v, want the ledger's", err)
 		}
-		if e, _ := h.ledger.Get("ctl"); e.Done() || e.Pending != command.ActionStart {
+		if e, _ := h.ledger.get("ctl"); e.Done() || e.Pending != command.ActionStart {
 			t.Errorf("recorded %+v, want the start still pending", e)
 		}
 	})
@@ -96,12 +96,12 @@ func TestWhenNothingCanBeRecordedTheCommandIsLeftToTheNextRun(t *testing.T) {
 			cancel() // the process stops while the vendor has the request
 			return platform.Reply{}, &platform.Error{Endpoint: "call", Err: context.Canceled}
 		}})
-		c := &Command{ID: "cs", Type: event.TopicCallSingle, Data: []byte(`{"account":"acct","phone":"13900000009","script":{"dialogFlowId":1}}`)}
+		c := &Command{ID: "cs", Type: event.TopicCallSingle, CEType: command.TypeCallSingle, Data: []byte(`{"account":"acct","phone":"13900000009","script":{"dialogFlowId":1}}`)}
 		err := h.exec(ctx, c)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err %v, want the interruption", err)
 		}
-		if e, _ := h.ledger.Get("cs"); e.Done() || e.Pending != ledger.PendingCall {
+		if e, _ := h.ledger.get("cs"); e.Done() || e.Pending != ledger.PendingCall {
 			t.Errorf("recorded %+v, want the call pending", e)
 		}
 	})

@@ -122,6 +122,11 @@ type Config struct {
 	LedgerRetention time.Duration `env:"LEDGER_RETENTION" envDefault:"720h"`
 	// LedgerSweepInterval is how often entries past retention are removed.
 	LedgerSweepInterval time.Duration `env:"LEDGER_SWEEP_INTERVAL" envDefault:"1h"`
+	// LedgerDir holds the ledger's local stores (one file per ledger partition this
+	// instance owns). Keep it across restarts (the Helm chart: the pod's /tmp
+	// volume), so a restart replays only the changelog's tail. Empty: a temporary
+	// directory, removed at exit.
+	LedgerDir string `env:"LEDGER_DIR"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	// AccountNames lists the accounts, each configured under CALLBRIDGE_ACCOUNT_<NAME>_.

@@ -78,6 +78,10 @@ type Entry struct {
 	// was last written.
 	UpdatedAt time.Time `json:"updatedAt"`
 	Owner     string    `json:"owner,omitempty"`
+	// Partition is the ledger partition of the entry: the partition of the command
+	// record it belongs to (the ledger is co-partitioned with the command topics).
+	// Put writes there; Get fills it in. It is where the record is, not in it.
+	Partition int `json:"-"`
 }
 
 // Done reports whether the command ended and has a result to publish again.

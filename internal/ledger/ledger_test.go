@@ -2,10 +2,8 @@ package ledger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"sync"
 	"testing"
@@ -42,7 +40,31 @@ func openLedger(t testing.TB, brokers []string, instance string) *Ledger {
 		t.Fatalf("Open(%s): %v", instance, err)
 	}
 	t.Cleanup(func() { _ = l.Close() })
+	if err := l.Sync(testCtx(t)); err != nil {
+		t.Fatalf("Assign(%s): %v", instance, err)
+	}
 	return l
+}
+
+// Sync assigns every partition: the barrier these tests use on an instance that
+// serves them all.
+func (l *Ledger) Sync(ctx context.Context) error { return l.Assign(ctx, l.Partitions()) }
+
+// get reads partition 0, where these tests' entries live.
+func (l *Ledger) get(id string) (Entry, bool) {
+	e, ok, err := l.Get(0, id)
+	if err != nil {
+		return Entry{}, false
+	}
+	return e, ok
+}
+
+func ids(refs []Ref) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.ID)
+	}
+	return out
 }
 
 func put(t testing.TB, l *Ledger, e Entry) {
@@ -54,7 +76,7 @@ func put(t testing.TB, l *Ledger, e Entry) {
 
 func mustGet(t testing.TB, l *Ledger, id string) Entry {
 	t.Helper()
-	e, ok := l.Get(id)
+	e, ok := l.get(id)
 	if !ok {
 		t.Fatalf("Get(%s): not found", id)
 	}
@@ -184,23 +206,6 @@ func TestSyncShowsWritesOfOtherInstances(t *testing.T) {
 	}
 }
 
-func TestTailPicksUpOtherInstancesWritesWithoutSync(t *testing.T) {
-	brokers := newCluster(t)
-	a := openLedger(t, brokers, "a")
-	b := openLedger(t, brokers, "b")
-	put(t, a, doneEntry("x", 1))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := b.Get("x"); ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("B never saw A's entry through the tail")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestCrashMidSagaIsVisibleAfterRestart(t *testing.T) {
 	// Each case is the last entry written before the process died: the step in
 	// flight is Pending, the finished ones are in Steps.
@@ -296,7 +301,7 @@ func TestOpenCreatesCompactedTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l2.Close()
-	if len(l2.parts) != 3 || l2.partition("k") != l.partition("k") {
+	if len(l2.parts) != 3 {
 		t.Fatalf("second instance has partitions %v", l2.parts)
 	}
 	put(t, l2, doneEntry("k", 2))
@@ -347,23 +352,23 @@ func TestLenCountsEntriesAndForgetRemoves(t *testing.T) {
 	if a.Len() != 3 {
 		t.Fatalf("Len = %d, want 3", a.Len())
 	}
-	if err := a.Forget(testCtx(t), "a2"); err != nil {
+	if err := a.Forget(testCtx(t), 0, "a2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := a.Get("a2"); ok || a.Len() != 2 {
+	if _, ok := a.get("a2"); ok || a.Len() != 2 {
 		t.Fatalf("after Forget: Get ok=%v Len=%d, want gone and 2", ok, a.Len())
 	}
 	if err := b.Sync(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := b.Get("a2"); ok || b.Len() != 2 {
+	if _, ok := b.get("a2"); ok || b.Len() != 2 {
 		t.Fatalf("other instance after Sync: Get ok=%v Len=%d", ok, b.Len())
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	r := openLedger(t, brokers, "r")
-	if _, ok := r.Get("a2"); ok || r.Len() != 2 {
+	if _, ok := r.get("a2"); ok || r.Len() != 2 {
 		t.Fatalf("restarted: Get ok=%v Len=%d", ok, r.Len())
 	}
 
@@ -385,16 +390,16 @@ func TestGetNeverGoesBackAfterPut(t *testing.T) {
 			t.Fatalf("after Put #%d Get shows Attempts %d", i, got.Attempts)
 		}
 	}
-	if err := l.Forget(testCtx(t), "hot"); err != nil {
+	if err := l.Forget(testCtx(t), 0, "hot"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := l.Get("hot"); ok {
+	if _, ok := l.get("hot"); ok {
 		t.Fatal("forgotten entry came back")
 	}
 	if err := l.Sync(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := l.Get("hot"); ok || l.Len() != 0 {
+	if _, ok := l.get("hot"); ok || l.Len() != 0 {
 		t.Fatalf("after Sync: ok=%v Len=%d", ok, l.Len())
 	}
 }
@@ -419,7 +424,7 @@ func TestUndecodableRecordIsSkipped(t *testing.T) {
 	put(t, a, doneEntry("g", 1))
 	c := &kafka.Client{Addr: kafka.TCP(brokers...)}
 	res, err := c.Produce(testCtx(t), &kafka.ProduceRequest{
-		Topic: testTopic, Partition: a.partition("g"), RequiredAcks: kafka.RequireAll,
+		Topic: testTopic, Partition: 0, RequiredAcks: kafka.RequireAll,
 		Records: kafka.NewRecordReader(kafka.Record{Key: kafka.NewBytes([]byte("g")), Value: kafka.NewBytes([]byte("{not json"))}),
 	})
 	if err != nil || res.Error != nil {
@@ -458,7 +463,7 @@ func TestConcurrentUseIsSafe(t *testing.T) {
 				if _, err := l.Put(testCtx(t), doneEntry("shared", i)); err != nil {
 					errs <- err
 				}
-				l.Get("shared")
+				l.get("shared")
 				l.Len()
 			}
 		}()
@@ -513,8 +518,8 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err := l.Sync(testCtx(t)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Sync after Close = %v, want ErrClosed", err)
 	}
-	if _, ok := l.Get("z"); !ok {
-		t.Error("Get after Close lost the view")
+	if _, _, err := l.Get(0, "z"); err == nil {
+		t.Error("Get after Close answered from a closed store")
 	}
 	// goleak is not a dependency: count goroutines instead (the broker's per-connection
 	// goroutines need a moment to notice closed connections).
@@ -553,79 +558,22 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-func TestNewestWriteWinsWhateverTheArrivalOrder(t *testing.T) {
-	// Put stores its write at once while the tail may still be behind it; replay the
-	// interleavings directly on one partition.
-	l := &Ledger{entries: map[string]slot{}, consumed: map[int]int64{0: 0}, lastErr: map[int]error{},
-		advanced: make(chan struct{}), log: slog.New(slog.DiscardHandler)}
-	rec := func(off int64, attempts int) kafka.Message {
-		m := kafka.Message{Offset: off, Key: []byte("k")}
-		if attempts > 0 {
-			m.Value, _ = json.Marshal(doneEntry("k", attempts))
-		}
-		return m
-	}
-	local := func(off int64, attempts int) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if attempts == 0 {
-			l.storeLocked(0, off, "k", nil)
-			return
-		}
-		e := doneEntry("k", attempts)
-		l.storeLocked(0, off, "k", &e)
-	}
-	want := func(step string, attempts int) {
-		t.Helper()
-		e, ok := l.Get("k")
-		switch {
-		case attempts == 0 && (ok || l.Len() != 0):
-			t.Fatalf("%s: Get = %+v, Len %d, want absent", step, e, l.Len())
-		case attempts > 0 && (!ok || e.Attempts != attempts || l.Len() != 1):
-			t.Fatalf("%s: Get = %+v ok=%v Len %d, want Attempts %d", step, e, ok, l.Len(), attempts)
-		}
-	}
-
-	l.apply(0, rec(0, 1))
-	want("tail applies v1@0", 1)
-	local(2, 3)
-	want("local Put v3@2 ahead of the tail", 3)
-	l.apply(0, rec(1, 2))
-	want("tail applies older v2@1", 3)
-	l.apply(0, rec(2, 3))
-	want("tail reaches v3@2", 3)
-	local(3, 0)
-	want("local Forget @3", 0)
-	l.apply(0, rec(3, 0))
-	want("tail reaches the tombstone", 0)
-	if _, ok := l.entries["k"]; ok {
-		t.Fatal("tombstone marker not dropped once the tail passed it")
-	}
-	local(1, 2)
-	want("a late local store of an offset the tail already passed", 0)
-	l.apply(0, kafka.Message{Offset: 4, Key: []byte("k"), Value: []byte("garbage")})
-	want("undecodable record", 0)
-	if l.consumed[0] != 5 {
-		t.Fatalf("consumed = %d, want 5", l.consumed[0])
-	}
-}
-
 func TestSettledBeforeListsOnlyOldSettledEntries(t *testing.T) {
 	l := openLedger(t, newCluster(t), "a")
 	ctx := testCtx(t)
 	put(t, l, doneEntry("done", 1))
 	put(t, l, Entry{CommandID: "pending", State: StateStarted, Pending: PendingCall})
-	if got := l.SettledBefore(time.Now().Add(-time.Hour)); len(got) != 0 {
+	if got := ids(l.SettledBefore(time.Now().Add(-time.Hour), 10)); len(got) != 0 {
 		t.Errorf("entries written just now listed as an hour old: %v", got)
 	}
-	got := l.SettledBefore(time.Now().Add(time.Hour))
+	got := ids(l.SettledBefore(time.Now().Add(time.Hour), 10))
 	if len(got) != 1 || got[0] != "done" {
 		t.Fatalf("SettledBefore = %v, want only the settled entry", got)
 	}
-	if err := l.Forget(ctx, "done"); err != nil {
+	if err := l.Forget(ctx, 0, "done"); err != nil {
 		t.Fatal(err)
 	}
-	if got := l.SettledBefore(time.Now().Add(time.Hour)); len(got) != 0 {
+	if got := ids(l.SettledBefore(time.Now().Add(time.Hour), 10)); len(got) != 0 {
 		t.Errorf("forgotten entry still listed: %v", got)
 	}
 }
