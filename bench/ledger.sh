@@ -7,6 +7,9 @@
 #   3. restart it with its local store intact: the same figures;
 #   4. CPU per command on C commands (default 3,000) with one instance, then two.
 # Usage: bench/ledger.sh [N] [C]        (prints the load average as it goes)
+#   BENCH_GOMAXPROCS=1 bench/ledger.sh …  runs each instance as if it had one core of its
+#   own (as a container with a 1-CPU limit does), so that on a small machine the second
+#   instance's scheduler does not spin against the first's for the same two cores.
 set -euo pipefail
 N=${1:-3000000}
 C=${2:-3000}
@@ -28,7 +31,7 @@ load
 
 instance() { # name http-port
   mkdir -p "$work/$1"
-  env -i PATH="$PATH" HOME="$work" \
+  env -i PATH="$PATH" HOME="$work" ${BENCH_GOMAXPROCS:+GOMAXPROCS=$BENCH_GOMAXPROCS} \
     CALLBRIDGE_KAFKA_BROKERS="$KAFKA" CALLBRIDGE_KAFKA_TOPIC_PARTITIONS=6 CALLBRIDGE_INBOUND_ENABLED=false \
     CALLBRIDGE_HTTP_ADDR=127.0.0.1:$2 CALLBRIDGE_LEDGER_DIR="$work/$1" CALLBRIDGE_LOG_LEVEL=warn \
     CALLBRIDGE_ACCOUNTS=main CALLBRIDGE_ACCOUNT_MAIN_VENDOR=byai CALLBRIDGE_ACCOUNT_MAIN_APP_KEY=sim-byai-appkey \
