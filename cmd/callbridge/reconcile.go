@@ -11,13 +11,10 @@ import (
 	"github.com/callbridge/callbridge/bridge"
 	"github.com/callbridge/callbridge/bridge/reconcile"
 	"github.com/callbridge/callbridge/internal/broker"
-	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/internal/privacy"
 	"github.com/callbridge/callbridge/internal/publish"
-	"github.com/callbridge/callbridge/internal/telemetry"
-	"github.com/callbridge/callbridge/internal/vendorhttp"
 )
 
 // reconcileOnce is `callbridge reconcile`: one sweep of one account's finished calls
@@ -58,23 +55,11 @@ func reconcileOnce(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if !from.Before(to) {
 		return usageError{fmt.Errorf("--since %s is not before --until %s", from.Format(time.RFC3339), to.Format(time.RFC3339))}
 	}
-	cfg, err := config.Load()
+	cfg, acct, client, tel, err := openAccount(ctx, *account, stderr)
 	if err != nil {
-		return usageError{err}
-	}
-	acct, err := findAccount(cfg, *account)
-	if err != nil {
-		return usageError{err}
-	}
-	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: "callbridge", ServiceVersion: version, Commit: commit, LogLevel: cfg.LogLevel, LogWriter: stderr})
-	if err != nil {
-		return usageError{fmt.Errorf("config: CALLBRIDGE_LOG_LEVEL or OTEL_*: %w", err)}
+		return err
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	client, err := vendorhttp.Client(nil, acct, tel)
-	if err != nil {
-		return usageError{err}
-	}
 	lister, ok := client.(platform.CallLister)
 	if !ok {
 		return usageError{fmt.Errorf("account %s: vendor %s cannot list finished calls", acct.Name, acct.Vendor)}

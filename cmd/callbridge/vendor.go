@@ -48,23 +48,11 @@ func vendorQuery(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprint(stderr, vendorUsage)
 		return usageError{errors.New("ACCOUNT and WHAT are required")}
 	}
-	cfg, err := config.Load()
+	_, acct, client, tel, err := openAccount(ctx, pos[0], stderr)
 	if err != nil {
-		return usageError{err}
-	}
-	acct, err := findAccount(cfg, pos[0])
-	if err != nil {
-		return usageError{err}
-	}
-	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: "callbridge", ServiceVersion: version, Commit: commit, LogLevel: cfg.LogLevel, LogWriter: stderr})
-	if err != nil {
-		return usageError{fmt.Errorf("config: CALLBRIDGE_LOG_LEVEL or OTEL_*: %w", err)}
+		return err
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	client, err := vendorhttp.Client(nil, acct, tel)
-	if err != nil {
-		return usageError{err}
-	}
 	q, ok := client.(platform.Querier)
 	if !ok {
 		return usageError{fmt.Errorf("account %s: vendor %s has no query API in callbridge", acct.Name, acct.Vendor)}
@@ -186,4 +174,24 @@ func writeTable(w io.Writer, t *platform.Table) error {
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
+}
+
+// openAccount loads the configuration as serve does and builds the named account's
+// client with the same transport (telemetry, the account's rate limit). The caller
+// shuts tel down.
+func openAccount(ctx context.Context, name string, stderr io.Writer) (cfg *config.Config, acct *platform.Account, client platform.Client, tel *telemetry.Telemetry, err error) {
+	if cfg, err = config.Load(); err != nil {
+		return nil, nil, nil, nil, usageError{err}
+	}
+	if acct, err = findAccount(cfg, name); err != nil {
+		return nil, nil, nil, nil, usageError{err}
+	}
+	if tel, err = telemetry.Setup(ctx, telemetry.Options{ServiceName: "callbridge", ServiceVersion: version, Commit: commit, LogLevel: cfg.LogLevel, LogWriter: stderr}); err != nil {
+		return nil, nil, nil, nil, usageError{fmt.Errorf("config: CALLBRIDGE_LOG_LEVEL or OTEL_*: %w", err)}
+	}
+	if client, err = vendorhttp.Client(nil, acct, tel); err != nil {
+		_ = tel.Shutdown(context.WithoutCancel(ctx))
+		return nil, nil, nil, nil, usageError{err}
+	}
+	return cfg, acct, client, tel, nil
 }

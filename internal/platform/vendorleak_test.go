@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/callbridge/callbridge/internal/testvectors"
+
 	// Registers the vendors the binary runs with: their names are the words looked for.
 	_ "github.com/callbridge/callbridge/bridge"
 	"github.com/callbridge/callbridge/internal/platform"
@@ -29,7 +31,7 @@ var exempt = []string{"internal/simulator", "bridge/devenv"}
 // and the dev demo, no Go file (tests aside) names a registered vendor, except for the
 // one blank import per vendor that registers it in bridge/bridge.go.
 func TestNoVendorOutsideItsPackage(t *testing.T) {
-	root := moduleRoot(t)
+	root := testvectors.ModuleRoot(t)
 	names := platform.Names()
 	if len(names) == 0 {
 		t.Fatal("no vendor is registered")
@@ -88,24 +90,5 @@ func TestNoVendorOutsideItsPackage(t *testing.T) {
 		if _, ok := found[file]; !ok {
 			t.Errorf("%s no longer names a vendor (%s): remove it from pendingLeaks", file, why)
 		}
-	}
-}
-
-// moduleRoot is the directory holding go.mod, above the test's directory.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
 	}
 }

@@ -1,4 +1,5 @@
-// Package testvectors reads the vendors' test vectors for tests: tab-separated tables
+// Package testvectors reads the vendors' test vectors for tests (and finds the module
+// root for tests that walk the repository): tab-separated tables
 // with one header row, no quoting and no escaping. It prefers the project's shared copy
 // (../shared/testdata beside the module, made by the vendors' own sample code) and falls
 // back to the repository's testdata/, so a plain clone still tests.
@@ -14,7 +15,7 @@ import (
 // Read returns the rows of testdata/rel as maps from column name to value.
 func Read(t testing.TB, rel string) []map[string]string {
 	t.Helper()
-	root := moduleRoot(t)
+	root := ModuleRoot(t)
 	var data []byte
 	for _, dir := range []string{filepath.Join(root, "..", "shared", "testdata"), filepath.Join(root, "testdata")} {
 		if b, err := os.ReadFile(filepath.Join(dir, rel)); err == nil {
@@ -45,8 +46,9 @@ func Read(t testing.TB, rel string) []map[string]string {
 	return rows
 }
 
-// moduleRoot is the directory holding go.mod, at or above the working directory.
-func moduleRoot(t testing.TB) string {
+// ModuleRoot is the directory holding go.mod, at or above the working directory (a
+// test's package directory).
+func ModuleRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
