@@ -114,6 +114,16 @@ type envelope struct {
 
 func (e *envelope) reply() platform.Reply { return platform.Reply{RequestID: string(e.RequestID)} }
 
+// replyWithID is reply with the id the answer's data holds (a task's, a call's), ""
+// when it holds none.
+func (e *envelope) replyWithID() platform.Reply {
+	r := e.reply()
+	var id loose.Scalar
+	_ = loose.Decode(e.Data, &id)
+	r.ID = id.ID()
+	return r
+}
+
 // badData is a successful answer whose data the client cannot use.
 func (e *envelope) badData(endpoint, msg string) error {
 	return &platform.Error{Endpoint: endpoint, HTTPStatus: e.status, Message: msg, RequestID: string(e.RequestID)}
@@ -382,10 +392,8 @@ func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platfor
 	if err != nil {
 		return platform.Reply{}, err
 	}
-	reply := env.reply()
-	var id loose.Scalar
-	_ = loose.Decode(env.Data, &id)
-	if reply.ID = id.ID(); reply.ID == "" {
+	reply := env.replyWithID()
+	if reply.ID == "" {
 		return reply, env.badData(EndpointCreateTask, "created task without returning its id")
 	}
 	return reply, nil
@@ -545,11 +553,7 @@ func (c *client) SingleCall(ctx context.Context, s *command.CallSingle) (platfor
 	if err != nil {
 		return platform.Reply{}, err
 	}
-	reply := env.reply()
-	var id loose.Scalar
-	_ = loose.Decode(env.Data, &id)
-	reply.ID = id.ID()
-	return reply, nil
+	return env.replyWithID(), nil
 }
 
 func (c *client) FindTasks(ctx context.Context, name string) ([]string, error) {

@@ -268,11 +268,7 @@ func (c *client) AddBlacklist(ctx context.Context, b *command.BlacklistAdd) (pla
 	if err != nil {
 		return platform.Reply{}, err
 	}
-	reply := env.reply()
-	var id loose.Scalar
-	_ = loose.Decode(env.Data, &id)
-	reply.ID = id.ID()
-	return reply, nil
+	return env.replyWithID(), nil
 }
 
 // taskCall is task/call: it calls customer CustomerID of task TaskID now.
@@ -309,9 +305,5 @@ func (c *client) taskCall(ctx context.Context, s *command.CallSingle) (platform.
 	if err != nil {
 		return platform.Reply{}, err
 	}
-	reply := env.reply()
-	var id loose.Scalar
-	_ = loose.Decode(env.Data, &id)
-	reply.ID = id.ID()
-	return reply, nil
+	return env.replyWithID(), nil
 }
