@@ -191,11 +191,16 @@ func (c *client) CreateTask(ctx context.Context, t *command.TaskCreate) (platfor
 	if err != nil {
 		return platform.Reply{}, err
 	}
+	return createdTask(env, EndpointCreateTask)
+}
+
+// createdTask is the reply to a successful create on endpoint: the task id its data
+// holds. Without one the task may well exist, so the caller has to look it up by name.
+func createdTask(env *envelope, endpoint string) (platform.Reply, error) {
 	id := taskIDOf(env.data())
 	if id == "" {
-		// The task may well exist; without its id the caller has to look it up by name.
 		return platform.Reply{RequestID: env.RequestID}, &platform.Error{
-			Endpoint: EndpointCreateTask, HTTPStatus: env.httpStatus, Code: codeOK,
+			Endpoint: endpoint, HTTPStatus: env.httpStatus, Code: codeOK,
 			Message: "success without a task id in data", RequestID: env.RequestID,
 		}
 	}
@@ -222,25 +227,16 @@ func (c *client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, e
 	if !ok {
 		return nil, invalid("lineType %q is not mobile, landline or unfixed", t.LineType)
 	}
-	var sc script
-	if len(t.Script) > 0 {
-		if err := json.Unmarshal(t.Script, &sc); err != nil {
-			return nil, invalid("script: %v", err)
-		}
-	}
-	if sc.DialogFlowID == "" {
-		return nil, invalid("script.dialogFlowId is required")
-	}
-	flow, err := number("script.dialogFlowId", string(sc.DialogFlowID))
+	flow, err := dialogFlow(t.Script)
 	if err != nil {
 		return nil, err
 	}
-	callers := make([]phoneKey, 0, len(t.CallerIDs))
-	for i, id := range t.CallerIDs {
-		n, err := number(fmt.Sprintf("callerIds[%d]", i), string(id))
-		if err != nil {
-			return nil, err
-		}
+	lineIDs, err := ids("callerIds", t.CallerIDs)
+	if err != nil {
+		return nil, err
+	}
+	callers := make([]phoneKey, 0, len(lineIDs))
+	for _, n := range lineIDs {
 		callers = append(callers, phoneKey{Key: n})
 	}
 	loc := c.acct.Loc()

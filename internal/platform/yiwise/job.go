@@ -181,14 +181,7 @@ func (c *client) createJob(ctx context.Context, t *command.TaskCreate) (platform
 	if err != nil {
 		return platform.Reply{}, err
 	}
-	id := taskIDOf(env.data())
-	if id == "" {
-		return platform.Reply{RequestID: env.RequestID}, &platform.Error{
-			Endpoint: EndpointJobCreate, HTTPStatus: env.httpStatus, Code: codeOK,
-			Message: "success without a task id in data", RequestID: env.RequestID,
-		}
-	}
-	return platform.Reply{ID: id, RequestID: env.RequestID}, nil
+	return createdTask(env, EndpointJobCreate)
 }
 
 func dialogFlow(raw json.RawMessage) (int64, error) {
