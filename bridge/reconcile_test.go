@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -100,24 +99,7 @@ func TestReconciliationRecoversCallsThroughTheBridge(t *testing.T) {
 	inbound.Close()
 	first.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, InstanceID: "reconcile-test", ValidateEvents: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- b.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-ran; err != nil {
-			t.Errorf("bridge run: %v", err)
-		}
-	})
-	base := "http://" + ln.Addr().String()
+	base := serveBridge(t, cfg, tel, "reconcile-test")
 
 	seen := map[string]int{}
 	recovered := map[string]bool{}

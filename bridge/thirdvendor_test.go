@@ -268,27 +268,11 @@ func TestAThirdVendorServesAWebhookAndACommandEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	ctx, cancel := context.WithCancel(context.Background())
-	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, InstanceID: "acme-test", ValidateEvents: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- b.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-ran; err != nil {
-			t.Errorf("bridge run: %v", err)
-		}
-	})
+	base := serveBridge(t, cfg, tel, "acme-test")
 
 	t.Run("a webhook becomes a call.finished CloudEvent", func(t *testing.T) {
 		body := `{"event": "call_end", "call": {"id": "call-9", "task": "task-77", "phone": "13800000009", "status": "answered", "seconds": 42, "endedAt": "2026-03-01T10:00:00+01:00"}}`
-		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/webhooks/acme-main", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/acme-main", strings.NewReader(body))
 		req.Header.Set("X-Callbridge-Token", "acme-token")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -393,4 +377,30 @@ func produceCommand(t *testing.T, k *kafkatest.Cluster, topic, id string, data a
 	if err := w.WriteMessages(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// serveBridge builds the bridge cfg describes (events validated) and runs it on
+// cfg.HTTPAddr until the test ends, as serve does; it returns its base URL.
+func serveBridge(t *testing.T, cfg *config.Config, tel *telemetry.Telemetry, instance string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b, err := bridge.New(ctx, cfg, bridge.Options{Telemetry: tel, InstanceID: instance, ValidateEvents: true})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("bridge run: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
