@@ -1,7 +1,6 @@
 package reconcile_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"strconv"
 	"sync"
@@ -78,29 +77,13 @@ func (s *simulated) runTask(t *testing.T, acct *platform.Account, n int) [][]byt
 	e := s.envs[acct.Name]
 	e.tasks++
 	s.mu.Unlock()
-	ctx := context.Background()
 	create := e.create
 	create.Name = "回访-" + acct.Name + "-" + strconv.Itoa(e.tasks)
-	reply, err := e.client.CreateTask(ctx, &create)
-	if err != nil {
-		t.Fatalf("%s: create: %v", acct.Name, err)
-	}
 	var cs []command.Customer
 	for i := range n {
 		cs = append(cs, command.Customer{Name: "客户" + strconv.Itoa(i), Phone: "139" + strconv.Itoa(10000000+e.tasks*1000+i)})
 	}
-	for len(cs) > 0 {
-		batch := cs[:min(len(cs), e.client.ImportBatchSize())]
-		cs = cs[len(batch):]
-		if _, err := e.client.ImportCustomers(ctx, reply.ID, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := e.client.ControlTask(ctx, &command.TaskControl{TaskID: command.ID(reply.ID), Action: command.ActionStart}); err != nil {
-		t.Fatal(err)
-	}
-	id, _ := strconv.ParseInt(reply.ID, 10, 64)
-	simtest.Pump(t, e.fc, time.Second, func() bool { return e.state(id) == core.StateCompleted })
+	simtest.RunTask(t, e.client, create, cs, e.fc, time.Second, func(id int64) bool { return e.state(id) == core.StateCompleted })
 	// Every call's webhook, whatever else the vendor sent along.
 	v, _ := platform.Lookup(acct.Vendor)
 	for want := e.seen + n; ; want++ {

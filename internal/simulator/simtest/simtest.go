@@ -5,6 +5,7 @@ package simtest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,11 +15,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/callbridge/callbridge/internal/command"
+	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/internal/simulator/clock"
 )
 
@@ -250,4 +254,31 @@ func FirstVector(t testing.TB, file string) map[string]string {
 	}
 	t.Fatalf("%s has no data row", file)
 	return nil
+}
+
+// RunTask has a simulated vendor call customers through the product's own client:
+// create (create's name and fields as given), import in the client's batch size,
+// start, then pump fc by step until completed reports the task done. It returns the
+// task's id.
+func RunTask(t testing.TB, client platform.Client, create command.TaskCreate, customers []command.Customer,
+	fc *clock.Fake, step time.Duration, completed func(taskID int64) bool) string {
+	t.Helper()
+	ctx := context.Background()
+	reply, err := client.CreateTask(ctx, &create)
+	if err != nil {
+		t.Fatalf("create %q: %v", create.Name, err)
+	}
+	for cs := customers; len(cs) > 0; {
+		batch := cs[:min(len(cs), client.ImportBatchSize())]
+		cs = cs[len(batch):]
+		if _, err := client.ImportCustomers(ctx, reply.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := client.ControlTask(ctx, &command.TaskControl{TaskID: command.ID(reply.ID), Action: command.ActionStart}); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(reply.ID, 10, 64)
+	Pump(t, fc, step, func() bool { return completed(id) })
+	return reply.ID
 }
