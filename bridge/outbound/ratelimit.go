@@ -125,11 +125,6 @@ func (s *Share) Transport(next http.RoundTripper, perSecond float64) http.RoundT
 	return &limitTransport{next: next, share: s, perSecond: perSecond}
 }
 
-// rateLimited is the transport of a deployment of one.
-func rateLimited(next http.RoundTripper, perSecond float64) http.RoundTripper {
-	return NewShare().Transport(next, perSecond)
-}
-
 // limitTransport is a sliding-window limiter: a request goes once fewer than the
 // quota were under way or finished within the window before it. A request counts
 // from its start until one window after its response, so the bound holds at the

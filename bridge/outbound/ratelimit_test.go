@@ -40,7 +40,7 @@ func TestRateLimitSpacesRequestsBeyondTheBurst(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			next := &countTransport{}
-			rt := rateLimited(next, tt.perSecond)
+			rt := NewShare().Transport(next, tt.perSecond)
 			start := time.Now()
 			for range tt.requests {
 				if err := send(t, rt, context.Background()); err != nil {
@@ -59,14 +59,14 @@ func TestRateLimitSpacesRequestsBeyondTheBurst(t *testing.T) {
 
 func TestNoRateLimitIsTheTransportItself(t *testing.T) {
 	next := &countTransport{}
-	if rt := rateLimited(next, 0); rt != http.RoundTripper(next) {
-		t.Errorf("rateLimited(next, 0) = %T, want next unchanged", rt)
+	if rt := NewShare().Transport(next, 0); rt != http.RoundTripper(next) {
+		t.Errorf("NewShare().Transport(next, 0) = %T, want next unchanged", rt)
 	}
 }
 
 func TestARequestWaitingForTheLimitEndsWithItsContext(t *testing.T) {
 	next := &countTransport{}
-	rt := rateLimited(next, 1)
+	rt := NewShare().Transport(next, 1)
 	if err := send(t, rt, context.Background()); err != nil { // the burst
 		t.Fatal(err)
 	}
