@@ -57,15 +57,12 @@ func open(c *callbackcrypto.Crypt, query url.Values, enc string) ([]byte, error)
 	if sig == "" || ts == "" || nonce == "" {
 		return nil, fmt.Errorf("yiwise: msg_signature, timestamp and nonce are required: %w", platform.ErrUnauthorized)
 	}
-	if err := c.Verify(sig, ts, nonce, enc); err != nil {
+	msg, err := c.Open(sig, ts, nonce, enc)
+	switch {
+	case errors.Is(err, callbackcrypto.ErrSignature), errors.Is(err, callbackcrypto.ErrReceiveID):
+		// Not ours: a bad signature, or signed with our token for another receiver.
 		return nil, fmt.Errorf("yiwise: %w: %w", platform.ErrUnauthorized, err)
-	}
-	msg, err := c.Decrypt(enc)
-	if err != nil {
-		if errors.Is(err, callbackcrypto.ErrReceiveID) {
-			// Signed by someone holding our token but meant for another receiver.
-			return nil, fmt.Errorf("yiwise: %w: %w", platform.ErrUnauthorized, err)
-		}
+	case err != nil:
 		return nil, fmt.Errorf("yiwise: %w: %w", platform.ErrUnparseable, err)
 	}
 	return msg, nil
