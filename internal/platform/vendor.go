@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -196,6 +197,21 @@ type QuerySpec struct {
 	Args []string
 	// Doc says what it answers, in one line.
 	Doc string
+}
+
+// FindQuery returns the query named name among specs, once args has the count it
+// takes. Errors wrap ErrInvalidInput.
+func FindQuery(specs []QuerySpec, name string, args []string) (QuerySpec, error) {
+	for _, q := range specs {
+		if q.Name != name {
+			continue
+		}
+		if len(args) != len(q.Args) {
+			return q, fmt.Errorf("%w: %s takes %s", ErrInvalidInput, name, strings.Join(append([]string{name}, q.Args...), " "))
+		}
+		return q, nil
+	}
+	return QuerySpec{}, fmt.Errorf("%w: unknown query %q", ErrInvalidInput, name)
 }
 
 // Table is a query's answer: rows for people, and the vendor's own JSON for machines.

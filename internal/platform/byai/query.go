@@ -36,18 +36,9 @@ func (c *client) Queries() []platform.QuerySpec {
 
 // Query asks one of Queries.
 func (c *client) Query(ctx context.Context, name string, args []string) (*platform.Table, error) {
-	var spec *platform.QuerySpec
-	for _, q := range c.Queries() {
-		if q.Name == name {
-			spec = &q
-			break
-		}
-	}
-	if spec == nil {
-		return nil, fmt.Errorf("byai: %w: unknown query %q", platform.ErrInvalidInput, name)
-	}
-	if len(args) != len(spec.Args) {
-		return nil, fmt.Errorf("byai: %w: %s takes %s", platform.ErrInvalidInput, name, strings.Join(append([]string{name}, spec.Args...), " "))
+	spec, err := platform.FindQuery(c.Queries(), name, args)
+	if err != nil {
+		return nil, fmt.Errorf("byai: %w", err)
 	}
 	var arg int64
 	if len(args) == 1 {

@@ -44,22 +44,12 @@ func (c *client) Queries() []platform.QuerySpec {
 
 // Query asks one of Queries.
 func (c *client) Query(ctx context.Context, name string, args []string) (*platform.Table, error) {
-	var spec *platform.QuerySpec
-	for _, q := range c.Queries() {
-		if q.Name == name {
-			spec = &q
-			break
-		}
-	}
-	if spec == nil {
-		return nil, fmt.Errorf("yiwise: no query %q: %w", name, platform.ErrInvalidInput)
-	}
-	if len(args) != len(spec.Args) {
-		return nil, fmt.Errorf("yiwise: %s takes %d argument(s) %v: %w", name, len(spec.Args), spec.Args, platform.ErrInvalidInput)
+	spec, err := platform.FindQuery(c.Queries(), name, args)
+	if err != nil {
+		return nil, fmt.Errorf("yiwise: %w", err)
 	}
 	var arg int64
 	if len(args) == 1 {
-		var err error
 		if arg, err = number(spec.Args[0], args[0]); err != nil {
 			return nil, err
 		}
