@@ -211,27 +211,12 @@ func (c *client) createTaskRequest(t *command.TaskCreate) (*createTaskRequest, e
 	if t == nil {
 		return nil, invalid("no task")
 	}
-	if strings.TrimSpace(t.Name) == "" {
-		return nil, invalid("name is required")
-	}
 	if t.Redial != nil && t.Redial.Enabled {
 		// createTask has no redial settings: a task created without them would quietly
 		// not redial what the command asked it to.
 		return nil, fmt.Errorf("yiwise: createJob has no redial settings (send redial.enabled false or no redial): %w", platform.ErrUnsupported)
 	}
-	mode, ok := modes[t.Mode]
-	if !ok {
-		return nil, invalid("mode %q is not manual or scheduled", t.Mode)
-	}
-	phoneType, ok := phoneTypes[t.LineType]
-	if !ok {
-		return nil, invalid("lineType %q is not mobile, landline or unfixed", t.LineType)
-	}
-	flow, err := dialogFlow(t.Script)
-	if err != nil {
-		return nil, err
-	}
-	lineIDs, err := ids("callerIds", t.CallerIDs)
+	mode, phoneType, flow, lineIDs, err := taskBasics(t)
 	if err != nil {
 		return nil, err
 	}

@@ -107,22 +107,7 @@ func (c *client) jobRequestOf(t *command.TaskCreate) (*jobRequest, error) {
 	if t == nil {
 		return nil, invalid("no task")
 	}
-	if strings.TrimSpace(t.Name) == "" {
-		return nil, invalid("name is required")
-	}
-	mode, ok := modes[t.Mode]
-	if !ok {
-		return nil, invalid("mode %q is not manual or scheduled", t.Mode)
-	}
-	phoneType, ok := phoneTypes[t.LineType]
-	if !ok {
-		return nil, invalid("lineType %q is not mobile, landline or unfixed", t.LineType)
-	}
-	flow, err := dialogFlow(t.Script)
-	if err != nil {
-		return nil, err
-	}
-	callers, err := ids("callerIds", t.CallerIDs)
+	mode, phoneType, flow, callers, err := taskBasics(t)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +167,28 @@ func (c *client) createJob(ctx context.Context, t *command.TaskCreate) (platform
 		return platform.Reply{}, err
 	}
 	return createdTask(env, EndpointJobCreate)
+}
+
+// taskBasics checks and maps what both API families' creates take alike: the name,
+// mode, line type, dialog flow and caller line ids.
+func taskBasics(t *command.TaskCreate) (mode, phoneType string, flow int64, callers []int64, err error) {
+	if strings.TrimSpace(t.Name) == "" {
+		return "", "", 0, nil, invalid("name is required")
+	}
+	var ok bool
+	if mode, ok = modes[t.Mode]; !ok {
+		return "", "", 0, nil, invalid("mode %q is not manual or scheduled", t.Mode)
+	}
+	if phoneType, ok = phoneTypes[t.LineType]; !ok {
+		return "", "", 0, nil, invalid("lineType %q is not mobile, landline or unfixed", t.LineType)
+	}
+	if flow, err = dialogFlow(t.Script); err != nil {
+		return "", "", 0, nil, err
+	}
+	if callers, err = ids("callerIds", t.CallerIDs); err != nil {
+		return "", "", 0, nil, err
+	}
+	return mode, phoneType, flow, callers, nil
 }
 
 func dialogFlow(raw json.RawMessage) (int64, error) {
