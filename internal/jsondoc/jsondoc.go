@@ -22,6 +22,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -70,7 +71,11 @@ type Doc struct {
 	src   []byte
 	nodes []node
 	depth int
-	seen  map[uint64]uint32 // name hashes of a large object, while checking them
+	// names queues the names of the objects being parsed (see uniqueNames); table
+	// and scratch are reused by the check.
+	names   []name
+	table   []uint32
+	scratch []byte
 	// amb is the first ambiguity found; reported only if the document is otherwise
 	// valid JSON, so that a syntax error always reads as one.
 	amb *AmbiguityError
@@ -113,7 +118,7 @@ func (d *Doc) Parse(src []byte) error {
 	if len(src) > 1<<31 {
 		return &SyntaxError{0, "document too large"}
 	}
-	d.src, d.nodes, d.depth, d.amb = src, d.nodes[:0], 0, nil
+	d.src, d.nodes, d.names, d.depth, d.amb = src, d.nodes[:0], d.names[:0], 0, nil
 	i, err := d.value(skipSpace(src, 0))
 	if err == nil {
 		if i = skipSpace(src, i); i < len(src) {
@@ -189,7 +194,7 @@ func (d *Doc) value(i int) (int, error) {
 	var err error
 	switch c := src[i]; {
 	case c == '{':
-		end, err = d.object(i, n)
+		end, err = d.object(i)
 		d.nodes[n].kind = Object
 	case c == '[':
 		end, err = d.array(i)
@@ -220,11 +225,12 @@ func (d *Doc) value(i int) (int, error) {
 	return end, nil
 }
 
-func (d *Doc) object(i int, n int) (int, error) {
+func (d *Doc) object(i int) (int, error) {
 	if d.depth++; d.depth > MaxDepth {
 		return i, &SyntaxError{i, "exceeded max depth"}
 	}
 	src := d.src
+	base := len(d.names)
 	i = skipSpace(src, i+1)
 	if i < len(src) && src[i] == '}' {
 		d.depth--
@@ -238,7 +244,9 @@ func (d *Doc) object(i int, n int) (int, error) {
 		if err != nil {
 			return end, err
 		}
-		d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(end), next: uint32(len(d.nodes) + 1), kind: String, plain: plain})
+		k := uint32(len(d.nodes))
+		d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(end), next: k + 1, kind: String, plain: plain})
+		d.addName(k, i+1, end-1, plain)
 		i = end
 		if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
 			return i, d.errAt(i, "after object key")
@@ -253,7 +261,7 @@ func (d *Doc) object(i int, n int) (int, error) {
 				continue
 			case '}':
 				d.depth--
-				d.uniqueNames(n)
+				d.uniqueNames(base)
 				return i + 1, nil
 			}
 		}
@@ -296,160 +304,227 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 	src := d.src
 	plain = true
 	start := i + 1
-	// Eight bytes at a time while none ends the string or needs a look: the body
-	// of a string is most of a callback.
+	// high gathers the bytes scanned, to tell whether any is not ASCII.
 	var high uint64
-	for i = start; i+8 <= len(src); i += 8 {
-		x := binary.LittleEndian.Uint64(src[i:])
-		if hasSpecial(x) {
-			break
-		}
-		high |= x
-	}
-	ascii := high&0x8080808080808080 == 0
-	// pendingHigh is where a \u escape of a high surrogate ended, if the last
-	// escape was one: only a low surrogate's escape may follow it.
-	pendingHigh := -1
-	for ; i < len(src); i++ {
-		c := src[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			if c >= utf8.RuneSelf {
-				ascii = false
+	i = start
+	for {
+		// Eight bytes at a time up to the first that ends the string or needs a
+		// look: the body of a string is most of a callback.
+		for i+8 <= len(src) {
+			x := binary.LittleEndian.Uint64(src[i:])
+			if m := specials(x); m != 0 {
+				n := bits.TrailingZeros64(m) >> 3
+				high |= x & (1<<(8*n) - 1)
+				i += n
+				break
 			}
-			if pendingHigh >= 0 {
-				d.ambiguous(start-1, "unpaired surrogate escape in string")
-				pendingHigh = -1
-			}
-			continue
+			high |= x
+			i += 8
 		}
-		switch c {
+		for ; i < len(src); i++ {
+			if c := src[i]; c < 0x20 || c == '"' || c == '\\' {
+				break
+			}
+			high |= uint64(src[i])
+		}
+		if i >= len(src) {
+			return i, false, d.errAt(i, "")
+		}
+		switch src[i] {
 		case '"':
-			if pendingHigh >= 0 {
-				d.ambiguous(start-1, "unpaired surrogate escape in string")
-			}
-			if !ascii && !utf8.Valid(src[start:i]) {
+			if high&0x8080808080808080 != 0 && !utf8.Valid(src[start:i]) {
 				d.ambiguous(start-1, "invalid UTF-8 in string")
 			}
 			return i + 1, plain, nil
 		case '\\':
 			plain = false
-			i++
-			if i >= len(src) {
-				return i, false, d.errAt(i, "")
-			}
-			switch src[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				if pendingHigh >= 0 {
-					d.ambiguous(start-1, "unpaired surrogate escape in string")
-					pendingHigh = -1
-				}
-			case 'u':
-				for k := 0; k < 4; k++ {
-					if i++; i >= len(src) || !isHex(src[i]) {
-						return i, false, d.errAt(i, "in \\u hexadecimal character escape")
-					}
-				}
-				r := hex4(src[i-3:])
-				switch {
-				case r >= 0xd800 && r < 0xdc00 && pendingHigh < 0:
-					pendingHigh = i
-				case r >= 0xdc00 && r < 0xe000 && pendingHigh >= 0:
-					pendingHigh = -1
-				case r >= 0xd800 && r < 0xe000 || pendingHigh >= 0:
-					d.ambiguous(start-1, "unpaired surrogate escape in string")
-					pendingHigh = -1
-					if r >= 0xd800 && r < 0xdc00 {
-						pendingHigh = i
-					}
-				}
-			default:
-				return i, false, d.errAt(i, "in string escape code")
+			if i, err = d.escape(i, start); err != nil {
+				return i, false, err
 			}
 		default:
 			return i, false, d.errAt(i, "in string literal")
 		}
 	}
-	return i, false, d.errAt(i, "")
 }
 
-// smallObject is the member count up to which name hashes are compared pairwise;
-// larger objects go through a set.
-const smallObject = 32
-
-// uniqueNames records an ambiguity when the object at node n (complete) repeats a
-// member name. Names are compared by a hash of their text first, so that a typical
-// object costs a few integer comparisons per member and no allocation.
-func (d *Doc) uniqueNames(n int) {
-	nodes := d.nodes
-	var small [smallObject]nameHash
-	names := small[:0]
-	for k := uint32(n + 1); k < uint32(len(nodes)); k = nodes[k+1].next {
-		if len(names) == smallObject {
-			d.uniqueNamesSet(n)
-			return
-		}
-		h := nameHash{d.hashName(k), k}
-		for _, o := range names {
-			if o.h == h.h && d.sameName(o.k, k) {
-				d.repeated(k)
-				return
-			}
-		}
-		names = append(names, h)
+// escape checks the escape at src[i] (a backslash) of the string whose text starts
+// at start, and returns the index just past it: past both halves of a surrogate
+// pair. Half a pair is an ambiguity.
+func (d *Doc) escape(i, start int) (int, error) {
+	src := d.src
+	if i++; i >= len(src) {
+		return i, d.errAt(i, "")
 	}
+	switch src[i] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 1, nil
+	case 'u':
+	default:
+		return i, d.errAt(i, "in string escape code")
+	}
+	r, i, err := d.hexEscape(i)
+	if err != nil {
+		return i, err
+	}
+	switch {
+	case r < 0xd800 || r >= 0xe000:
+		return i, nil
+	case r >= 0xdc00:
+		// A low surrogate with no high one before it.
+		d.ambiguous(start-1, "unpaired surrogate escape in string")
+		return i, nil
+	}
+	// A high surrogate: only the escape of a low one may follow.
+	if i+1 < len(src) && src[i] == '\\' && src[i+1] == 'u' {
+		lo, j, err := d.hexEscape(i + 1)
+		if err != nil {
+			return j, err
+		}
+		if lo >= 0xdc00 && lo < 0xe000 {
+			return j, nil
+		}
+		// Not a pair; the escape that follows is checked on its own.
+	}
+	d.ambiguous(start-1, "unpaired surrogate escape in string")
+	return i, nil
 }
 
-type nameHash struct {
+// hexEscape reads the four hex digits after the 'u' at src[i] and returns the index
+// just past them.
+func (d *Doc) hexEscape(i int) (rune, int, error) {
+	src := d.src
+	for k := 0; k < 4; k++ {
+		if i++; i >= len(src) || !isHex(src[i]) {
+			return 0, i, d.errAt(i, "in \\u hexadecimal character escape")
+		}
+	}
+	return hex4(src[i-3:]), i + 1, nil
+}
+
+// specials marks, in the high bit of each byte of x, the control characters,
+// quotes and backslashes. Borrows carry only past a marked byte, so the lowest mark
+// is exact: the first byte that needs a look.
+func specials(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * ones)
+	b := x ^ ('\\' * ones)
+	return ((x-0x20*ones)&^x | (q-ones)&^q | (b-ones)&^b) & highs
+}
+
+// hasSpecial says whether any byte of x is a control character, a quote or a
+// backslash.
+func hasSpecial(x uint64) bool { return specials(x) != 0 }
+
+// The names of the objects being parsed, innermost last, wait in Doc.names until
+// their object closes and they are checked for repeats. An object's names are
+// compared pairwise by hash up to smallObject of them, and through a table beyond.
+const smallObject = 8
+
+// name is a member name awaiting the check: its node and a hash of its text.
+type name struct {
 	h uint64
 	k uint32
 }
 
-func (d *Doc) uniqueNamesSet(n int) {
-	nodes := d.nodes
-	if d.seen == nil {
-		d.seen = map[uint64]uint32{}
+// addName queues the name at node k (its text src[start:end], plain when it has no
+// escapes) for the check of its object.
+func (d *Doc) addName(k uint32, start, end int, plain bool) {
+	b := d.src[start:end]
+	if !plain {
+		d.scratch = appendUnquoted(d.scratch[:0], b)
+		b = d.scratch
 	}
-	defer clear(d.seen)
-	for k := uint32(n + 1); k < uint32(len(nodes)); k = nodes[k+1].next {
-		h := d.hashName(k)
-		if o, ok := d.seen[h]; ok {
-			if d.sameName(o, k) {
-				d.repeated(k)
+	d.names = append(d.names, name{hashBytes(b), k})
+}
+
+// uniqueNames records an ambiguity when an object, whose names are d.names[base:],
+// repeats a name, and drops them from the queue. Only a name's hash and, when hashes
+// match, its text are compared, so a typical object costs a few integer operations
+// per member and no allocation.
+func (d *Doc) uniqueNames(base int) {
+	names := d.names[base:]
+	d.names = d.names[:base]
+	if d.amb != nil {
+		return // only the first ambiguity is reported
+	}
+	if len(names) <= smallObject {
+		for j := 1; j < len(names); j++ {
+			for _, o := range names[:j] {
+				if o.h == names[j].h {
+					if d.sameName(o.k, names[j].k) {
+						d.repeated(names[j].k)
+						return
+					}
+					d.uniqueNamesExact(names)
+					return
+				}
+			}
+		}
+		return
+	}
+	size := 16
+	for size < 2*len(names) {
+		size <<= 1
+	}
+	if cap(d.table) < size {
+		d.table = make([]uint32, size)
+	}
+	table := d.table[:size]
+	defer clear(table)
+	mask := uint64(size - 1)
+	for j, n := range names {
+		for slot := n.h & mask; ; slot = (slot + 1) & mask {
+			o := table[slot]
+			if o == 0 {
+				table[slot] = uint32(j + 1)
+				break
+			}
+			if names[o-1].h != n.h {
+				continue
+			}
+			if d.sameName(names[o-1].k, n.k) {
+				d.repeated(n.k)
 				return
 			}
 			// Two names with one hash: compare this object's names exactly.
-			d.uniqueNamesExact(n)
+			d.uniqueNamesExact(names)
 			return
 		}
-		d.seen[h] = k
 	}
 }
 
-func (d *Doc) uniqueNamesExact(n int) {
-	nodes := d.nodes
+func (d *Doc) uniqueNamesExact(names []name) {
 	seen := map[string]bool{}
-	for k := uint32(n + 1); k < uint32(len(nodes)); k = nodes[k+1].next {
-		name := string(d.text(k))
+	for _, n := range names {
+		name := string(d.text(n.k))
 		if seen[name] {
-			d.repeated(k)
+			d.repeated(n.k)
 			return
 		}
 		seen[name] = true
 	}
 }
 
-// hashName is FNV-1a of the decoded text of the name at node k.
-func (d *Doc) hashName(k uint32) uint64 {
-	n := &d.nodes[k]
-	b := d.src[n.start+1 : n.end-1]
-	if !n.plain {
-		b = d.text(k)
+// hashBytes is a hash of b read eight bytes at a time (multiply and fold, after
+// wyhash); every byte counts, and the length too.
+func hashBytes(b []byte) uint64 {
+	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+	h := uint64(len(b)) ^ k0
+	for len(b) >= 8 {
+		hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(b), k1)
+		h = hi ^ lo
+		b = b[8:]
 	}
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h = (h ^ uint64(c)) * 1099511628211
+	if len(b) > 0 {
+		var x uint64
+		for i, c := range b {
+			x |= uint64(c) << (8 * i)
+		}
+		hi, lo := bits.Mul64(h^x, k1)
+		h = hi ^ lo
 	}
-	return h
+	hi, lo := bits.Mul64(h, k0)
+	return hi ^ lo
 }
 
 func (d *Doc) repeated(k uint32) {
@@ -466,15 +541,6 @@ func (d *Doc) sameName(a, b uint32) bool {
 		return string(ra) == string(rb)
 	}
 	return string(d.text(a)) == string(d.text(b))
-}
-
-// hasSpecial says whether any byte of x is a control character, a quote or a
-// backslash (exact as a yes or no, though not as to which byte).
-func hasSpecial(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	q := x ^ ('"' * ones)
-	b := x ^ ('\\' * ones)
-	return ((x-0x20*ones)&^x|(q-ones)&^q|(b-ones)&^b)&highs != 0
 }
 
 func isHex(c byte) bool {
@@ -551,11 +617,24 @@ func (d *Doc) literal(i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
+// skipSpace returns the index of the first byte at or after i that is not
+// whitespace: at once when there is none, as in a compact document.
 func skipSpace(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipSpaces(b, i)
+}
+
+func skipSpaces(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
+			// Indentation eight spaces at a time.
+			for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0x2020202020202020 {
+				i += 8
+			}
 		default:
 			return i
 		}
