@@ -45,3 +45,10 @@ func TestIDIsStable(t *testing.T) {
 		t.Errorf("id %s is not a version-8 UUID", id)
 	}
 }
+
+func BenchmarkID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = CallFinishedID("byai", "byai-main", "1540384412")
+	}
+}
