@@ -38,6 +38,57 @@ func Of(v jsondoc.Value) Scalar {
 	return ""
 }
 
+// View is Of(v) as bytes, shared with the document when v is a string without
+// escapes, an integer in plain decimal or a boolean: reading it allocates nothing
+// then. The bytes must not be modified.
+func View(v jsondoc.Value) []byte {
+	switch v.Kind() {
+	case jsondoc.String:
+		if v.Plain() {
+			t, _ := v.Text()
+			return t
+		}
+		return v.AppendText(nil)
+	case jsondoc.Number:
+		if raw := v.Raw(); isDecimal(raw) {
+			return raw
+		}
+		return []byte(Of(v))
+	case jsondoc.True, jsondoc.False:
+		return v.Raw()
+	}
+	return nil
+}
+
+// isDecimal says b is -?[0-9]{1,18}, which Number keeps as it is.
+func isDecimal(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// IntOf is Of(v).Int(), without allocating for a string without escapes or an
+// integer in plain decimal.
+func IntOf(v jsondoc.Value) (int64, bool) {
+	if k := v.Kind(); k != jsondoc.String && k != jsondoc.Number {
+		return 0, false
+	}
+	// A text ParseInt reads is one Number keeps as it is: the same answer as Int.
+	if n, err := strconv.ParseInt(string(bytes.TrimSpace(View(v))), 10, 64); err == nil {
+		return n, true
+	}
+	return Of(v).Int()
+}
+
 // Get reads member name of obj as a Scalar ("" when obj is not an object or has no
 // such member; of repeated names the last counts).
 func Get(obj jsondoc.Value, name string) Scalar { return Of(obj.Get(name)) }

@@ -101,3 +101,30 @@ func TestDecodeLeavesOddFieldsZero(t *testing.T) {
 		t.Error("invalid JSON decoded")
 	}
 }
+
+// View and IntOf read every value as Of does.
+func TestViewAndIntOfReadAsOf(t *testing.T) {
+	doc := `{"s":"abc","e":"a\u0062c","sp":" 42 ","esp":" \u0034\u0032","n":42,"neg":-7,"z":-0,"f":1e3,"x":1.5,"r":12.0,` +
+		`"big":1234567890123456789,"huge":12345678901234567890,"t":true,"no":false,"0":null,"o":{"a":[" 7 ",""]},"fl":"1.5e3","w":"ı"}`
+	d, err := jsondoc.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v jsondoc.Value)
+	walk = func(v jsondoc.Value) {
+		if got, want := string(View(v)), string(Of(v)); got != want {
+			t.Errorf("%s: View %q, Of %q", v.Raw(), got, want)
+		}
+		n, ok := IntOf(v)
+		if wn, wok := Of(v).Int(); n != wn || ok != wok {
+			t.Errorf("%s: IntOf %d %v, Of.Int %d %v", v.Raw(), n, ok, wn, wok)
+		}
+		v.Members(func(_, m jsondoc.Value) bool { walk(m); return true })
+		v.Elems(func(e jsondoc.Value) bool { walk(e); return true })
+	}
+	walk(d.Root())
+	walk(jsondoc.Value{})
+	if a := testing.AllocsPerRun(100, func() { _, _ = IntOf(d.Root().Get("sp")); _, _ = IntOf(d.Root().Get("n")) }); a != 0 {
+		t.Errorf("IntOf allocates %v times", a)
+	}
+}

@@ -1,6 +1,7 @@
 package byai
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -165,22 +166,23 @@ func (p *parser) out(kind, typ, id, subject, key string, at time.Time, data any)
 	}
 }
 
-// scene is what the call event reads of sceneInstance.
+// scene is what the call event reads of sceneInstance: the values, read as text
+// only where the event needs text (which allocates), not where it needs a number.
 type scene struct {
 	callInstanceID, inboundInstanceID, companyID, callJobID, jobName, customerID,
 	customerName, customerTelephone, finishStatus, duration, chatRound, startTime,
-	endTime, callerPhone, calleePhone, luyinOssURL, userLuyinOssURL, hangUp, corpName loose.Scalar
+	endTime, callerPhone, calleePhone, luyinOssURL, userLuyinOssURL, hangUp, corpName jsondoc.Value
 	// luyunOssURL is the recording as the callback document's table spells it
 	// (luyunOssUrl); its example, and the vendor, write luyinOssUrl, which wins.
-	luyunOssURL loose.Scalar
+	luyunOssURL jsondoc.Value
 }
 
 // readScene reads sceneInstance in one pass; of repeated names the last wins.
-func readScene(si jsondoc.Value) *scene {
-	s := new(scene)
+func readScene(si jsondoc.Value) scene {
+	var s scene
 	for name, v := range si.Members {
 		n, _ := name.Text()
-		var f *loose.Scalar
+		var f *jsondoc.Value
 		switch string(n) {
 		case "callInstanceId":
 			f = &s.callInstanceID
@@ -225,10 +227,7 @@ func readScene(si jsondoc.Value) *scene {
 		default:
 			continue
 		}
-		*f = loose.Of(v)
-	}
-	if s.luyinOssURL == "" {
-		s.luyinOssURL = s.luyunOssURL
+		*f = v
 	}
 	return s
 }
@@ -243,7 +242,7 @@ func readResults(list jsondoc.Value) callResults {
 	var r callResults
 	for tr := range list.Elems {
 		var v *jsondoc.Value
-		switch loose.Get(tr, "resultName").ID() {
+		switch string(bytes.TrimSpace(loose.View(tr.Get("resultName")))) {
 		case resultIntent:
 			v = &r.intent
 		case resultTags:
@@ -263,35 +262,39 @@ func readResults(list jsondoc.Value) callResults {
 func (p *parser) call(direction string) ([]event.Out, error) {
 	si := readScene(p.rec.Get("sceneInstance"))
 	results := readResults(p.rec.Get("taskResult"))
-	callID, caller := si.callInstanceID.ID(), si.callerPhone
+	callID, caller := loose.Of(si.callInstanceID).ID(), si.callerPhone
 	if direction == "inbound" {
-		callID, caller = si.inboundInstanceID.ID(), si.calleePhone
+		callID, caller = loose.Of(si.inboundInstanceID).ID(), si.calleePhone
 		if callID == "" {
-			callID = si.callInstanceID.ID()
+			callID = loose.Of(si.callInstanceID).ID()
 		}
+	}
+	recording := loose.Of(si.luyinOssURL)
+	if recording == "" {
+		recording = loose.Of(si.luyunOssURL)
 	}
 	if callID == "" {
 		return nil, unparseable("call record has no call id")
 	}
 	loc := p.acct.Loc()
-	started, startOK := localTime(si.startTime, loc)
-	ended, endOK := localTime(si.endTime, loc)
-	status, vendorStatus := code(si.finishStatus, callStatuses, event.StatusUnknown)
+	started, startOK := localTimeOf(si.startTime, loc)
+	ended, endOK := localTimeOf(si.endTime, loc)
+	status, vendorStatus := codeOf(si.finishStatus, callStatuses, event.StatusUnknown)
 	level, label := intent(loose.Get(results.intent, "resultValueAlias"), loose.Get(results.intent, "resultValue"), results.intent.Exists())
 	cf := &event.CallFinished{
 		Vendor:    Name,
 		Account:   p.acct.Name,
 		Direction: direction,
 		CallID:    callID,
-		TaskID:    event.Str(si.callJobID.ID()),
-		TaskName:  si.jobName.Ptr(),
-		CompanyID: event.Str(si.companyID.ID()),
+		TaskID:    event.Str(loose.Of(si.callJobID).ID()),
+		TaskName:  loose.Of(si.jobName).Ptr(),
+		CompanyID: event.Str(loose.Of(si.companyID).ID()),
 		Customer: event.Customer{
-			ID:    event.Str(si.customerID.ID()),
-			Name:  si.customerName.Ptr(),
-			Phone: si.customerTelephone.Ptr(),
+			ID:    event.Str(loose.Of(si.customerID).ID()),
+			Name:  loose.Of(si.customerName).Ptr(),
+			Phone: loose.Of(si.customerTelephone).Ptr(),
 		},
-		CallerNumber:         caller.Ptr(),
+		CallerNumber:         loose.Of(caller).Ptr(),
 		Status:               status,
 		VendorStatus:         vendorStatus,
 		Answered:             status == event.StatusAnswered,
@@ -302,8 +305,8 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 		StartedAt:            rfc3339(started, startOK),
 		EndedAt:              rfc3339(ended, endOK),
 		HangupBy:             hangupBy(si.hangUp),
-		RecordingURL:         si.luyinOssURL.Ptr(),
-		CustomerRecordingURL: si.userLuyinOssURL.Ptr(),
+		RecordingURL:         recording.Ptr(),
+		CustomerRecordingURL: loose.Of(si.userLuyinOssURL).Ptr(),
 		Transcript:           transcript(p.rec.Path("phoneLog", "phoneLogs")),
 		Attempt:              attempt(si.corpName),
 		DurationSeconds:      count(si.duration),
@@ -374,7 +377,7 @@ func (p *parser) taskStatus() ([]event.Out, error) {
 	if taskID == "" {
 		return nil, unparseable("job info has no callJobId")
 	}
-	status, vendorStatus := code(loose.Get(job, "status"), taskStatuses, event.TaskUnknown)
+	status, vendorStatus := codeOf(job.Get("status"), taskStatuses, event.TaskUnknown)
 	ts := &event.TaskStatus{
 		Vendor:       Name,
 		Account:      p.acct.Name,
@@ -403,6 +406,19 @@ func code(f loose.Scalar, names []string, unknown string) (name, vendor string) 
 	if !ok {
 		return unknown, f.ID()
 	}
+	return codeName(n, names, unknown)
+}
+
+// codeOf is code(loose.Of(f), names, unknown), reading a number without allocating.
+func codeOf(f jsondoc.Value, names []string, unknown string) (name, vendor string) {
+	n, ok := loose.IntOf(f)
+	if !ok {
+		return unknown, loose.Of(f).ID()
+	}
+	return codeName(n, names, unknown)
+}
+
+func codeName(n int64, names []string, unknown string) (name, vendor string) {
 	vendor = strconv.FormatInt(n, 10)
 	if n < 0 || n >= int64(len(names)) {
 		return unknown, vendor
@@ -459,15 +475,15 @@ func concerns(tr jsondoc.Value) []string {
 }
 
 // count reads a quantity; anything but a natural number reads as 0.
-func count(f loose.Scalar) int64 {
-	if n, ok := f.Int(); ok && n > 0 {
+func count(f jsondoc.Value) int64 {
+	if n, ok := loose.IntOf(f); ok && n > 0 {
 		return n
 	}
 	return 0
 }
 
-func hangupBy(f loose.Scalar) *string {
-	switch n, ok := f.Int(); {
+func hangupBy(f jsondoc.Value) *string {
+	switch n, ok := loose.IntOf(f); {
 	case ok && n == 0:
 		return event.Str("robot")
 	case ok && n == 1:
@@ -479,21 +495,21 @@ func hangupBy(f loose.Scalar) *string {
 func transcript(logs jsondoc.Value) []event.Utterance {
 	out := make([]event.Utterance, 0, logs.Len())
 	for l := range logs.Elems {
-		var speaker, content, start, end loose.Scalar
+		var speaker, content, start, end jsondoc.Value
 		for name, v := range l.Members {
 			switch n, _ := name.Text(); string(n) {
 			case "speaker":
-				speaker = loose.Of(v)
+				speaker = v
 			case "content":
-				content = loose.Of(v)
+				content = v
 			case "startTime":
-				start = loose.Of(v)
+				start = v
 			case "endTime":
-				end = loose.Of(v)
+				end = v
 			}
 		}
-		u := event.Utterance{Text: string(content)}
-		switch strings.ToUpper(speaker.ID()) {
+		var u event.Utterance
+		switch speakerOf(speaker) {
 		case "AI":
 			u.Speaker = "robot"
 		case "ME":
@@ -502,10 +518,11 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 			// The schema knows only the robot and the customer.
 			continue
 		}
-		if n, ok := start.Int(); ok && n >= 0 {
+		u.Text = string(loose.Of(content))
+		if n, ok := loose.IntOf(start); ok && n >= 0 {
 			u.StartMs = &n
 		}
-		if n, ok := end.Int(); ok && n >= 0 {
+		if n, ok := loose.IntOf(end); ok && n >= 0 {
 			u.EndMs = &n
 		}
 		out = append(out, u)
@@ -513,11 +530,34 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 	return out
 }
 
+// speakerOf is strings.ToUpper(loose.Of(v).ID()), without allocating for the
+// plain ASCII text a speaker is.
+func speakerOf(v jsondoc.Value) string {
+	b := bytes.TrimSpace(loose.View(v))
+	if len(b) != 2 || b[0] >= utf8.RuneSelf || b[1] >= utf8.RuneSelf {
+		return strings.ToUpper(loose.Of(v).ID())
+	}
+	var up [2]byte
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up[i] = c
+	}
+	switch string(up[:]) {
+	case "AI":
+		return "AI"
+	case "ME":
+		return "ME"
+	}
+	return ""
+}
+
 // attempt reads calledTimes from corpName, which the vendor uses to carry a JSON string
 // of call metadata.
-func attempt(corpName loose.Scalar) int {
-	n, _ := jsondoc.With([]byte(corpName), func(meta jsondoc.Value) (int64, error) {
-		n, ok := loose.Get(meta, "calledTimes").Int()
+func attempt(corpName jsondoc.Value) int {
+	n, _ := jsondoc.With(loose.View(corpName), func(meta jsondoc.Value) (int64, error) {
+		n, ok := loose.IntOf(meta.Get("calledTimes"))
 		if !ok {
 			return 0, nil
 		}
@@ -529,9 +569,22 @@ func attempt(corpName loose.Scalar) int {
 	return 1
 }
 
+// localTimeOf is localTime(loose.Of(f), loc), without allocating for a string
+// without escapes.
+func localTimeOf(f jsondoc.Value, loc *time.Location) (time.Time, bool) {
+	if !f.Plain() {
+		return localTime(loose.Of(f), loc)
+	}
+	t, _ := f.Text()
+	return localTimeText(string(bytes.TrimSpace(t)), loc)
+}
+
 // localTime reads a vendor local time ("2019-01-12 16:09:32"), or epoch milliseconds.
 func localTime(f loose.Scalar, loc *time.Location) (time.Time, bool) {
-	s := strings.TrimSpace(string(f))
+	return localTimeText(strings.TrimSpace(string(f)), loc)
+}
+
+func localTimeText(s string, loc *time.Location) (time.Time, bool) {
 	if t, err := time.ParseInLocation(localLayout, s, loc); err == nil {
 		return t, true
 	}
