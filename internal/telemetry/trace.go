@@ -63,7 +63,11 @@ func StartWebhookSpan(ctx context.Context, r *http.Request, account string) (con
 		return tr.Start(ctx, WebhookRoute, trace.WithSpanKind(trace.SpanKindServer))
 	}
 	method, methodAttrs := httpMethod(r.Method)
-	attrs := append(methodAttrs,
+	// Room for every attribute below at once: growing the slice step by step was
+	// most of this function's cost.
+	attrs := make([]attribute.KeyValue, 0, 14)
+	attrs = append(attrs, methodAttrs...)
+	attrs = append(attrs,
 		semconv.HTTPRoute(WebhookRoute),
 		semconv.URLPath(r.URL.Path),
 		AttrAccount.String(account),
@@ -89,22 +93,38 @@ func StartWebhookSpan(ctx context.Context, r *http.Request, account string) (con
 		attrs = append(attrs, semconv.UserAgentOriginal(ua))
 	}
 	if r.ProtoMajor > 0 {
-		v := strconv.Itoa(r.ProtoMajor)
-		if r.ProtoMajor == 1 {
-			v += "." + strconv.Itoa(r.ProtoMinor)
-		}
-		attrs = append(attrs, semconv.NetworkProtocolVersion(v))
+		attrs = append(attrs, semconv.NetworkProtocolVersion(protocolVersion(r.ProtoMajor, r.ProtoMinor)))
 	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...)}
 	remote := trace.SpanContextFromContext(traceContext.Extract(context.Background(), propagation.HeaderCarrier(r.Header)))
 	if remote.IsValid() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: remote}))
 	}
-	name := method + " " + WebhookRoute
-	if method == "_OTHER" {
+	var name string
+	switch method {
+	case http.MethodPost:
+		name = http.MethodPost + " " + WebhookRoute // a constant: webhooks are POSTed
+	case "_OTHER":
 		name = "HTTP " + WebhookRoute
+	default:
+		name = method + " " + WebhookRoute
 	}
 	return tr.Start(ctx, name, opts...)
+}
+
+// protocolVersion is network.protocol.version: "1.1", "2".
+func protocolVersion(major, minor int) string {
+	switch {
+	case major == 1 && minor == 1:
+		return "1.1"
+	case major == 1 && minor == 0:
+		return "1.0"
+	case major == 2:
+		return "2"
+	case major == 1:
+		return "1." + strconv.Itoa(minor)
+	}
+	return strconv.Itoa(major)
 }
 
 // EndHTTP records the response status on a server span and ends it; 5xx
