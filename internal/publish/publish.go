@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	ceevent "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/trace"
 
@@ -102,8 +105,13 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 		}
 	}
 	ev := cloudevents.NewEvent()
+	ec, _ := ev.Context.(*ceevent.EventContextV1)
 	ev.SetID(out.ID)
-	ev.SetSource(Source(vendor, account))
+	if src, ok := urls.source(vendor, account); ok && ec != nil {
+		ec.Source = src
+	} else {
+		ev.SetSource(Source(vendor, account))
+	}
 	ev.SetType(out.Type)
 	if out.Subject != "" {
 		ev.SetSubject(out.Subject)
@@ -113,15 +121,95 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 		t = time.Now()
 	}
 	ev.SetTime(t)
-	ev.SetDataSchema(schemas.URI(name))
-	ev.SetExtension("vendor", vendor)
-	ev.SetExtension("account", account)
-	ev.SetExtension("partitionkey", out.Key)
+	if schema, ok := urls.schema(name); ok && ec != nil {
+		ec.DataSchema = &schema
+	} else {
+		ev.SetDataSchema(schemas.URI(name))
+	}
+	if ec != nil {
+		// What SetExtension stores (these names are valid and lower-case, and it
+		// keeps a string as it is), at once: one call each cost a map growth, a
+		// boxed value and a concatenation.
+		ec.Extensions = map[string]any{"vendor": vendor, "account": account, "partitionkey": out.Key}
+	} else {
+		ev.SetExtension("vendor", vendor)
+		ev.SetExtension("account", account)
+		ev.SetExtension("partitionkey", out.Key)
+	}
 	// data is compact JSON from json.Marshal: set it as is rather than through
 	// SetData, which would parse and re-encode it.
 	ev.SetDataContentType(cloudevents.ApplicationJSON)
 	ev.DataEncoded = data
 	return ev, nil
+}
+
+// urls holds the source and schema URIs of events as the setters parse them: they
+// are few (an account's source, a type's schema), and parsing them for every event
+// was a good part of Build.
+var urls parsedURLs
+
+type parsedURLs struct {
+	mu      sync.RWMutex
+	sources map[[2]string]types.URIRef // by vendor and account
+	schemas map[string]types.URI       // by schema name
+}
+
+// maxParsedURLs bounds each map should Build ever see unconfigured names.
+const maxParsedURLs = 1024
+
+// source is what SetSource(Source(vendor, account)) stores; ok is false when it
+// fails to parse (then the setter records the error).
+func (c *parsedURLs) source(vendor, account string) (types.URIRef, bool) {
+	k := [2]string{vendor, account}
+	c.mu.RLock()
+	u, ok := c.sources[k]
+	c.mu.RUnlock()
+	if ok {
+		return u, true
+	}
+	pu, err := url.Parse(Source(vendor, account))
+	if err != nil {
+		return types.URIRef{}, false
+	}
+	u = types.URIRef{URL: *pu}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sources == nil {
+		c.sources = map[[2]string]types.URIRef{}
+	}
+	if len(c.sources) < maxParsedURLs {
+		c.sources[k] = u
+	}
+	return u, true
+}
+
+// schema is what SetDataSchema(schemas.URI(name)) stores (a copy for each event);
+// ok is false when it would store something else.
+func (c *parsedURLs) schema(name string) (types.URI, bool) {
+	c.mu.RLock()
+	u, ok := c.schemas[name]
+	c.mu.RUnlock()
+	if ok {
+		return u, true
+	}
+	s := schemas.URI(name)
+	if strings.TrimSpace(s) != s {
+		return types.URI{}, false
+	}
+	pu, err := url.Parse(s)
+	if err != nil {
+		return types.URI{}, false
+	}
+	u = types.URI{URL: *pu}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.schemas == nil {
+		c.schemas = map[string]types.URI{}
+	}
+	if len(c.schemas) < maxParsedURLs {
+		c.schemas[name] = u
+	}
+	return u, true
 }
 
 // marshal encodes event data. The vendor's raw object is spliced in as it came
