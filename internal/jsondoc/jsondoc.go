@@ -182,37 +182,51 @@ func (d *Doc) errAt(i int, what string) error {
 	return &SyntaxError{i, fmt.Sprintf("invalid character %q %s", d.src[i], what)}
 }
 
+// push appends a zero node and returns its index. Its fields are then set in
+// place: a node built whole and copied in stalled on reading back the narrow
+// stores it was built with.
+func (d *Doc) push() int {
+	n := len(d.nodes)
+	if n < cap(d.nodes) {
+		d.nodes = d.nodes[:n+1]
+		d.nodes[n] = node{}
+	} else {
+		d.nodes = append(d.nodes, node{})
+	}
+	return n
+}
+
 // value indexes the value at src[i] and returns the index just past it.
 func (d *Doc) value(i int) (int, error) {
 	src := d.src
 	if i >= len(src) {
 		return i, d.errAt(i, "")
 	}
-	n := len(d.nodes)
-	d.nodes = append(d.nodes, node{start: uint32(i)})
+	n := d.push()
+	d.nodes[n].start = uint32(i)
 	var end int
 	var err error
-	switch c := src[i]; {
-	case c == '{':
-		end, err = d.object(i)
-		d.nodes[n].kind = Object
-	case c == '[':
-		end, err = d.array(i)
-		d.nodes[n].kind = Array
-	case c == '"':
+	switch src[i] {
+	case '"':
 		var plain bool
 		end, plain, err = d.string(i)
 		d.nodes[n].kind, d.nodes[n].plain = String, plain
-	case c == '-' || c >= '0' && c <= '9':
+	case '{':
+		end, err = d.object(i)
+		d.nodes[n].kind = Object
+	case '[':
+		end, err = d.array(i)
+		d.nodes[n].kind = Array
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		end, err = d.number(i)
 		d.nodes[n].kind = Number
-	case c == 't':
+	case 't':
 		end, err = d.literal(i, "true")
 		d.nodes[n].kind = True
-	case c == 'f':
+	case 'f':
 		end, err = d.literal(i, "false")
 		d.nodes[n].kind = False
-	case c == 'n':
+	case 'n':
 		end, err = d.literal(i, "null")
 		d.nodes[n].kind = Null
 	default:
@@ -244,8 +258,9 @@ func (d *Doc) object(i int) (int, error) {
 		if err != nil {
 			return end, err
 		}
-		k := uint32(len(d.nodes))
-		d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(end), next: k + 1, kind: String, plain: plain})
+		k := uint32(d.push())
+		nd := &d.nodes[k]
+		nd.start, nd.end, nd.next, nd.kind, nd.plain = uint32(i), uint32(end), k+1, String, plain
 		d.addName(k, i+1, end-1, plain)
 		i = end
 		if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
@@ -631,8 +646,13 @@ func skipSpaces(b []byte, i int) int {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
-			// Indentation eight spaces at a time.
-			for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0x2020202020202020 {
+			// Indentation eight spaces at a time, and the rest of it at once.
+			for i+8 <= len(b) {
+				x := binary.LittleEndian.Uint64(b[i:]) ^ 0x2020202020202020
+				if x != 0 {
+					i += bits.TrailingZeros64(x) >> 3
+					break
+				}
 				i += 8
 			}
 		default:
