@@ -521,24 +521,38 @@ func (d *Doc) uniqueNamesExact(names []name) {
 }
 
 // hashBytes is a hash of b read eight bytes at a time (multiply and fold, after
-// wyhash); every byte counts, and the length too.
+// wyhash); every byte counts, and the length too. A name of up to 16 bytes, as
+// most are, is read in at most two loads.
 func hashBytes(b []byte) uint64 {
 	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	h := uint64(len(b)) ^ k0
-	for len(b) >= 8 {
-		hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(b), k1)
-		h = hi ^ lo
-		b = b[8:]
-	}
-	if len(b) > 0 {
-		var x uint64
+	n := len(b)
+	var x, y uint64
+	switch {
+	case n > 16:
+		// Whole words, then the last eight bytes (overlapping the last word read).
+		h := uint64(n) ^ k0
+		for r := b; len(r) > 8; r = r[8:] {
+			hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(r), k1)
+			h = hi ^ lo
+		}
+		x, y = h, binary.LittleEndian.Uint64(b[n-8:])
+	case n > 8:
+		x, y = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n == 8:
+		x = binary.LittleEndian.Uint64(b)
+	default:
 		for i, c := range b {
 			x |= uint64(c) << (8 * i)
 		}
-		hi, lo := bits.Mul64(h^x, k1)
-		h = hi ^ lo
 	}
-	hi, lo := bits.Mul64(h, k0)
+	return mix(x, y, n)
+}
+
+// mix folds the words of a name and its length into its hash.
+func mix(x, y uint64, n int) uint64 {
+	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+	hi, lo := bits.Mul64(x^k0, y^k1)
+	hi, lo = bits.Mul64(hi^lo^uint64(n), k0)
 	return hi ^ lo
 }
 

@@ -356,3 +356,56 @@ func TestHasSpecial(t *testing.T) {
 		check(r.Uint64())
 	}
 }
+
+// Every byte of a name and its length count in its hash (a collision would only
+// cost an exact comparison, but a hash that ignores bytes would make them common).
+func TestHashBytesReadsEveryByte(t *testing.T) {
+	seen := map[uint64]string{}
+	for n := 0; n <= 40; n++ {
+		base := bytes.Repeat([]byte{'a'}, n)
+		variants := [][]byte{base}
+		for i := range n {
+			v := bytes.Clone(base)
+			v[i] = 'b'
+			variants = append(variants, v)
+		}
+		for _, v := range variants {
+			h := hashBytes(v)
+			if o, ok := seen[h]; ok {
+				t.Fatalf("%q and %q hash alike", o, v)
+			}
+			seen[h] = string(v)
+		}
+	}
+}
+
+// Names whose hashes match are compared exactly, pairwise or through the table.
+func TestUniqueNamesOnEqualHashes(t *testing.T) {
+	for _, count := range []int{2, 12} {
+		for _, repeat := range []bool{false, true} {
+			var objs []string
+			for i := range count {
+				objs = append(objs, fmt.Sprintf(`{"n%d":%d}`, i, i))
+			}
+			if repeat {
+				objs[count-1] = `{"n0":0}`
+			}
+			var d Doc
+			if err := d.Parse([]byte("[" + strings.Join(objs, ",") + "]")); err != nil {
+				t.Fatal(err)
+			}
+			// The objects' names as if they were one object's, all of one hash.
+			var queue []name
+			for k := range d.nodes {
+				if k > 0 && d.nodes[k].kind == String && d.nodes[k-1].kind == Object {
+					queue = append(queue, name{h: 42, k: uint32(k)})
+				}
+			}
+			d.names = queue
+			d.uniqueNames(0)
+			if (d.amb != nil) != repeat {
+				t.Errorf("%d names, repeated %v: ambiguity %v", count, repeat, d.amb)
+			}
+		}
+	}
+}
