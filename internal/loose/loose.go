@@ -48,7 +48,8 @@ func View(v jsondoc.Value) []byte {
 			t, _ := v.Text()
 			return t
 		}
-		return v.AppendText(nil)
+		// Decoded text is never longer than its escaped form.
+		return v.AppendText(make([]byte, 0, len(v.Raw())))
 	case jsondoc.Number:
 		if raw := v.Raw(); isDecimal(raw) {
 			return raw
