@@ -281,20 +281,21 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 	ended, endOK := localTimeOf(si.endTime, loc)
 	status, vendorStatus := codeOf(si.finishStatus, callStatuses, event.StatusUnknown)
 	level, label := intent(loose.Get(results.intent, "resultValueAlias"), loose.Get(results.intent, "resultValue"), results.intent.Exists())
+	ps := new(strs)
 	cf := &event.CallFinished{
 		Vendor:    Name,
 		Account:   p.acct.Name,
 		Direction: direction,
 		CallID:    callID,
-		TaskID:    event.Str(loose.Of(si.callJobID).ID()),
-		TaskName:  loose.Of(si.jobName).Ptr(),
-		CompanyID: event.Str(loose.Of(si.companyID).ID()),
+		TaskID:    ps.ptr(loose.Of(si.callJobID).ID()),
+		TaskName:  ps.ptr(string(loose.Of(si.jobName))),
+		CompanyID: ps.ptr(loose.Of(si.companyID).ID()),
 		Customer: event.Customer{
-			ID:    event.Str(loose.Of(si.customerID).ID()),
-			Name:  loose.Of(si.customerName).Ptr(),
-			Phone: loose.Of(si.customerTelephone).Ptr(),
+			ID:    ps.ptr(loose.Of(si.customerID).ID()),
+			Name:  ps.ptr(string(loose.Of(si.customerName))),
+			Phone: ps.ptr(string(loose.Of(si.customerTelephone))),
 		},
-		CallerNumber:         loose.Of(caller).Ptr(),
+		CallerNumber:         ps.ptr(string(loose.Of(caller))),
 		Status:               status,
 		VendorStatus:         vendorStatus,
 		Answered:             status == event.StatusAnswered,
@@ -302,11 +303,11 @@ func (p *parser) call(direction string) ([]event.Out, error) {
 		IntentLabel:          label,
 		Tags:                 tags(results.tags),
 		Concerns:             concerns(results.concerns),
-		StartedAt:            rfc3339(started, startOK),
-		EndedAt:              rfc3339(ended, endOK),
-		HangupBy:             hangupBy(si.hangUp),
-		RecordingURL:         recording.Ptr(),
-		CustomerRecordingURL: loose.Of(si.userLuyinOssURL).Ptr(),
+		StartedAt:            ps.ptr(rfc3339(started, startOK)),
+		EndedAt:              ps.ptr(rfc3339(ended, endOK)),
+		HangupBy:             ps.ptr(hangupBy(si.hangUp)),
+		RecordingURL:         ps.ptr(string(recording)),
+		CustomerRecordingURL: ps.ptr(string(loose.Of(si.userLuyinOssURL))),
 		Transcript:           transcript(p.rec.Path("phoneLog", "phoneLogs")),
 		Attempt:              attempt(si.corpName),
 		DurationSeconds:      count(si.duration),
@@ -482,14 +483,15 @@ func count(f jsondoc.Value) int64 {
 	return 0
 }
 
-func hangupBy(f jsondoc.Value) *string {
+// hangupBy is who hung up, "" when the vendor does not say.
+func hangupBy(f jsondoc.Value) string {
 	switch n, ok := loose.IntOf(f); {
 	case ok && n == 0:
-		return event.Str("robot")
+		return "robot"
 	case ok && n == 1:
-		return event.Str("customer")
+		return "customer"
 	}
-	return nil
+	return ""
 }
 
 func transcript(logs jsondoc.Value) []event.Utterance {
@@ -594,11 +596,31 @@ func localTimeText(s string, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func rfc3339(t time.Time, ok bool) *string {
+func rfc3339(t time.Time, ok bool) string {
 	if !ok {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}
+
+// strs holds the text of a call event's optional fields: their pointers point into
+// it, one allocation for them all rather than one each.
+type strs struct {
+	a [12]string
+	n int
+}
+
+// ptr is event.Str(s): nil for "", else a pointer to s.
+func (p *strs) ptr(s string) *string {
+	if s == "" {
 		return nil
 	}
-	return event.Str(t.Format(time.RFC3339))
+	if p.n == len(p.a) {
+		return event.Str(s)
+	}
+	p.a[p.n] = s
+	p.n++
+	return &p.a[p.n-1]
 }
 
 // recordPhones lists the phone numbers in a vendor record, leaving out its volatile
