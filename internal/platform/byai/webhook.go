@@ -495,7 +495,14 @@ func hangupBy(f jsondoc.Value) string {
 }
 
 func transcript(logs jsondoc.Value) []event.Utterance {
-	out := make([]event.Utterance, 0, logs.Len())
+	n := logs.Len()
+	out := make([]event.Utterance, 0, n)
+	// The utterances' times point into one array rather than one allocation each.
+	ms := make([]int64, 0, 2*n)
+	at := func(v int64) *int64 {
+		ms = append(ms, v)
+		return &ms[len(ms)-1]
+	}
 	for l := range logs.Elems {
 		var speaker, content, start, end jsondoc.Value
 		for name, v := range l.Members {
@@ -522,10 +529,10 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 		}
 		u.Text = string(loose.Of(content))
 		if n, ok := loose.IntOf(start); ok && n >= 0 {
-			u.StartMs = &n
+			u.StartMs = at(n)
 		}
 		if n, ok := loose.IntOf(end); ok && n >= 0 {
-			u.EndMs = &n
+			u.EndMs = at(n)
 		}
 		out = append(out, u)
 	}
