@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -520,9 +521,13 @@ func (d *Doc) uniqueNamesExact(names []name) {
 	}
 }
 
-// hashBytes is a hash of b read eight bytes at a time (multiply and fold, after
-// wyhash); every byte counts, and the length too. A name of up to 16 bytes, as
-// most are, is read in at most two loads.
+// hashSeed keys the name hash, so that no one can write a document of names that
+// crowd one part of the table (which would make checking them quadratic).
+var hashSeed = rand.Uint64()
+
+// hashBytes is a keyed hash of b read eight bytes at a time (multiply and fold,
+// after wyhash, as the runtime's own fallback); every byte counts, and the length
+// too. A name of up to 16 bytes, as most are, is read in at most two loads.
 func hashBytes(b []byte) uint64 {
 	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
 	n := len(b)
@@ -530,7 +535,7 @@ func hashBytes(b []byte) uint64 {
 	switch {
 	case n > 16:
 		// Whole words, then the last eight bytes (overlapping the last word read).
-		h := uint64(n) ^ k0
+		h := uint64(n) ^ k0 ^ hashSeed
 		for r := b; len(r) > 8; r = r[8:] {
 			hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(r), k1)
 			h = hi ^ lo
@@ -551,7 +556,7 @@ func hashBytes(b []byte) uint64 {
 // mix folds the words of a name and its length into its hash.
 func mix(x, y uint64, n int) uint64 {
 	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	hi, lo := bits.Mul64(x^k0, y^k1)
+	hi, lo := bits.Mul64(x^k0^hashSeed, y^k1)
 	hi, lo = bits.Mul64(hi^lo^uint64(n), k0)
 	return hi ^ lo
 }
