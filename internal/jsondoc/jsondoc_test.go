@@ -409,3 +409,34 @@ func TestUniqueNamesOnEqualHashes(t *testing.T) {
 		}
 	}
 }
+
+// validUTF8 agrees with utf8.Valid, on Chinese text and on every short sequence
+// around the three-byte runes it checks itself.
+func TestValidUTF8(t *testing.T) {
+	check := func(b []byte) {
+		if got, want := validUTF8(b), utf8.Valid(b); got != want {
+			t.Fatalf("validUTF8(%q) = %v, utf8.Valid %v", b, got, want)
+		}
+	}
+	check([]byte("喂，您好，这里是用户测试电话 C级(很少) 🔑"))
+	bytesOf := []byte{0x00, 0x41, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf4, 0xf5, 0xff}
+	var rec func(prefix []byte, n int)
+	rec = func(prefix []byte, n int) {
+		check(prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range bytesOf {
+			rec(append(prefix, c), n-1)
+		}
+	}
+	rec(nil, 4)
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200_000 {
+		b := make([]byte, r.IntN(24))
+		for i := range b {
+			b[i] = bytesOf[r.IntN(len(bytesOf))]
+		}
+		check(b)
+	}
+}
