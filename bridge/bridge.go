@@ -23,6 +23,7 @@ import (
 	"github.com/callbridge/callbridge/internal/broker"
 	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/event"
+	"github.com/callbridge/callbridge/internal/idleconns"
 	"github.com/callbridge/callbridge/internal/ledger"
 	"github.com/callbridge/callbridge/internal/platform"
 	"github.com/callbridge/callbridge/internal/privacy"
@@ -275,7 +276,11 @@ func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	addr := ln.Addr().String()
+	idle := &idleconns.Reaper{Max: b.cfg.HTTPMaxIdleConns, Closed: func(n int) {
+		b.log.Debug("closed surplus idle connections", "closed", n)
+	}}
 	srv := &http.Server{
+		ConnState:         idle.ConnState,
 		Handler:           b.handler,
 		ReadHeaderTimeout: b.cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       b.cfg.HTTPReadTimeout,
@@ -299,6 +304,11 @@ func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fail(fmt.Errorf("bridge: http server on %s: %w", addr, err))
 		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		idle.Run(halves)
 	}()
 	if b.out != nil {
 		wg.Add(1)

@@ -38,25 +38,16 @@ type writes struct {
 	pending map[string]*write
 	// running is every write not yet finished, for readiness.
 	running map[*write]struct{}
-	// acked maps an acknowledged event id to when it is forgotten; ackOrder lists
-	// them oldest first so that the oldest go when the window or the count is full.
-	acked    map[string]time.Time
-	ackOrder []ackEntry
-	ackHead  int
-	ackTTL   time.Duration
-	ackMax   int
+	// acked remembers the event ids acknowledged within ackTTL.
+	acked  *ackWindow
+	ackTTL time.Duration
 	// lastOK and lastFail are when a write last succeeded and last failed.
 	lastOK, lastFail time.Time
 }
 
-type ackEntry struct {
-	id      string
-	expires time.Time
-}
-
 func newWrites(max int, ackTTL time.Duration, ackMax int) *writes {
 	return &writes{max: int64(max), pending: map[string]*write{}, running: map[*write]struct{}{},
-		acked: map[string]time.Time{}, ackTTL: ackTTL, ackMax: ackMax}
+		acked: newAckWindow(ackMax), ackTTL: ackTTL}
 }
 
 // admit takes one of the bounded slots; false when all are held.
@@ -97,7 +88,7 @@ func (w *writes) claim(ids []string, now time.Time) (fresh []int, mine *write, o
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i, id := range ids {
-		if exp, ok := w.acked[id]; ok && now.Before(exp) {
+		if w.acked.has(id, now.UnixNano()) {
 			continue
 		}
 		if o := w.pending[id]; o != nil {
@@ -133,8 +124,8 @@ func (w *writes) finish(wr *write, ids []string, err error, outcome string, now 
 		if w.pending[id] == wr {
 			delete(w.pending, id)
 		}
-		if err == nil && w.ackMax > 0 {
-			w.remember(id, now.Add(w.ackTTL))
+		if err == nil {
+			w.acked.add(id, now.UnixNano(), now.Add(w.ackTTL).UnixNano())
 		}
 	}
 	if err == nil {
@@ -145,30 +136,6 @@ func (w *writes) finish(wr *write, ids []string, err error, outcome string, now 
 	w.mu.Unlock()
 	wr.err, wr.outcome = err, outcome
 	close(wr.done)
-}
-
-// remember adds an acknowledged id, dropping the oldest past the window or the count.
-func (w *writes) remember(id string, expires time.Time) {
-	w.acked[id] = expires
-	w.ackOrder = append(w.ackOrder, ackEntry{id, expires})
-	now := expires.Add(-w.ackTTL)
-	for w.ackHead < len(w.ackOrder) {
-		e := w.ackOrder[w.ackHead]
-		if len(w.ackOrder)-w.ackHead <= w.ackMax && now.Before(e.expires) {
-			break
-		}
-		if w.acked[e.id].Equal(e.expires) {
-			delete(w.acked, e.id)
-		}
-		w.ackOrder[w.ackHead] = ackEntry{}
-		w.ackHead++
-	}
-	// Compact once the dropped head is half of the slice.
-	if w.ackHead > 1024 && w.ackHead*2 > len(w.ackOrder) {
-		n := copy(w.ackOrder, w.ackOrder[w.ackHead:])
-		clear(w.ackOrder[n:])
-		w.ackOrder, w.ackHead = w.ackOrder[:n], 0
-	}
 }
 
 // health says whether a webhook arriving now would be acknowledged: no write has been

@@ -62,11 +62,14 @@ func TestRememberedIDsAreBounded(t *testing.T) {
 		_, wr, _ := w.claim([]string{fmt.Sprint(i)}, now)
 		w.finish(wr, []string{fmt.Sprint(i)}, nil, outcomePublished, now)
 	}
-	if len(w.acked) > 100 || len(w.ackOrder)-w.ackHead > 100 || cap(w.ackOrder) > 4096 {
-		t.Fatalf("%d ids remembered, order %d/%d", len(w.acked), len(w.ackOrder)-w.ackHead, cap(w.ackOrder))
+	if n := w.acked.len(); n != 100 || len(w.acked.ring) != 100 {
+		t.Fatalf("%d ids remembered in a ring of %d, want 100", n, len(w.acked.ring))
 	}
-	if _, ok := w.acked["4999"]; !ok {
-		t.Error("the newest id was forgotten")
+	if !w.acked.has("4999", now.UnixNano()) || !w.acked.has("4900", now.UnixNano()) {
+		t.Error("one of the newest 100 ids was forgotten")
+	}
+	if w.acked.has("4899", now.UnixNano()) {
+		t.Error("the 101st newest id is still remembered")
 	}
 }
 

@@ -100,6 +100,10 @@ type Config struct {
 	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"15s"`
 	HTTPWriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" envDefault:"30s"`
 	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
+	// HTTPMaxIdleConns is how many keep-alive connections may stay idle until
+	// HTTPIdleTimeout; the longest-idle beyond it are closed after 5 s, so that the
+	// connections a vendor opened for a backlog do not hold memory long after it.
+	HTTPMaxIdleConns int `env:"HTTP_MAX_IDLE_CONNS" envDefault:"64"`
 	// TrustedProxies are CIDRs of reverse proxies whose X-Forwarded-For is believed
 	// when checking an account's allow-list.
 	TrustedProxies []netip.Prefix `env:"TRUSTED_PROXIES"`
@@ -372,6 +376,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Kafka.ProduceTimeout <= 0 {
 		bad("KAFKA_PRODUCE_TIMEOUT", "must be positive")
+	}
+	if c.HTTPMaxIdleConns <= 0 {
+		bad("HTTP_MAX_IDLE_CONNS", "must be positive")
 	}
 	if c.WebhookMaxInflight <= 0 {
 		bad("WEBHOOK_MAX_INFLIGHT", "must be positive")
