@@ -342,7 +342,7 @@ func (h *Handler) start(ctx context.Context, ids []string, buf *[]byte, body []b
 // cancellation, so that it ends with the producer's real outcome. Then it records
 // the outcome under ids and lets go of the slot and the body.
 func (h *Handler) run(ctx context.Context, wr *write, ids []string, buf *[]byte, body []byte, fn func(context.Context) (string, error)) {
-	go func() {
+	writers.do(func() {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeGuard)
 		outcome, err := fn(wctx)
 		guarded := wctx.Err() != nil
@@ -355,7 +355,7 @@ func (h *Handler) run(ctx context.Context, wr *write, ids []string, buf *[]byte,
 			return
 		}
 		h.letGo(buf, body)
-	}()
+	})
 }
 
 // letGo releases a webhook's slot and recycles its body.
