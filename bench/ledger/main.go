@@ -8,6 +8,7 @@
 //	ledger fill -brokers ADDR -n 3000000                          # N settled entries in the ledger
 //	ledger probe -brokers ADDR -id ID                              # send one call.single, wait for its result
 //	ledger load -brokers ADDR -n 3000 -pids 123,456                # N commands; CPU of the pids per command
+//	ledger load -brokers ADDR -n 3000 -pids 123 -partitions 0,1,2  # … keyed onto those command partitions only
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,6 +52,7 @@ func main() {
 	n := fs.Int("n", 1000, "fill: entries; load: commands")
 	id := fs.String("id", "probe", "probe: command id")
 	pids := fs.String("pids", "", "load: instance pids whose CPU is measured")
+	parts := fs.String("partitions", "", "load: command partitions the commands are keyed onto (default all)")
 	_ = fs.Parse(os.Args[2:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,7 +65,7 @@ func main() {
 	case "probe":
 		err = probe(ctx, *brokers, *id)
 	case "load":
-		err = load(ctx, *brokers, *n, *pids)
+		err = load(ctx, *brokers, *n, *pids, *parts)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -240,8 +243,26 @@ func cpuTicks(pid string) (int64, error) {
 	return u + s, nil
 }
 
+// keyedOnto returns an id of the form prefix-i that the producer's murmur2 puts on
+// one of parts (nil: any), counting i up from *i.
+func keyedOnto(prefix string, i *int, parts []int) string {
+	all := make([]int, partitions)
+	for p := range all {
+		all[p] = p
+	}
+	for ; ; *i++ {
+		id := fmt.Sprintf("%s-%d", prefix, *i)
+		if parts == nil || slices.Contains(parts, (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(id)}, all...)) {
+			*i++
+			return id
+		}
+	}
+}
+
 // load sends n commands at once and reports the CPU the instances spent on them.
-func load(ctx context.Context, brokers string, n int, pids string) error {
+// With parts, the commands are keyed onto those command partitions only: that many
+// partitions' worth of work for whichever instances own them.
+func load(ctx context.Context, brokers string, n int, pids, parts string) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
 	s, err := newSender(ctx, brokers)
@@ -254,11 +275,21 @@ func load(ctx context.Context, brokers string, n int, pids string) error {
 	for i, p := range ps {
 		before[i], _ = cpuTicks(p)
 	}
-	run := time.Now().UnixNano()
+	var onto []int
+	if parts != "" {
+		for _, f := range strings.Split(parts, ",") {
+			p, err := strconv.Atoi(f)
+			if err != nil || p < 0 || p >= partitions {
+				return fmt.Errorf("-partitions: %q is not a partition of 0…%d", f, partitions-1)
+			}
+			onto = append(onto, p)
+		}
+	}
+	prefix := fmt.Sprintf("load-%d", time.Now().UnixNano())
 	want := map[string]bool{}
 	msgs := make([]kafka.Message, 0, n)
-	for i := range n {
-		id := fmt.Sprintf("load-%d-%d", run, i)
+	for i, k := 0, 0; i < n; i++ {
+		id := keyedOnto(prefix, &k, onto)
 		want[id] = true
 		msgs = append(msgs, command1(ctx, id, i))
 	}
