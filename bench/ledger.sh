@@ -5,20 +5,18 @@
 #   2. start an instance with an empty local store: time until it executes a new
 #      command, peak RSS (VmHWM);
 #   3. restart it with its local store intact: the same figures;
-#   4. CPU per command on C commands (default 3,000) with one instance, then two.
+#   4. CPU per command on C commands (default 3,000) with one instance, then two:
+#      sent all at once (the same work for one instance or two), and paced, at R a
+#      second per instance (BENCH_RATE, default 400: R for one, 2R for two).
 # Usage: bench/ledger.sh [N] [C]        (prints the load average as it goes)
 #
-# Step 4 reports two ratios. Commands of one partition run one after another (four
-# network round trips each), so an instance works as many commands at once as it
-# owns busy partitions: one instance owns all 6, each of two owns 3. Between round
-# trips an instance with 3 partitions' work is idle more often, and a Go process pays
-# for every idle-to-busy turn (threads parked and woken, sysmon's 20µs polling
-# restarted): on this benchmark's shared cores that cost, not any work the second
-# instance repeats, is most of what two instances cost more. So besides the two
-# instances against one carrying the same 6 partitions (equal total load), the script
-# runs one instance with the commands keyed onto 3 partitions — the load each of the
-# two carries — and compares the two instances with that (equal per-instance load):
-# what adding an instance costs per command, apart from how busy each one is.
+# Why paced too: sent all at once, the C commands run as fast as the 2 shared cores
+# allow, and two instances run them with a third and fourth busy process on those
+# cores, each instance at about half the rate one instance had. A Go process idle
+# between round trips pays for each turn from idle to busy (threads parked and woken,
+# sysmon's 20µs polling restarted), so at half the rate it spends more per command
+# without doing more work. Paced, each of two instances sees the rate one instance
+# saw: the ratio then is what adding an instance costs per command.
 #   BENCH_GOMAXPROCS=1 bench/ledger.sh …  runs each instance as if it had one core of its
 #   own (as a container with a 1-CPU limit does), so that on a small machine the second
 #   instance's scheduler does not spin against the first's for the same two cores.
@@ -73,14 +71,14 @@ out=$(startup "restart, local store intact, $N retained" a 18091); echo "$out" |
 sleep 2
 "$work/bench" load -brokers "$KAFKA" -n $((C / 10)) -pids "$pid" >/dev/null # warm-up
 sleep 5
+R=${BENCH_RATE:-400}
 us() { grep -o '[0-9]* µs per command' <<<"$1" | cut -d' ' -f1; }
 one=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid")
 echo "one instance: $one"
 echo "  $(rss "$pid")"
 load
-sleep 2
-one3=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid" -partitions 0,1,2)
-echo "one instance, commands on 3 of the 6 partitions (each of two instances' load): $one3"
+onep=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid" -rate "$R")
+echo "one instance, $R commands/s: $onep"
 load
 pid2=$(instance b 18092)
 # Measure the steady state: both instances consuming, b's partitions loaded (an
@@ -97,6 +95,9 @@ two=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid,$pid2")
 echo "two instances: $two"
 echo "  a: $(rss "$pid")"
 echo "  b: $(rss "$pid2")"
-echo "two instances' CPU per command: $(echo "scale=2; $(us "$two") / $(us "$one")" | bc)x one instance's at equal total load," \
-  "$(echo "scale=2; $(us "$two") / $(us "$one3")" | bc)x at equal per-instance load"
+load
+twop=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid,$pid2" -rate $((2 * R)))
+echo "two instances, $((2 * R)) commands/s: $twop"
+ratio() { echo "scale=2; $(us "$1") / $(us "$2")" | bc; }
+echo "two instances' CPU per command / one instance's: $(ratio "$two" "$one")x all at once, $(ratio "$twop" "$onep")x at $R commands/s per instance"
 load

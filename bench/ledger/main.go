@@ -8,7 +8,7 @@
 //	ledger fill -brokers ADDR -n 3000000                          # N settled entries in the ledger
 //	ledger probe -brokers ADDR -id ID                              # send one call.single, wait for its result
 //	ledger load -brokers ADDR -n 3000 -pids 123,456                # N commands; CPU of the pids per command
-//	ledger load -brokers ADDR -n 3000 -pids 123 -partitions 0,1,2  # … keyed onto those command partitions only
+//	ledger load -brokers ADDR -n 3000 -pids 123 -rate 400          # … sent at 400 a second, not all at once
 package main
 
 import (
@@ -19,7 +19,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,7 +51,7 @@ func main() {
 	n := fs.Int("n", 1000, "fill: entries; load: commands")
 	id := fs.String("id", "probe", "probe: command id")
 	pids := fs.String("pids", "", "load: instance pids whose CPU is measured")
-	parts := fs.String("partitions", "", "load: command partitions the commands are keyed onto (default all)")
+	rate := fs.Float64("rate", 0, "load: commands sent per second (0: all at once)")
 	_ = fs.Parse(os.Args[2:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -65,7 +64,7 @@ func main() {
 	case "probe":
 		err = probe(ctx, *brokers, *id)
 	case "load":
-		err = load(ctx, *brokers, *n, *pids, *parts)
+		err = load(ctx, *brokers, *n, *pids, *rate)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -232,6 +231,29 @@ func probe(ctx context.Context, brokers, id string) error {
 	return nil
 }
 
+// send writes msgs at once (rate 0) or paced at rate a second from start, in 10ms
+// steps.
+func send(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, rate float64, start time.Time) error {
+	if rate <= 0 {
+		return w.WriteMessages(ctx, msgs...)
+	}
+	for sent := 0; sent < len(msgs); {
+		due := min(len(msgs), int(time.Since(start).Seconds()*rate)+1)
+		if due > sent {
+			if err := w.WriteMessages(ctx, msgs[sent:due]...); err != nil {
+				return err
+			}
+			sent = due
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 func cpuTicks(pid string) (int64, error) {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
@@ -243,26 +265,9 @@ func cpuTicks(pid string) (int64, error) {
 	return u + s, nil
 }
 
-// keyedOnto returns an id of the form prefix-i that the producer's murmur2 puts on
-// one of parts (nil: any), counting i up from *i.
-func keyedOnto(prefix string, i *int, parts []int) string {
-	all := make([]int, partitions)
-	for p := range all {
-		all[p] = p
-	}
-	for ; ; *i++ {
-		id := fmt.Sprintf("%s-%d", prefix, *i)
-		if parts == nil || slices.Contains(parts, (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(id)}, all...)) {
-			*i++
-			return id
-		}
-	}
-}
-
-// load sends n commands at once and reports the CPU the instances spent on them.
-// With parts, the commands are keyed onto those command partitions only: that many
-// partitions' worth of work for whichever instances own them.
-func load(ctx context.Context, brokers string, n int, pids, parts string) error {
+// load sends n commands, all at once or rate a second, and reports the CPU the
+// instances spent on them.
+func load(ctx context.Context, brokers string, n int, pids string, rate float64) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
 	s, err := newSender(ctx, brokers)
@@ -275,26 +280,16 @@ func load(ctx context.Context, brokers string, n int, pids, parts string) error 
 	for i, p := range ps {
 		before[i], _ = cpuTicks(p)
 	}
-	var onto []int
-	if parts != "" {
-		for _, f := range strings.Split(parts, ",") {
-			p, err := strconv.Atoi(f)
-			if err != nil || p < 0 || p >= partitions {
-				return fmt.Errorf("-partitions: %q is not a partition of 0…%d", f, partitions-1)
-			}
-			onto = append(onto, p)
-		}
-	}
-	prefix := fmt.Sprintf("load-%d", time.Now().UnixNano())
+	run := time.Now().UnixNano()
 	want := map[string]bool{}
 	msgs := make([]kafka.Message, 0, n)
-	for i, k := 0, 0; i < n; i++ {
-		id := keyedOnto(prefix, &k, onto)
+	for i := range n {
+		id := fmt.Sprintf("load-%d-%d", run, i)
 		want[id] = true
 		msgs = append(msgs, command1(ctx, id, i))
 	}
 	start := time.Now()
-	if err := s.w.WriteMessages(ctx, msgs...); err != nil {
+	if err := send(ctx, s.w, msgs, rate, start); err != nil {
 		return err
 	}
 	if err := s.wait(ctx, want); err != nil {
