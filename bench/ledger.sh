@@ -5,8 +5,18 @@
 #   2. start an instance with an empty local store: time until it executes a new
 #      command, peak RSS (VmHWM);
 #   3. restart it with its local store intact: the same figures;
-#   4. CPU per command on C commands (default 3,000) with one instance, then two.
+#   4. CPU per command on C commands (default 3,000) with one instance, then two:
+#      sent all at once (the same work for one instance or two), and paced, at R a
+#      second per instance (BENCH_RATE, default 400: R for one, 2R for two).
 # Usage: bench/ledger.sh [N] [C]        (prints the load average as it goes)
+#
+# Why paced too: sent all at once, the C commands run as fast as the 2 shared cores
+# allow, and two instances run them with a third and fourth busy process on those
+# cores, each instance at about half the rate one instance had. A Go process idle
+# between round trips pays for each turn from idle to busy (threads parked and woken,
+# sysmon's 20µs polling restarted), so at half the rate it spends more per command
+# without doing more work. Paced, each of two instances sees the rate one instance
+# saw: the ratio then is what adding an instance costs per command.
 #   BENCH_GOMAXPROCS=1 bench/ledger.sh …  runs each instance as if it had one core of its
 #   own (as a container with a 1-CPU limit does), so that on a small machine the second
 #   instance's scheduler does not spin against the first's for the same two cores.
@@ -61,8 +71,14 @@ out=$(startup "restart, local store intact, $N retained" a 18091); echo "$out" |
 sleep 2
 "$work/bench" load -brokers "$KAFKA" -n $((C / 10)) -pids "$pid" >/dev/null # warm-up
 sleep 5
-"$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid" | sed 's/^/one instance: /'
+R=${BENCH_RATE:-400}
+us() { grep -o '[0-9]* µs per command' <<<"$1" | cut -d' ' -f1; }
+one=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid")
+echo "one instance: $one"
 echo "  $(rss "$pid")"
+load
+onep=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid" -rate "$R")
+echo "one instance, $R commands/s: $onep"
 load
 pid2=$(instance b 18092)
 # Measure the steady state: both instances consuming, b's partitions loaded (an
@@ -75,7 +91,13 @@ echo "second instance joined and loaded its partitions (empty local store) in $(
 sleep 10
 "$work/bench" load -brokers "$KAFKA" -n $((C / 10)) -pids "$pid,$pid2" >/dev/null
 sleep 5
-"$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid,$pid2" | sed 's/^/two instances: /'
+two=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid,$pid2")
+echo "two instances: $two"
 echo "  a: $(rss "$pid")"
 echo "  b: $(rss "$pid2")"
+load
+twop=$("$work/bench" load -brokers "$KAFKA" -n "$C" -pids "$pid,$pid2" -rate $((2 * R)))
+echo "two instances, $((2 * R)) commands/s: $twop"
+ratio() { echo "scale=2; $(us "$1") / $(us "$2")" | bc; }
+echo "two instances' CPU per command / one instance's: $(ratio "$two" "$one")x all at once, $(ratio "$twop" "$onep")x at $R commands/s per instance"
 load

@@ -196,9 +196,17 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 	}
 	b.ledger, b.ledgerTr = l, transport
 	b.opts.Telemetry.Meters().ObserveLedgerSize(func() int64 { return int64(l.Len()) })
+	// Results go out one at a time, each awaited before the command's offset moves:
+	// produced at once rather than through the webhooks' batching writer.
+	producer, err := broker.NewProducer(b.kafka, transport)
+	if err != nil {
+		return err
+	}
+	results := *b.pub
+	results.Writer = producer
 	b.out, err = outbound.New(outbound.Config{
 		Brokers: b.kafka.Brokers, Dialer: dialer, Group: b.cfg.ConsumerGroup, TopicPrefix: b.cfg.TopicPrefix,
-		Accounts: b.accounts, Ledger: l, Publisher: b.pub, Transport: b.opts.VendorTransport,
+		Accounts: b.accounts, Ledger: l, Publisher: &results, Transport: b.opts.VendorTransport,
 		Retry:          outbound.RetryPolicy{MaxAttempts: b.cfg.RetryMaxAttempts, Initial: b.cfg.RetryInitialBackoff, Max: b.cfg.RetryMaxBackoff},
 		CommandTimeout: b.cfg.CommandTimeout, Telemetry: b.opts.Telemetry, AdminTransport: transport,
 		LedgerRetention: b.cfg.LedgerRetention, LedgerSweepInterval: b.cfg.LedgerSweepInterval,

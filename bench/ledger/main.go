@@ -8,6 +8,7 @@
 //	ledger fill -brokers ADDR -n 3000000                          # N settled entries in the ledger
 //	ledger probe -brokers ADDR -id ID                              # send one call.single, wait for its result
 //	ledger load -brokers ADDR -n 3000 -pids 123,456                # N commands; CPU of the pids per command
+//	ledger load -brokers ADDR -n 3000 -pids 123 -rate 400          # … sent at 400 a second, not all at once
 package main
 
 import (
@@ -50,6 +51,7 @@ func main() {
 	n := fs.Int("n", 1000, "fill: entries; load: commands")
 	id := fs.String("id", "probe", "probe: command id")
 	pids := fs.String("pids", "", "load: instance pids whose CPU is measured")
+	rate := fs.Float64("rate", 0, "load: commands sent per second (0: all at once)")
 	_ = fs.Parse(os.Args[2:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,7 +64,7 @@ func main() {
 	case "probe":
 		err = probe(ctx, *brokers, *id)
 	case "load":
-		err = load(ctx, *brokers, *n, *pids)
+		err = load(ctx, *brokers, *n, *pids, *rate)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -229,6 +231,29 @@ func probe(ctx context.Context, brokers, id string) error {
 	return nil
 }
 
+// send writes msgs at once (rate 0) or paced at rate a second from start, in 10ms
+// steps.
+func send(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, rate float64, start time.Time) error {
+	if rate <= 0 {
+		return w.WriteMessages(ctx, msgs...)
+	}
+	for sent := 0; sent < len(msgs); {
+		due := min(len(msgs), int(time.Since(start).Seconds()*rate)+1)
+		if due > sent {
+			if err := w.WriteMessages(ctx, msgs[sent:due]...); err != nil {
+				return err
+			}
+			sent = due
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 func cpuTicks(pid string) (int64, error) {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
@@ -240,8 +265,9 @@ func cpuTicks(pid string) (int64, error) {
 	return u + s, nil
 }
 
-// load sends n commands at once and reports the CPU the instances spent on them.
-func load(ctx context.Context, brokers string, n int, pids string) error {
+// load sends n commands, all at once or rate a second, and reports the CPU the
+// instances spent on them.
+func load(ctx context.Context, brokers string, n int, pids string, rate float64) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
 	s, err := newSender(ctx, brokers)
@@ -263,7 +289,7 @@ func load(ctx context.Context, brokers string, n int, pids string) error {
 		msgs = append(msgs, command1(ctx, id, i))
 	}
 	start := time.Now()
-	if err := s.w.WriteMessages(ctx, msgs...); err != nil {
+	if err := send(ctx, s.w, msgs, rate, start); err != nil {
 		return err
 	}
 	if err := s.wait(ctx, want); err != nil {

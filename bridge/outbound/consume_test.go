@@ -20,6 +20,9 @@ type scriptedFetcher struct {
 	answers []fetchAnswer
 	dry     chan struct{}
 	once    sync.Once
+
+	mu    sync.Mutex
+	waits []bool // for each fetch that found nothing: whether it had a deadline
 }
 
 type fetchAnswer struct {
@@ -34,6 +37,10 @@ func (f *scriptedFetcher) FetchMessage(ctx context.Context) (kafka.Message, erro
 		return a.msg, a.err
 	}
 	f.once.Do(func() { close(f.dry) })
+	_, timed := ctx.Deadline()
+	f.mu.Lock()
+	f.waits = append(f.waits, timed)
+	f.mu.Unlock()
 	<-ctx.Done()
 	return kafka.Message{}, ctx.Err()
 }
@@ -179,4 +186,48 @@ func TestThePartitionLoopCommitsAsItGoesAndRetriesAFailedCommit(t *testing.T) {
 	if lag := o.consumerLag(); len(lag) != 1 || lag[0].Partition != 4 || lag[0].Lag != 9 {
 		t.Errorf("lag %+v, want 9 behind on partition 4", lag)
 	}
+}
+
+// Most partitions are idle most of the time: once everything read is committed, an
+// idle partition waits for its next record with no timer to wake the process.
+func TestAnIdlePartitionWaitsWithoutATimerOnceCommitted(t *testing.T) {
+	pub := &fakePublisher{}
+	o, _, _ := newOutbound(t, pub)
+	o.cfg.CommitInterval = 5 * time.Millisecond
+	f := &scriptedFetcher{answers: []fetchAnswer{at(record(t, event.TopicTaskControl, "a", "k", taskControl("4", command.ActionStop)), 0, 1)},
+		dry: make(chan struct{})}
+	gctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	committed := make(chan int64, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.consume(context.Background(), gctx, f, event.TopicTaskControl, 0, func(next int64) error {
+			committed <- next
+			return nil
+		})
+	}()
+	select {
+	case <-committed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the settled record was never committed")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		waits := slices.Clone(f.waits)
+		f.mu.Unlock()
+		if len(waits) >= 2 {
+			if !waits[0] || waits[len(waits)-1] {
+				t.Fatalf("idle waits with a deadline: %v, want one while the offset was uncommitted, then none", waits)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("idle waits %v: the loop never waited again after its commit", waits)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
 }

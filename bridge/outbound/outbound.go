@@ -385,7 +385,9 @@ type fetcher interface {
 // past a record that was not settled.
 func (o *Outbound) consume(ctx, gctx context.Context, r fetcher, topic string, partition int, commit func(next int64) error) {
 	var committed, processed int64 = -1, -1
+	lastFlush := time.Now()
 	flush := func() {
+		lastFlush = time.Now()
 		if processed > committed {
 			if err := commit(processed + 1); err != nil {
 				o.log.DebugContext(ctx, "commit", "topic", topic, "partition", partition, "error", err)
@@ -395,16 +397,16 @@ func (o *Outbound) consume(ctx, gctx context.Context, r fetcher, topic string, p
 		}
 	}
 	defer flush()
-	ticker := time.NewTicker(o.cfg.CommitInterval)
-	defer ticker.Stop()
 
 	for {
-		select {
-		case <-ticker.C:
-			flush()
-		default:
+		// An idle partition waits for its next record with no timer running (most
+		// partitions of most topics are idle, and a timer per partition wakes the
+		// process several times a second for nothing); only an offset still to
+		// commit bounds the wait, so that it is committed within CommitInterval.
+		fctx, cancel := gctx, context.CancelFunc(func() {})
+		if processed > committed {
+			fctx, cancel = context.WithDeadline(gctx, lastFlush.Add(o.cfg.CommitInterval))
 		}
-		fctx, cancel := context.WithTimeout(gctx, o.cfg.CommitInterval)
 		msg, err := r.FetchMessage(fctx)
 		cancel()
 		if err != nil {
@@ -412,6 +414,7 @@ func (o *Outbound) consume(ctx, gctx context.Context, r fetcher, topic string, p
 				return
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
+				flush()
 				continue
 			}
 			o.log.WarnContext(ctx, "fetch", "topic", topic, "partition", partition, "error", err)
@@ -438,5 +441,9 @@ func (o *Outbound) consume(ctx, gctx context.Context, r fetcher, topic string, p
 		o.mu.Lock()
 		o.lag[lagKey{topic, partition}] = max(0, msg.HighWaterMark-msg.Offset-1)
 		o.mu.Unlock()
+		// A partition that never runs dry commits as it goes.
+		if time.Since(lastFlush) >= o.cfg.CommitInterval {
+			flush()
+		}
 	}
 }

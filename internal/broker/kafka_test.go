@@ -116,15 +116,41 @@ func TestEnsureTopicsReportsBrokerRejection(t *testing.T) {
 // from the partition Kafka's Java client would pick: the expected partitions come
 // from the murmur2 vectors of Kafka's own UtilsTest (e.g. murmur2("21") =
 // -973932308), taken modulo 7 partitions after masking the sign bit.
+type recordWriter interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// writers are the two producers of the product: the batching writer (webhooks) and
+// the Producer (the outbound half's results). Both must put a record where the Java
+// client would, refuse unknown topics and compress as configured.
+var writers = []struct {
+	name string
+	open func(t *testing.T, cfg Config) recordWriter
+}{
+	{"Writer", func(t *testing.T, cfg Config) recordWriter {
+		w, err := NewWriter(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = CloseWriter(w) })
+		return w
+	}},
+	{"Producer", func(t *testing.T, cfg Config) recordWriter {
+		tr, err := cfg.Transport()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tr.CloseIdleConnections)
+		p, err := NewProducer(cfg, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}},
+}
+
 func TestWriterRoundTripPartitionsLikeJava(t *testing.T) {
 	const topic = "rt"
-	cfg := Config{Brokers: newCluster(t, kfake.SeedTopics(7, topic))}
-	w, err := NewWriter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-
 	tests := []struct {
 		key       string
 		partition int
@@ -134,60 +160,94 @@ func TestWriterRoundTripPartitionsLikeJava(t *testing.T) {
 		{"abc", 4},                      // murmur2 479470107
 		{"a-little-bit-long-string", 1}, // murmur2 -985981536
 	}
-	msgs := make([]kafka.Message, len(tests))
-	for i, tt := range tests {
-		msgs[i] = kafka.Message{
-			Topic:   topic,
-			Key:     []byte(tt.key),
-			Value:   []byte("value-" + tt.key),
-			Headers: []kafka.Header{{Key: "h", Value: []byte(tt.key)}},
-		}
-	}
-	if err := w.WriteMessages(testCtx(t, 10*time.Second), msgs...); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range tests {
-		t.Run(tt.key, func(t *testing.T) {
-			m := readAt(t, cfg, topic, tt.partition)
-			if string(m.Key) != tt.key || string(m.Value) != "value-"+tt.key {
-				t.Fatalf("partition %d holds key %q value %q", tt.partition, m.Key, m.Value)
+	for _, wr := range writers {
+		t.Run(wr.name, func(t *testing.T) {
+			cfg := Config{Brokers: newCluster(t, kfake.SeedTopics(7, topic))}
+			w := wr.open(t, cfg)
+			msgs := make([]kafka.Message, len(tests))
+			for i, tt := range tests {
+				msgs[i] = kafka.Message{
+					Topic:   topic,
+					Key:     []byte(tt.key),
+					Value:   []byte("value-" + tt.key),
+					Headers: []kafka.Header{{Key: "h", Value: []byte(tt.key)}},
+				}
 			}
-			if len(m.Headers) != 1 || m.Headers[0].Key != "h" || string(m.Headers[0].Value) != tt.key {
-				t.Fatalf("headers = %v", m.Headers)
+			if err := w.WriteMessages(testCtx(t, 10*time.Second), msgs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, tt := range tests {
+				t.Run(tt.key, func(t *testing.T) {
+					m := readAt(t, cfg, topic, tt.partition)
+					if string(m.Key) != tt.key || string(m.Value) != "value-"+tt.key {
+						t.Fatalf("partition %d holds key %q value %q", tt.partition, m.Key, m.Value)
+					}
+					if len(m.Headers) != 1 || m.Headers[0].Key != "h" || string(m.Headers[0].Value) != tt.key {
+						t.Fatalf("headers = %v", m.Headers)
+					}
+				})
 			}
 		})
 	}
 }
 
 func TestWriterRefusesUnknownTopic(t *testing.T) {
-	cfg := Config{Brokers: newCluster(t, kfake.AllowAutoTopicCreation()), ProduceTimeout: time.Second}
-	w, err := NewWriter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	err = w.WriteMessages(testCtx(t, 3*time.Second), kafka.Message{Topic: "never.created", Value: []byte("x")})
-	if !errors.Is(err, kafka.UnknownTopicOrPartition) {
-		t.Fatalf("WriteMessages = %v, want UnknownTopicOrPartition: auto-creation must stay off", err)
+	for _, wr := range writers {
+		t.Run(wr.name, func(t *testing.T) {
+			cfg := Config{Brokers: newCluster(t, kfake.AllowAutoTopicCreation()), ProduceTimeout: time.Second}
+			w := wr.open(t, cfg)
+			err := w.WriteMessages(testCtx(t, 3*time.Second), kafka.Message{Topic: "never.created", Value: []byte("x")})
+			if !errors.Is(err, kafka.UnknownTopicOrPartition) {
+				t.Fatalf("WriteMessages = %v, want UnknownTopicOrPartition: auto-creation must stay off", err)
+			}
+		})
 	}
 }
 
 func TestWriterCompressionCodecs(t *testing.T) {
-	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
-		t.Run(codec, func(t *testing.T) {
-			cfg := Config{Brokers: newCluster(t, kfake.SeedTopics(1, "c")), Compression: codec}
-			w, err := NewWriter(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			if err := w.WriteMessages(testCtx(t, 10*time.Second), kafka.Message{Topic: "c", Value: []byte("compressed " + codec)}); err != nil {
-				t.Fatal(err)
-			}
-			if m := readAt(t, cfg, "c", 0); string(m.Value) != "compressed "+codec {
-				t.Fatalf("read %q", m.Value)
-			}
-		})
+	for _, wr := range writers {
+		for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
+			t.Run(wr.name+"/"+codec, func(t *testing.T) {
+				cfg := Config{Brokers: newCluster(t, kfake.SeedTopics(1, "c")), Compression: codec}
+				w := wr.open(t, cfg)
+				if err := w.WriteMessages(testCtx(t, 10*time.Second), kafka.Message{Topic: "c", Value: []byte("compressed " + codec)}); err != nil {
+					t.Fatal(err)
+				}
+				if m := readAt(t, cfg, "c", 0); string(m.Value) != "compressed "+codec {
+					t.Fatalf("read %q", m.Value)
+				}
+			})
+		}
+	}
+}
+
+// A producer's records of one partition land in the order given, and a record with
+// no key goes to some partition rather than failing.
+func TestProducerKeepsOrderWithinAPartition(t *testing.T) {
+	cfg := Config{Brokers: newCluster(t, kfake.SeedTopics(1, "o"))}
+	tr, err := cfg.Transport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	p, err := NewProducer(cfg, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []kafka.Message{{Topic: "o", Key: []byte("k"), Value: []byte("1")}, {Topic: "o", Value: []byte("2")}, {Topic: "o", Key: []byte("z"), Value: []byte("3")}}
+	if err := p.WriteMessages(testCtx(t, 10*time.Second), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: "o", Partition: 0, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	for _, want := range []string{"1", "2", "3"} {
+		m, err := r.ReadMessage(testCtx(t, 10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Value) != want {
+			t.Fatalf("read %q, want %q", m.Value, want)
+		}
 	}
 }
 

@@ -241,6 +241,11 @@ func (l *Ledger) Assign(ctx context.Context, parts []int) error {
 			l.stores[p] = s
 		}
 		s.loaded.Store(false)
+		// Own writes still staged go first: the load may bring newer ones.
+		if err := s.flush(); err != nil {
+			l.mu.Unlock()
+			return err
+		}
 		open = append(open, s)
 	}
 	l.mu.Unlock()
@@ -382,6 +387,7 @@ func (l *Ledger) SettledBefore(t time.Time, limit int) []Ref {
 	sort.Slice(stores, func(i, j int) bool { return stores[i].p < stores[j].p })
 	var out []Ref
 	for _, s := range stores {
+		l.flush(s) // the settled index is bbolt's
 		var err error
 		if out, err = s.settledBefore(t.UnixNano(), limit, out); err != nil {
 			l.log.Warn("ledger: sweep read", "partition", s.p, "err", err)
@@ -399,6 +405,7 @@ func (l *Ledger) Len() int {
 	defer l.mu.RUnlock()
 	n := int64(0)
 	for _, s := range l.stores {
+		l.flush(s) // the count is bbolt's
 		n += s.count.Load()
 	}
 	return int(n)
@@ -409,6 +416,7 @@ func (l *Ledger) Status() []PartitionStatus {
 	l.mu.RLock()
 	out := make([]PartitionStatus, 0, len(l.stores))
 	for _, s := range l.stores {
+		l.flush(s) // the count is bbolt's
 		out = append(out, PartitionStatus{Partition: s.p, Applied: s.appliedOffset(), Target: s.target.Load(), Loaded: s.loaded.Load(), Entries: s.count.Load()})
 	}
 	l.mu.RUnlock()
@@ -443,7 +451,7 @@ func (l *Ledger) Put(ctx context.Context, e Entry) (Entry, error) {
 	}
 	if s := l.storeOf(e.Partition); s != nil {
 		rec := record{off: off, key: e.CommandID, value: b, updated: e.UpdatedAt.UnixNano(), done: e.Done()}
-		if err := s.apply([]record{rec}, 0, false); err != nil {
+		if err := s.stage(rec); err != nil {
 			// On Kafka but not here: the next Assign replays it. Until then Get must
 			// not say "never seen".
 			s.loaded.Store(false)
@@ -471,12 +479,21 @@ func (l *Ledger) Forget(ctx context.Context, p int, id string) error {
 		return fmt.Errorf("ledger: forget %s: %w", id, err)
 	}
 	if s := l.storeOf(p); s != nil {
-		if err := s.apply([]record{{off: off, key: id}}, 0, false); err != nil {
+		if err := s.stage(record{off: off, key: id}); err != nil {
 			s.loaded.Store(false)
 			return fmt.Errorf("ledger: forget %s: %w", id, err)
 		}
 	}
 	return nil
+}
+
+// flush writes partition s's staged writes to its store. A store that cannot take
+// them answers nothing until the next Assign replays them from the changelog.
+func (l *Ledger) flush(s *store) {
+	if err := s.flush(); err != nil {
+		s.loaded.Store(false)
+		l.log.Error("ledger: local store write failed; the partition reloads at the next assignment", "partition", s.p, "err", err)
+	}
 }
 
 func (l *Ledger) isClosed() bool {

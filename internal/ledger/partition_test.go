@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	bolt "go.etcd.io/bbolt"
 )
 
 func openIn(t testing.TB, brokers []string, dir, instance string) *Ledger {
@@ -282,5 +283,104 @@ func TestNewestWriteWinsWhateverTheArrivalOrder(t *testing.T) {
 	must(s.apply([]record{r}, 6, true))
 	if refs, _ := s.settledBefore(time.Now().Add(time.Hour).UnixNano(), 10, nil); len(refs) != 0 {
 		t.Fatalf("an entry no longer settled is still listed: %v", refs)
+	}
+}
+
+// Own writes reach bbolt stageLimit at a time; get sees each one at once, a forgotten
+// one included, and applied never passes a write still staged.
+func TestOwnWritesAreStagedThenWrittenTogether(t *testing.T) {
+	s, err := openStore(t.TempDir(), testTopic, "c", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	inBolt := func() int {
+		n := 0
+		_ = s.db.View(func(tx *bolt.Tx) error {
+			n = tx.Bucket(bucketEntries).Stats().KeyN
+			return nil
+		})
+		return n
+	}
+	put := func(off int64, id string, attempts int) {
+		t.Helper()
+		var r record
+		if attempts == 0 {
+			r = record{off: off, key: id}
+		} else {
+			b, _ := json.Marshal(doneEntry(id, attempts))
+			r, _ = decodeRecord(off, id, b)
+		}
+		if err := s.stage(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		step     string
+		do       func()
+		get      string
+		attempts int // 0: absent
+		bolt     int
+		applied  int64
+	}{
+		{"first write", func() { put(0, "a", 1) }, "a", 1, 0, 0},
+		{"rewrite", func() { put(1, "a", 2) }, "a", 2, 0, 0},
+		{"forget", func() { put(2, "a", 0) }, "a", 0, 0, 0},
+		{"up to the limit", func() {
+			for i := 3; i < stageLimit; i++ {
+				put(int64(i), fmt.Sprintf("k%d", i), 1)
+			}
+		}, fmt.Sprintf("k%d", stageLimit-1), 1, stageLimit - 3, stageLimit},
+		{"after the flush", func() { put(stageLimit, "b", 7) }, "b", 7, stageLimit - 3, stageLimit},
+		{"close writes the rest", func() {
+			if err := s.flush(); err != nil {
+				t.Fatal(err)
+			}
+		}, "b", 7, stageLimit - 2, stageLimit + 1},
+	}
+	for _, tt := range tests {
+		tt.do()
+		e, ok, err := s.get(tt.get)
+		switch {
+		case err != nil:
+			t.Fatalf("%s: %v", tt.step, err)
+		case ok != (tt.attempts > 0) || (ok && e.Attempts != tt.attempts):
+			t.Fatalf("%s: get(%s) = %+v ok=%v, want Attempts %d", tt.step, tt.get, e, ok, tt.attempts)
+		case inBolt() != tt.bolt:
+			t.Fatalf("%s: %d entries in bbolt, want %d", tt.step, inBolt(), tt.bolt)
+		case s.appliedOffset() != tt.applied:
+			t.Fatalf("%s: applied = %d, want %d", tt.step, s.appliedOffset(), tt.applied)
+		}
+	}
+}
+
+// Staged writes lost to a crash are on the changelog: the restart replays them.
+func TestStagedWritesLostInACrashAreReplayed(t *testing.T) {
+	brokers := newCluster(t)
+	dir := t.TempDir()
+	a := openIn(t, brokers, dir, "a")
+	if err := a.Assign(testCtx(t), []int{0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"x", "y", "z"} {
+		e := doneEntry(id, 1)
+		if _, err := a.Put(testCtx(t), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The crash: the process dies with its staged writes, the file as it was.
+	s := a.storeOf(0)
+	s.mu.Lock()
+	s.staged, s.stagedAt = nil, map[string]int{}
+	s.mu.Unlock()
+	_ = a.Close()
+	b := openIn(t, brokers, dir, "a")
+	if err := b.Assign(testCtx(t), []int{0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"x", "y", "z"} {
+		if _, ok := b.get(id); !ok {
+			t.Fatalf("%s lost with the crash", id)
+		}
 	}
 }
