@@ -64,3 +64,39 @@ func TestAckWindowDoesNotGrow(t *testing.T) {
 		t.Fatalf("%d ids in a ring of %d (reallocated: %v)", a.len(), len(a.ring), &a.ring[0] != ring)
 	}
 }
+
+// Against a model (a queue of entries, searched newest first) under the same rules,
+// with ids that recur so that probe runs wrap and deletions shift entries back.
+func TestAckWindowMatchesAModel(t *testing.T) {
+	const max = 50
+	a := newAckWindow(max)
+	type entry struct {
+		id  string
+		exp int64
+	}
+	var queue []entry
+	modelHas := func(id string, now int64) bool {
+		for i := len(queue) - 1; i >= 0; i-- {
+			if queue[i].id == id {
+				return now < queue[i].exp
+			}
+		}
+		return false
+	}
+	for step := range 20_000 {
+		now := int64(step)
+		id := fmt.Sprint(step * 7919 % 173)
+		exp := now + int64(step%97)
+		for len(queue) > 0 && (len(queue) == max || queue[0].exp <= now) {
+			queue = queue[1:]
+		}
+		queue = append(queue, entry{id, exp})
+		a.add(id, now, exp)
+		for probe := range 173 {
+			p := fmt.Sprint(probe)
+			if got, want := a.has(p, now), modelHas(p, now); got != want {
+				t.Fatalf("step %d: has(%q) = %v, want %v", step, p, got, want)
+			}
+		}
+	}
+}

@@ -1,40 +1,73 @@
 package inbound
 
-import "time"
+import (
+	"slices"
+	"sync"
+	"time"
+)
 
 // writers runs the detached writes on goroutines kept for reuse. A write goes deep
 // into the producer, so a fresh goroutine grew its stack (copying it twice or so) for
-// every webhook; a kept one has grown it already. Goroutines idle for ten seconds end,
-// so that those a burst started (one per held webhook, up to the in-flight bound) do
-// not outlive it.
+// every webhook; a kept one has grown it already. The most recently idle goroutine
+// takes the next write, so that under steady traffic the same few stay busy and
+// those a burst started (one per held webhook, up to the in-flight bound) go idle and
+// end after ten seconds instead of outliving it.
 var writers = newRunner(10 * time.Second)
 
 type runner struct {
-	jobs chan func()
-	idle time.Duration
+	idleFor time.Duration
+	mu      sync.Mutex
+	idle    []*worker // most recently idle last
 }
 
-func newRunner(idle time.Duration) *runner { return &runner{jobs: make(chan func()), idle: idle} }
+type worker struct{ jobs chan func() }
 
-// do runs f on an idle goroutine, or on a new one when none is idle.
+func newRunner(idleFor time.Duration) *runner { return &runner{idleFor: idleFor} }
+
+// do runs f on the most recently idle goroutine, or on a new one when none is idle.
 func (r *runner) do(f func()) {
-	select {
-	case r.jobs <- f:
-	default:
-		go r.loop(f)
+	r.mu.Lock()
+	if n := len(r.idle); n > 0 {
+		w := r.idle[n-1]
+		r.idle[n-1] = nil
+		r.idle = r.idle[:n-1]
+		r.mu.Unlock()
+		w.jobs <- f
+		return
 	}
+	r.mu.Unlock()
+	go r.loop(&worker{jobs: make(chan func(), 1)}, f)
 }
 
-func (r *runner) loop(f func()) {
-	idle := time.NewTimer(r.idle)
-	defer idle.Stop()
+func (r *runner) loop(w *worker, f func()) {
+	timer := time.NewTimer(r.idleFor)
+	defer timer.Stop()
 	for {
 		f()
-		idle.Reset(r.idle)
+		r.mu.Lock()
+		r.idle = append(r.idle, w)
+		r.mu.Unlock()
+		timer.Reset(r.idleFor)
 		select {
-		case f = <-r.jobs:
-		case <-idle.C:
+		case f = <-w.jobs:
+			continue
+		case <-timer.C:
+		}
+		r.mu.Lock()
+		if i := slices.Index(r.idle, w); i >= 0 {
+			r.idle = slices.Delete(r.idle, i, i+1)
+			r.mu.Unlock()
 			return
 		}
+		r.mu.Unlock()
+		// Taken just as it timed out: its job is on the way.
+		f = <-w.jobs
 	}
+}
+
+// goroutines is how many goroutines the runner keeps idle.
+func (r *runner) goroutines() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.idle)
 }

@@ -33,6 +33,18 @@ func TestRunnerRunsEveryJobAndLetsIdleGoroutinesGo(t *testing.T) {
 	if ran.Load() != 1100 {
 		t.Fatalf("%d jobs ran, want 1100", ran.Load())
 	}
+	// Steady traffic after the burst keeps only the goroutines it needs busy: the
+	// burst's others go idle and end.
+	stop := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(stop) {
+		wg.Add(1)
+		r.do(func() { defer wg.Done() })
+		wg.Wait()
+		time.Sleep(time.Millisecond)
+	}
+	if n := r.goroutines(); n > 2 {
+		t.Fatalf("%d goroutines kept idle under one-at-a-time traffic", n)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
