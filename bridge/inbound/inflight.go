@@ -71,12 +71,13 @@ func (w *writes) release() {
 	}
 	if n <= w.max/64 && w.burst.Load() && w.burst.CompareAndSwap(true, false) {
 		go func() {
-			// Twice: the first collection frees what the drained writes held, the
-			// second returns it once their finalizers and pools let go.
-			time.Sleep(time.Second)
-			debug.FreeOSMemory()
-			time.Sleep(5 * time.Second)
-			debug.FreeOSMemory()
+			// More than once: the first collection frees what the drained writes
+			// held, the later ones return it once their pools let go and the
+			// vendors' retries of the backlog, which come for a while after, are done.
+			for _, d := range []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second} {
+				time.Sleep(d)
+				debug.FreeOSMemory()
+			}
 		}()
 	}
 }

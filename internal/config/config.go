@@ -103,7 +103,7 @@ type Config struct {
 	// HTTPMaxIdleConns is how many keep-alive connections may stay idle until
 	// HTTPIdleTimeout; the longest-idle beyond it are closed after 5 s, so that the
 	// connections a vendor opened for a backlog do not hold memory long after it.
-	HTTPMaxIdleConns int `env:"HTTP_MAX_IDLE_CONNS" envDefault:"64"`
+	HTTPMaxIdleConns int `env:"HTTP_MAX_IDLE_CONNS" envDefault:"16"`
 	// TrustedProxies are CIDRs of reverse proxies whose X-Forwarded-For is believed
 	// when checking an account's allow-list.
 	TrustedProxies []netip.Prefix `env:"TRUSTED_PROXIES"`

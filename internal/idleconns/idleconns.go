@@ -36,7 +36,7 @@ type Reaper struct {
 }
 
 const (
-	DefaultMax   = 64
+	DefaultMax   = 16
 	DefaultAfter = 5 * time.Second
 )
 
