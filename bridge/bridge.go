@@ -388,4 +388,7 @@ func (b *Bridge) Close() {
 	if b.writer != nil {
 		_ = broker.CloseWriter(b.writer)
 	}
+	if b.inbound != nil {
+		b.inbound.Close()
+	}
 }

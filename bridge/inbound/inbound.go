@@ -62,6 +62,8 @@ type Handler struct {
 
 	once   sync.Once
 	writes *writes
+	// writers runs the detached writes.
+	writers *runner
 }
 
 // Default bounds (see Handler).
@@ -86,8 +88,16 @@ func (h *Handler) init() {
 			n = DefaultDedupeEntries
 		}
 		h.writes = newWrites(max, ttl, n)
+		h.writers = newRunner(10 * time.Second)
 		h.Telemetry.Meters().ObserveWebhooksInflight(func() int64 { return h.writes.held.Load() })
 	})
+}
+
+// Close ends the goroutines kept for detached writes once their writes are done
+// (call it after the producer was closed).
+func (h *Handler) Close() {
+	h.init()
+	h.writers.stop()
 }
 
 // Inflight is the number of webhooks held while their records wait for Kafka.
@@ -342,7 +352,7 @@ func (h *Handler) start(ctx context.Context, ids []string, buf *[]byte, body []b
 // cancellation, so that it ends with the producer's real outcome. Then it records
 // the outcome under ids and lets go of the slot and the body.
 func (h *Handler) run(ctx context.Context, wr *write, ids []string, buf *[]byte, body []byte, fn func(context.Context) (string, error)) {
-	writers.do(func() {
+	h.writers.do(func() {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeGuard)
 		outcome, err := fn(wctx)
 		guarded := wctx.Err() != nil

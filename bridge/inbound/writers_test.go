@@ -53,3 +53,28 @@ func TestRunnerRunsEveryJobAndLetsIdleGoroutinesGo(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestRunnerStopEndsItsGoroutinesAndStillRunsLaterWrites(t *testing.T) {
+	before := runtime.NumGoroutine()
+	r := newRunner(time.Hour)
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for range 10 {
+		wg.Add(1)
+		r.do(func() { defer wg.Done(); <-release })
+	}
+	// All ten finish and go idle, then the runner stops.
+	close(release)
+	wg.Wait()
+	r.stop()
+	ran := make(chan struct{})
+	r.do(func() { close(ran) })
+	<-ran
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left after stop", runtime.NumGoroutine()-before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
