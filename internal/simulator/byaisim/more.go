@@ -198,11 +198,8 @@ func (s *Server) queryDoneTaskPhones(p *core.Params) core.Reply {
 	roundL, roundR := p.OptInt("chatRoundLeft", -1), p.OptInt("chatRoundRight", -1)
 	finish := p.OptInt("finishStatus", -1)
 	index := p.OptInt("index", -1)
-	pageNum, pageSize := int(p.OptInt("pageNum", 1)), int(p.OptInt("pageSize", 10))
+	pageNum, pageSize := pageParams(p)
 	p.OptList("resultQueryList")
-	if p.Err() == nil && (pageSize > pageSizeLimit || pageSize < 1 || pageNum < 1) {
-		p.Fail("pageSize", "must be 1 to 50")
-	}
 	if p.Err() != nil {
 		return core.Fail(core.CodeBadParam)
 	}
@@ -235,6 +232,15 @@ func (s *Server) queryDoneTaskPhones(p *core.Params) core.Reply {
 		all = append(all, row)
 	}
 	return core.OK("操作成功", pageData(all, pageNum, pageSize))
+}
+
+// pageParams reads a paged list's pageNum and pageSize (1 to pageSizeLimit).
+func pageParams(p *core.Params) (pageNum, pageSize int) {
+	pageNum, pageSize = int(p.OptInt("pageNum", 1)), int(p.OptInt("pageSize", 10))
+	if p.Err() == nil && (pageSize > pageSizeLimit || pageSize < 1 || pageNum < 1) {
+		p.Fail("pageSize", "must be 1 to 50")
+	}
+	return pageNum, pageSize
 }
 
 // pageData is the vendor's page object around one page of items.
@@ -270,10 +276,7 @@ type notDialed struct {
 // notDialedCustomerList lists a task's customers not dialled yet, at most 50 a page.
 func (s *Server) notDialedCustomerList(p *core.Params) core.Reply {
 	taskID := p.Int("taskId")
-	pageNum, pageSize := int(p.OptInt("pageNum", 1)), int(p.OptInt("pageSize", 10))
-	if p.Err() == nil && (pageSize > pageSizeLimit || pageSize < 1 || pageNum < 1) {
-		p.Fail("pageSize", "must be 1 to 50")
-	}
+	pageNum, pageSize := pageParams(p)
 	if p.Err() != nil {
 		return core.Fail(core.CodeBadParam)
 	}
