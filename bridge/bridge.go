@@ -53,19 +53,22 @@ type Options struct {
 
 // Bridge is one running callbridge process.
 type Bridge struct {
-	cfg      *config.Config
-	opts     Options
-	kafka    broker.Config
-	log      *slog.Logger
-	writer   *kafka.Writer
-	pub      *publish.Publisher
-	ledger   *ledger.Ledger
-	ledgerTr *kafka.Transport
-	out      *outbound.Outbound
-	rec      *reconcile.Engine
-	handler  http.Handler
-	inbound  *inbound.Handler
-	accounts map[string]*platform.Account
+	cfg    *config.Config
+	opts   Options
+	kafka  broker.Config
+	log    *slog.Logger
+	writer *kafka.Writer
+	pub    *publish.Publisher
+	ledger *ledger.Ledger
+	// dialer and transport serve the ledger, the results producer, topic admin and
+	// reconciliation: one connection pool for all of them, closed in Close.
+	dialer    *kafka.Dialer
+	transport *kafka.Transport
+	out       *outbound.Outbound
+	rec       *reconcile.Engine
+	handler   http.Handler
+	inbound   *inbound.Handler
+	accounts  map[string]*platform.Account
 }
 
 // BrokerConfig maps the configuration to the Kafka client settings.
@@ -164,11 +167,7 @@ func (b *Bridge) openReconcile() error {
 	if len(accts) == 0 {
 		return nil
 	}
-	dialer, err := b.kafka.Dialer()
-	if err != nil {
-		return err
-	}
-	transport, err := b.kafka.Transport()
+	dialer, transport, err := b.kafkaClients()
 	if err != nil {
 		return err
 	}
@@ -179,12 +178,26 @@ func (b *Bridge) openReconcile() error {
 	return err
 }
 
-func (b *Bridge) openOutbound(ctx context.Context) error {
+// kafkaClients builds the dialer and transport of the outbound side once, for all
+// that share them.
+func (b *Bridge) kafkaClients() (*kafka.Dialer, *kafka.Transport, error) {
+	if b.transport != nil {
+		return b.dialer, b.transport, nil
+	}
 	dialer, err := b.kafka.Dialer()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	transport, err := b.kafka.Transport()
+	if err != nil {
+		return nil, nil, err
+	}
+	b.dialer, b.transport = dialer, transport
+	return dialer, transport, nil
+}
+
+func (b *Bridge) openOutbound(ctx context.Context) error {
+	dialer, transport, err := b.kafkaClients()
 	if err != nil {
 		return err
 	}
@@ -194,7 +207,7 @@ func (b *Bridge) openOutbound(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bridge: open ledger: %w", err)
 	}
-	b.ledger, b.ledgerTr = l, transport
+	b.ledger = l
 	b.opts.Telemetry.Meters().ObserveLedgerSize(func() int64 { return int64(l.Len()) })
 	// Results go out one at a time, each awaited before the command's offset moves:
 	// produced at once rather than through the webhooks' batching writer.
@@ -380,10 +393,12 @@ func (b *Bridge) shutdown(ctx context.Context, srv *http.Server, wg *sync.WaitGr
 func (b *Bridge) Close() {
 	if b.ledger != nil {
 		_ = b.ledger.Close()
-		b.ledgerTr.CloseIdleConnections()
 	}
 	if b.rec != nil {
 		_ = b.rec.Close()
+	}
+	if b.transport != nil {
+		b.transport.CloseIdleConnections()
 	}
 	if b.writer != nil {
 		_ = broker.CloseWriter(b.writer)
