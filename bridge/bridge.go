@@ -53,13 +53,14 @@ type Options struct {
 
 // Bridge is one running callbridge process.
 type Bridge struct {
-	cfg    *config.Config
-	opts   Options
-	kafka  broker.Config
-	log    *slog.Logger
-	writer *kafka.Writer
-	pub    *publish.Publisher
-	ledger *ledger.Ledger
+	cfg             *config.Config
+	opts            Options
+	kafka           broker.Config
+	log             *slog.Logger
+	writer          *broker.Batcher
+	writerTransport *kafka.Transport
+	pub             *publish.Publisher
+	ledger          *ledger.Ledger
 	// dialer and transport serve the ledger, the results producer, topic admin and
 	// reconciliation: one connection pool for all of them, closed in Close.
 	dialer    *kafka.Dialer
@@ -119,11 +120,16 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Bridge, error) {
 			return nil, fmt.Errorf("bridge: create topics: %w", err)
 		}
 	}
-	w, err := broker.NewWriter(b.kafka)
+	// Webhooks and dead letters: many callers at once, each waiting for its records.
+	tr, err := b.kafka.Transport()
 	if err != nil {
 		return nil, err
 	}
-	b.writer = w
+	w, err := broker.NewBatcher(b.kafka, tr)
+	if err != nil {
+		return nil, err
+	}
+	b.writer, b.writerTransport = w, tr
 	pol, err := privacy.New(privacy.Mode(c.PhonePrivacy), []byte(c.PhoneHashKey.Reveal()))
 	if err != nil {
 		return nil, err
@@ -145,7 +151,7 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Bridge, error) {
 
 	if c.OutboundEnabled {
 		if err := b.openOutbound(ctx); err != nil {
-			_ = broker.CloseWriter(w)
+			b.closeWriter()
 			return nil, err
 		}
 	}
@@ -389,6 +395,13 @@ func (b *Bridge) shutdown(ctx context.Context, srv *http.Server, wg *sync.WaitGr
 	return errors.Join(errs...)
 }
 
+func (b *Bridge) closeWriter() {
+	if b.writer != nil {
+		_ = b.writer.Close()
+		b.writerTransport.CloseIdleConnections()
+	}
+}
+
 // Close releases the Kafka clients.
 func (b *Bridge) Close() {
 	if b.ledger != nil {
@@ -400,9 +413,7 @@ func (b *Bridge) Close() {
 	if b.transport != nil {
 		b.transport.CloseIdleConnections()
 	}
-	if b.writer != nil {
-		_ = broker.CloseWriter(b.writer)
-	}
+	b.closeWriter()
 	if b.inbound != nil {
 		b.inbound.Close()
 	}

@@ -52,7 +52,8 @@ type Config struct {
 	Compression string `env:"COMPRESSION"`
 	// ProduceTimeout bounds one produce request, acks included; default 10s.
 	ProduceTimeout time.Duration `env:"PRODUCE_TIMEOUT"`
-	// BatchTimeout is how long the writer waits to fill a batch; default 1ms.
+	// BatchTimeout is how long kafka.Writer waits to fill a batch (default 1ms), and
+	// how long a Batcher's record waits for others (default 0: not at all).
 	BatchTimeout time.Duration `env:"BATCH_TIMEOUT"`
 }
 

@@ -147,6 +147,9 @@ var writers = []struct {
 		}
 		return p
 	}},
+	{"Batcher", func(t *testing.T, cfg Config) recordWriter {
+		return openBatcher(t, cfg)
+	}},
 }
 
 func TestWriterRoundTripPartitionsLikeJava(t *testing.T) {

@@ -57,12 +57,8 @@ func NewProducer(cfg Config, tr kafka.RoundTripper) (*Producer, error) {
 // WriteMessages produces msgs (each naming its topic) and returns once every one is
 // acknowledged, or with the first error; records of one partition keep their order.
 func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
-	type dest struct {
-		topic     string
-		partition int
-	}
 	var order []dest
-	byDest := map[dest][]kafka.Record{}
+	byDest := map[dest][]kafka.Message{}
 	now := time.Now()
 	for _, m := range msgs {
 		parts, err := p.partitions(ctx, m.Topic)
@@ -73,11 +69,10 @@ func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) err
 		if _, ok := byDest[d]; !ok {
 			order = append(order, d)
 		}
-		t := m.Time
-		if t.IsZero() {
-			t = now
+		if m.Time.IsZero() {
+			m.Time = now
 		}
-		byDest[d] = append(byDest[d], kafka.Record{Time: t, Key: bytesOrNil(m.Key), Value: bytesOrNil(m.Value), Headers: m.Headers})
+		byDest[d] = append(byDest[d], m)
 	}
 	for _, d := range order {
 		if err := p.produce(ctx, d.topic, d.partition, byDest[d]); err != nil {
@@ -94,10 +89,15 @@ func bytesOrNil(b []byte) kafka.Bytes {
 	return kafka.NewBytes(b)
 }
 
-// produce sends recs to one partition, retrying temporary failures.
-func (p *Producer) produce(ctx context.Context, topic string, partition int, recs []kafka.Record) error {
+// produce sends msgs (their Time set) to one partition, retrying temporary failures.
+func (p *Producer) produce(ctx context.Context, topic string, partition int, msgs []kafka.Message) error {
+	recs := make([]kafka.Record, len(msgs))
 	delay := producerBackoffMin
 	for attempt := 1; ; attempt++ {
+		// Afresh for every attempt: an attempt reads the records' keys and values.
+		for i, m := range msgs {
+			recs[i] = kafka.Record{Time: m.Time, Key: bytesOrNil(m.Key), Value: bytesOrNil(m.Value), Headers: m.Headers}
+		}
 		err := p.produceOnce(ctx, topic, partition, recs)
 		if err == nil {
 			return nil

@@ -58,9 +58,10 @@ type Kafka struct {
 	Compression string `env:"COMPRESSION" envDefault:"none"`
 	// ProduceTimeout bounds waiting for acks=all; past it a webhook gets 503.
 	ProduceTimeout time.Duration `env:"PRODUCE_TIMEOUT" envDefault:"10s"`
-	// BatchTimeout is how long the producer waits to fill a batch; small, because
-	// webhook replies wait for the ack.
-	BatchTimeout time.Duration `env:"BATCH_TIMEOUT" envDefault:"1ms"`
+	// BatchTimeout is how long a webhook's record waits for others before its
+	// partition's produce request goes out. 0: at once when no request to the
+	// partition is in flight; batches form while one is.
+	BatchTimeout time.Duration `env:"BATCH_TIMEOUT" envDefault:"0s"`
 	// Partitions and ReplicationFactor are used for topics the bridge creates.
 	Partitions        int `env:"TOPIC_PARTITIONS" envDefault:"6"`
 	ReplicationFactor int `env:"TOPIC_REPLICATION_FACTOR" envDefault:"-1"`
