@@ -87,15 +87,26 @@ func validExtensionName(name string) bool {
 	return true
 }
 
-// binaryMessage is the fast path; ok is false when ToKafka must decide.
-func binaryMessage(ctx context.Context, e *cloudevents.Event, topic string) (kafka.Message, bool) {
+// PlainContext reports whether ctx carries nothing that binding.Write or
+// WriteMessage consults (binding.WithForceStructured, WithSkipKeyMapping, ...):
+// under it, ToKafka writes a valid v1.0 event's binary-mode record as BinaryMessage
+// does.
+func PlainContext(ctx context.Context) bool {
 	if ctx.Value(skipKeyKey{}) != nil {
-		return kafka.Message{}, false
+		return false
 	}
 	for _, k := range bindingCtxKeys {
 		if ctx.Value(k) != nil {
-			return kafka.Message{}, false
+			return false
 		}
+	}
+	return true
+}
+
+// binaryMessage is the fast path; ok is false when ToKafka must decide.
+func binaryMessage(ctx context.Context, e *cloudevents.Event, topic string) (kafka.Message, bool) {
+	if !PlainContext(ctx) {
+		return kafka.Message{}, false
 	}
 	ec, ok := e.Context.(*event.EventContextV1)
 	if !ok || ec == nil || len(e.FieldErrors) > 0 {

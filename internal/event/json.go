@@ -14,7 +14,9 @@ type JSONAppender interface {
 // reflection dominates the cost of building an event. Each appends exactly what
 // json.Marshal produces for the value with Raw cleared (Raw is never written; the
 // publisher splices it in), byte for byte, as json_test.go proves by comparison and
-// fuzzing. A field added to these structs must be added here too, or the tests fail.
+// fuzzing. Their output is valid UTF-8 whatever the strings hold (invalid bytes
+// become \ufffd, as with json.Marshal), which the publisher relies on. A field added
+// to these structs must be added here too, or the tests fail.
 
 // AppendJSON implements JSONAppender.
 func (c *CallFinished) AppendJSON(dst []byte) []byte {

@@ -206,8 +206,13 @@ func FuzzAppendJSON(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := v.AppendJSON(nil); !bytes.Equal(got, want) {
+			got := v.AppendJSON(nil)
+			if !bytes.Equal(got, want) {
 				t.Fatalf("AppendJSON differs from json.Marshal\n got: %s\nwant: %s", got, want)
+			}
+			// The publisher relies on it rather than check each event again.
+			if !utf8.Valid(got) {
+				t.Fatalf("AppendJSON wrote invalid UTF-8: %q", got)
 			}
 		}
 	})

@@ -23,13 +23,20 @@ func (idTracerProvider) Tracer(string, ...trace.TracerOption) trace.Tracer { ret
 
 type idTracer struct{ embedded.Tracer }
 
-func (idTracer) Start(ctx context.Context, _ string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+func (t idTracer) Start(ctx context.Context, _ string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	parent := trace.SpanContextFromContext(ctx)
 	if len(opts) > 0 {
 		if cfg := trace.NewSpanStartConfig(opts...); cfg.NewRoot() {
 			parent = trace.SpanContext{}
 		}
 	}
+	// A context's span context is carried by a non-recording span: exactly this span.
+	ctx = trace.ContextWithSpanContext(ctx, t.spanContext(parent))
+	return ctx, trace.SpanFromContext(ctx)
+}
+
+// spanContext is the span context of a new span under parent (none: invalid).
+func (idTracer) spanContext(parent trace.SpanContext) trace.SpanContext {
 	scc := trace.SpanContextConfig{TraceFlags: trace.FlagsSampled}
 	if parent.IsValid() {
 		scc = trace.SpanContextConfig{TraceID: parent.TraceID(), TraceFlags: parent.TraceFlags(), TraceState: parent.TraceState()}
@@ -42,7 +49,5 @@ func (idTracer) Start(ctx context.Context, _ string, opts ...trace.SpanStartOpti
 	for !scc.SpanID.IsValid() {
 		binary.BigEndian.PutUint64(scc.SpanID[:], rand.Uint64())
 	}
-	// A context's span context is carried by a non-recording span: exactly this span.
-	ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(scc))
-	return ctx, trace.SpanFromContext(ctx)
+	return trace.NewSpanContext(scc)
 }

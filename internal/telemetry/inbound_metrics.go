@@ -12,7 +12,7 @@ func (m *Metrics) WebhookRefused(ctx context.Context, account string) {
 	if m == nil {
 		return
 	}
-	m.refusals.Add(ctx, 1, m.attrs(attrKey{lblAccount, account}))
+	m.refusals.Add(ctx, 1, m.attrs(attrKey{lblAccount, account}).add...)
 }
 
 // ObserveWebhooksInflight makes f the source of callbridge_webhooks_inflight; f runs

@@ -3,10 +3,12 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -136,35 +138,51 @@ func (k attrKey) attributes() []attribute.KeyValue {
 const maxAttrSets = 4096
 
 // attrCache maps a comparable description of a measurement's attributes to
-// the option carrying them.
+// the options carrying them. Reads take no lock (a map replaced on each new entry,
+// which label values make rare): a read lock's shared counter is contended by
+// every request.
 type attrCache[K interface {
 	comparable
 	attributes() []attribute.KeyValue
 }] struct {
-	mu   sync.RWMutex
-	sets map[K]metric.MeasurementOption
+	sets atomic.Pointer[map[K]*measureOpts]
+	mu   sync.Mutex // serializes writers
 }
 
-func (c *attrCache[K]) get(k K) metric.MeasurementOption {
-	c.mu.RLock()
-	opt, ok := c.sets[k]
-	c.mu.RUnlock()
-	if ok {
-		return opt
+// measureOpts are one attribute set as the options of either kind of instrument,
+// ready to pass: a slice made per measurement would be allocated.
+type measureOpts struct {
+	add []metric.AddOption
+	rec []metric.RecordOption
+}
+
+func (c *attrCache[K]) get(k K) *measureOpts {
+	if sets := c.sets.Load(); sets != nil {
+		if o, ok := (*sets)[k]; ok {
+			return o
+		}
 	}
-	opt = metric.WithAttributeSet(attribute.NewSet(k.attributes()...))
+	opt := metric.WithAttributeSet(attribute.NewSet(k.attributes()...))
+	o := &measureOpts{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}}
 	c.mu.Lock()
-	if c.sets == nil {
-		c.sets = map[K]metric.MeasurementOption{}
+	defer c.mu.Unlock()
+	var old map[K]*measureOpts
+	if sets := c.sets.Load(); sets != nil {
+		old = *sets
 	}
-	if len(c.sets) < maxAttrSets {
-		c.sets[k] = opt
+	if prev, ok := old[k]; ok {
+		return prev
 	}
-	c.mu.Unlock()
-	return opt
+	if len(old) < maxAttrSets {
+		sets := make(map[K]*measureOpts, len(old)+1)
+		maps.Copy(sets, old)
+		sets[k] = o
+		c.sets.Store(&sets)
+	}
+	return o
 }
 
-func (m *Metrics) attrs(k attrKey) metric.MeasurementOption { return m.sets.get(k) }
+func (m *Metrics) attrs(k attrKey) *measureOpts { return m.sets.get(k) }
 
 // NewMetrics creates the instruments on mp (Setup does this; tests of other
 // packages may pass an sdkmetric provider with a ManualReader).
@@ -221,7 +239,7 @@ func (m *Metrics) Webhook(ctx context.Context, account, typ, outcome string) {
 	if m == nil {
 		return
 	}
-	m.webhooks.Add(ctx, 1, m.attrs(attrKey{lblAccount, account, lblType, typ, lblOutcome, outcome}))
+	m.webhooks.Add(ctx, 1, m.attrs(attrKey{lblAccount, account, lblType, typ, lblOutcome, outcome}).add...)
 }
 
 // PublishLatency records how long Kafka took to acknowledge a record on topic.
@@ -229,7 +247,7 @@ func (m *Metrics) PublishLatency(ctx context.Context, topic string, d time.Durat
 	if m == nil {
 		return
 	}
-	m.publish.Record(ctx, d.Seconds(), m.attrs(attrKey{lblTopic, topic}))
+	m.publish.Record(ctx, d.Seconds(), m.attrs(attrKey{lblTopic, topic}).rec...)
 }
 
 // Command counts one handled command; outcome is "succeeded", "failed",
@@ -238,7 +256,7 @@ func (m *Metrics) Command(ctx context.Context, typ, account, outcome string) {
 	if m == nil {
 		return
 	}
-	m.commands.Add(ctx, 1, m.attrs(attrKey{lblType, typ, lblAccount, account, lblOutcome, outcome}))
+	m.commands.Add(ctx, 1, m.attrs(attrKey{lblType, typ, lblAccount, account, lblOutcome, outcome}).add...)
 }
 
 // ServerRequest describes one served HTTP request for [Metrics.ServerRequest].
@@ -254,9 +272,8 @@ type ServerRequest struct {
 }
 
 func (r ServerRequest) attributes() []attribute.KeyValue {
-	method, _ := httpMethod(r.Method)
 	kvs := []attribute.KeyValue{
-		semconv.HTTPRequestMethodKey.String(method),
+		semconv.HTTPRequestMethodKey.String(methodName(r.Method)),
 		semconv.HTTPResponseStatusCode(r.Status),
 		semconv.HTTPRoute(r.Route),
 		semconv.URLScheme(r.Scheme),
@@ -279,10 +296,10 @@ func (m *Metrics) ServerRequest(ctx context.Context, r ServerRequest, d time.Dur
 	if r.Scheme == "" {
 		r.Scheme = "http"
 	}
-	if method, _ := httpMethod(r.Method); method == "_OTHER" {
+	if method := methodName(r.Method); method == "_OTHER" {
 		r.Method = method // one cache entry for every unknown method
 	}
-	m.server.Record(ctx, d.Seconds(), m.serverSets.get(r))
+	m.server.Record(ctx, d.Seconds(), m.serverSets.get(r).rec...)
 }
 
 // ClientRequest describes one vendor HTTP request for [Metrics.ClientRequest].
@@ -299,9 +316,8 @@ type ClientRequest struct {
 }
 
 func (r ClientRequest) attributes() []attribute.KeyValue {
-	method, _ := httpMethod(r.Method)
 	kvs := []attribute.KeyValue{
-		semconv.HTTPRequestMethodKey.String(method),
+		semconv.HTTPRequestMethodKey.String(methodName(r.Method)),
 		AttrVendor.String(r.Vendor),
 		AttrEndpoint.String(r.Endpoint),
 	}
@@ -323,10 +339,10 @@ func (m *Metrics) ClientRequest(ctx context.Context, r ClientRequest, d time.Dur
 	if m == nil {
 		return
 	}
-	if method, _ := httpMethod(r.Method); method == "_OTHER" {
+	if method := methodName(r.Method); method == "_OTHER" {
 		r.Method = method
 	}
-	m.client.Record(ctx, d.Seconds(), m.clientSets.get(r))
+	m.client.Record(ctx, d.Seconds(), m.clientSets.get(r).rec...)
 }
 
 // VendorRetry counts one retry of a vendor call. The retry loop calls it
@@ -335,7 +351,7 @@ func (m *Metrics) VendorRetry(ctx context.Context, vendor, endpoint string) {
 	if m == nil {
 		return
 	}
-	m.vendorRetries.Add(ctx, 1, m.attrs(attrKey{lblVendor, vendor, lblEndpoint, endpoint}))
+	m.vendorRetries.Add(ctx, 1, m.attrs(attrKey{lblVendor, vendor, lblEndpoint, endpoint}).add...)
 }
 
 // DLQWrite counts one record written to the dead-letter topic; reason is a
@@ -344,7 +360,7 @@ func (m *Metrics) DLQWrite(ctx context.Context, reason string) {
 	if m == nil {
 		return
 	}
-	m.dlqWrites.Add(ctx, 1, m.attrs(attrKey{lblReason, reason}))
+	m.dlqWrites.Add(ctx, 1, m.attrs(attrKey{lblReason, reason}).add...)
 }
 
 // ProducerError counts one failed Kafka produce to topic.
@@ -352,7 +368,7 @@ func (m *Metrics) ProducerError(ctx context.Context, topic string) {
 	if m == nil {
 		return
 	}
-	m.producerErrors.Add(ctx, 1, m.attrs(attrKey{lblTopic, topic}))
+	m.producerErrors.Add(ctx, 1, m.attrs(attrKey{lblTopic, topic}).add...)
 }
 
 // Reconciled counts n finished calls a reconciliation sweep of account read back;
@@ -362,7 +378,7 @@ func (m *Metrics) Reconciled(ctx context.Context, account, outcome string, n int
 	if m == nil || n == 0 {
 		return
 	}
-	m.reconciled.Add(ctx, int64(n), m.attrs(attrKey{lblAccount, account, lblOutcome, outcome}))
+	m.reconciled.Add(ctx, int64(n), m.attrs(attrKey{lblAccount, account, lblOutcome, outcome}).add...)
 }
 
 // ReconcileSucceeded records when account's last reconciliation sweep completed.
@@ -370,7 +386,7 @@ func (m *Metrics) ReconcileSucceeded(ctx context.Context, account string, at tim
 	if m == nil {
 		return
 	}
-	m.reconcileOK.Record(ctx, float64(at.UnixNano())/1e9, m.attrs(attrKey{lblAccount, account}))
+	m.reconcileOK.Record(ctx, float64(at.UnixNano())/1e9, m.attrs(attrKey{lblAccount, account}).rec...)
 }
 
 // ObserveLedgerSize makes f the source of callbridge_ledger_entries; f runs

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"strconv"
@@ -58,9 +59,11 @@ func recordingTracer() (trace.Tracer, bool) {
 // the caller becomes a link rather than the parent. The query string (which
 // may hold the webhook token) and headers are never recorded. End it with EndHTTP.
 func StartWebhookSpan(ctx context.Context, r *http.Request, account string) (context.Context, trace.Span) {
-	tr, recording := recordingTracer()
-	if !recording {
-		return tr.Start(ctx, WebhookRoute, trace.WithSpanKind(trace.SpanKindServer))
+	tr := tracer()
+	if it, ok := tr.(idTracer); ok {
+		// What it.Start does, without reading options it knows.
+		ctx = trace.ContextWithSpanContext(ctx, it.spanContext(trace.SpanContextFromContext(ctx)))
+		return ctx, trace.SpanFromContext(ctx)
 	}
 	method, methodAttrs := httpMethod(r.Method)
 	// Room for every attribute below at once: growing the slice step by step was
@@ -130,6 +133,11 @@ func protocolVersion(major, minor int) string {
 // EndHTTP records the response status on a server span and ends it; 5xx
 // marks the span as failed (4xx is the client's fault, per the HTTP conventions).
 func EndHTTP(span trace.Span, status int) {
+	if !span.IsRecording() {
+		// Nothing to record (the attributes would still cost an allocation each).
+		span.End()
+		return
+	}
 	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 	if status >= 500 {
 		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
@@ -215,17 +223,56 @@ func messagingAttrs(topic string, op attribute.KeyValue, opName string, ev *clou
 		semconv.MessagingDestinationName(topic),
 	)
 	if ev != nil {
-		if id := ev.ID(); id != "" {
-			attrs = append(attrs, semconv.MessagingMessageID(id), semconv.CloudEventsEventID(id))
-		}
-		if t := ev.Type(); t != "" {
-			attrs = append(attrs, semconv.CloudEventsEventType(t))
-		}
-		if key := extString(*ev, "partitionkey"); key != "" {
-			attrs = append(attrs, semconv.MessagingKafkaMessageKey(key))
-		}
+		attrs = appendEventAttrs(attrs, ev.ID(), ev.Type(), extString(*ev, "partitionkey"))
 	}
 	return attrs
+}
+
+// appendEventAttrs appends the attributes of an event's id, type and partition key.
+func appendEventAttrs(attrs []attribute.KeyValue, id, typ, key string) []attribute.KeyValue {
+	if id != "" {
+		attrs = append(attrs, semconv.MessagingMessageID(id), semconv.CloudEventsEventID(id))
+	}
+	if typ != "" {
+		attrs = append(attrs, semconv.CloudEventsEventType(typ))
+	}
+	if key != "" {
+		attrs = append(attrs, semconv.MessagingKafkaMessageKey(key))
+	}
+	return attrs
+}
+
+// StartRecordSpan starts the span StartProducerSpan starts for an event with this
+// id, type and partition key, for a producer that writes the record itself: it
+// returns the span context StartProducerSpan would inject into the event (not
+// valid: none; see AppendTraceParent). The span is nil when nothing would record it
+// (no exporter): there is then nothing to end, and no context is built.
+func StartRecordSpan(ctx context.Context, topic, id, typ, key string) (trace.Span, trace.SpanContext) {
+	tr := tracer()
+	if it, ok := tr.(idTracer); ok {
+		return nil, it.spanContext(trace.SpanContextFromContext(ctx))
+	}
+	attrs := messagingAttrs(topic, semconv.MessagingOperationTypeSend, "send", nil, 0)
+	attrs = appendEventAttrs(attrs, id, typ, key)
+	_, span := tr.Start(ctx, "send "+topic, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
+	return span, span.SpanContext()
+}
+
+// TraceParentLen is the length of a traceparent AppendTraceParent appends.
+const TraceParentLen = 55
+
+// AppendTraceParent appends the traceparent the W3C propagator writes for sc, which
+// must be valid; its tracestate is sc.TraceState().String(), when not empty.
+func AppendTraceParent(dst []byte, sc trace.SpanContext) []byte {
+	tid, sid := sc.TraceID(), sc.SpanID()
+	// Only the flags the propagator keeps: sampled and random.
+	flags := sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom)
+	dst = append(dst, "00-"...)
+	dst = hex.AppendEncode(dst, tid[:])
+	dst = append(dst, '-')
+	dst = hex.AppendEncode(dst, sid[:])
+	dst = append(dst, '-')
+	return hex.AppendEncode(dst, []byte{byte(flags)})
 }
 
 // InjectEvent writes ctx's span context into ev as the CloudEvents
@@ -321,6 +368,18 @@ func httpMethod(m string) (string, []attribute.KeyValue) {
 		return "_OTHER", []attribute.KeyValue{semconv.HTTPRequestMethodKey.String("_OTHER"), semconv.HTTPRequestMethodOriginal(m)}
 	}
 	return m, []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(m)}
+}
+
+// methodName is httpMethod's method alone, without allocating its attributes.
+func methodName(m string) string {
+	switch m {
+	case "":
+		return http.MethodGet
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead,
+		http.MethodPatch, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
 }
 
 func splitHostPort(hp string) (string, int) {
