@@ -28,6 +28,7 @@ import (
 // Publisher is what the handler needs from internal/publish.
 type Publisher interface {
 	Publish(ctx context.Context, vendor, account string, outs []event.Out) error
+	PublishAsync(ctx context.Context, vendor, account string, outs []event.Out, done func(error)) error
 	DeadLetter(ctx context.Context, d publish.DeadLetter, reasonKind string) error
 }
 
@@ -316,22 +317,34 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 		outs, ids = sel, mids
 	}
-	vendor := acct.Vendor
 	held = false
-	h.run(ctx, mine, ids, buf, body, func(wctx context.Context) (string, error) {
-		err := h.Publisher.Publish(wctx, vendor, name, outs)
-		var invalid *publish.InvalidEventError
-		if errors.As(err, &invalid) {
-			d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: vendor, Account: name, Body: body}
-			if err := h.Publisher.DeadLetter(wctx, d, "invalid_event"); err != nil {
-				return outcomeUnavailable, err
-			}
-			h.Telemetry.Logger().WarnContext(wctx, "webhook made an invalid event; dead-lettered", "account", name, "reason", d.Reason)
-			return outcomeDeadLettered, nil
-		}
-		return outcomePublished, err
-	})
+	h.publish(ctx, mine, ids, buf, body, acct.Vendor, name, outs)
 	return h.await(ctx, w, name, deadline, mine, others, typ)
+}
+
+// publish hands outs to the producer as wr, detached from the request (see run), and
+// records the outcome when the producer reports it: no goroutine waits for it. An
+// event that fails its schema goes to the dead-letter topic instead.
+func (h *Handler) publish(ctx context.Context, wr *write, ids []string, buf *[]byte, body []byte, vendor, name string, outs []event.Out) {
+	err := h.Publisher.PublishAsync(context.WithoutCancel(ctx), vendor, name, outs, func(err error) {
+		h.writes.finish(wr, ids, err, outcomePublished, time.Now())
+		h.letGo(buf, body)
+	})
+	if err == nil {
+		return
+	}
+	h.run(ctx, wr, ids, buf, body, func(wctx context.Context) (string, error) {
+		var invalid *publish.InvalidEventError
+		if !errors.As(err, &invalid) {
+			return outcomeUnavailable, err
+		}
+		d := publish.DeadLetter{Reason: err.Error(), Source: "webhook", Vendor: vendor, Account: name, Body: body}
+		if err := h.Publisher.DeadLetter(wctx, d, "invalid_event"); err != nil {
+			return outcomeUnavailable, err
+		}
+		h.Telemetry.Logger().WarnContext(wctx, "webhook made an invalid event; dead-lettered", "account", name, "reason", d.Reason)
+		return outcomeDeadLettered, nil
+	})
 }
 
 // writeGuard bounds a detached write should the producer never report: far beyond

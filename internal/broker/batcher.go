@@ -51,12 +51,12 @@ type queued struct {
 	call *call
 }
 
-// call is one WriteMessages: done closes once each of its records has an outcome.
+// call is one Enqueue: done runs once each of its records has an outcome.
 type call struct {
 	mu   sync.Mutex
 	left int
 	err  error
-	done chan struct{}
+	done func(error)
 }
 
 func (c *call) complete(n int, err error) {
@@ -68,7 +68,7 @@ func (c *call) complete(n int, err error) {
 	last := c.left == 0
 	c.mu.Unlock()
 	if last {
-		close(c.done)
+		c.done(c.err)
 	}
 }
 
@@ -101,7 +101,23 @@ func (b *Batcher) WriteMessages(ctx context.Context, msgs ...kafka.Message) erro
 	if len(msgs) == 0 {
 		return nil
 	}
-	c := &call{left: len(msgs), done: make(chan struct{})}
+	res := make(chan error, 1)
+	b.Enqueue(ctx, msgs, func(err error) { res <- err })
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Enqueue queues msgs (each naming its topic, at least one) and returns at once; done
+// runs once every record is acknowledged, or failed, with nil or the first error. It
+// runs on the Batcher's goroutine (or on the caller's, when msgs cannot be queued),
+// so it must be quick: a caller that waits for many writes at once is spared a
+// goroutine per write. ctx bounds only the lookup of a topic's partitions.
+func (b *Batcher) Enqueue(ctx context.Context, msgs []kafka.Message, done func(error)) {
+	c := &call{left: len(msgs), done: done}
 	now := time.Now()
 	for i, m := range msgs {
 		parts, err := b.p.partitions(ctx, m.Topic)
@@ -121,12 +137,6 @@ func (b *Batcher) WriteMessages(ctx context.Context, msgs ...kafka.Message) erro
 			c.complete(len(msgs)-i, ErrClosed)
 			break
 		}
-	}
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -38,6 +38,14 @@ type Writer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
+// AsyncWriter is a Writer that can also report the outcome of a write when it comes,
+// to a function, rather than to a goroutine waiting for it (broker.Batcher).
+type AsyncWriter interface {
+	Writer
+	// Enqueue queues msgs and returns at once; done runs once with the outcome.
+	Enqueue(ctx context.Context, msgs []kafka.Message, done func(error))
+}
+
 // Publisher produces events. Zero values of the optional fields are safe.
 type Publisher struct {
 	// Writer produces the records (required).
@@ -308,13 +316,63 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 	if len(outs) == 0 {
 		return nil
 	}
+	msgs, spans, err := p.records(ctx, vendor, account, outs)
+	defer endSpans(spans)
+	if err != nil {
+		return err
+	}
+	if err := p.write(ctx, msgs...); err != nil {
+		// A record that was not acknowledged may still be queued in the producer:
+		// its buffer is left to the garbage collector.
+		return err
+	}
+	recycle(msgs)
+	return nil
+}
+
+// PublishAsync is Publish that returns once the records are handed to the writer:
+// done runs with the outcome once the cluster acknowledged them all (nil) or one
+// failed. An event that cannot be built is reported at once, as Publish reports it,
+// and done does not run. done must be quick: with an AsyncWriter it runs on the
+// writer's goroutine; with another Writer, on a goroutine of its own.
+func (p *Publisher) PublishAsync(ctx context.Context, vendor, account string, outs []event.Out, done func(error)) error {
+	if len(outs) == 0 {
+		done(nil)
+		return nil
+	}
+	msgs, spans, err := p.records(ctx, vendor, account, outs)
+	if err != nil {
+		endSpans(spans)
+		return err
+	}
+	aw, ok := p.Writer.(AsyncWriter)
+	if !ok {
+		go func() {
+			defer endSpans(spans)
+			err := p.write(ctx, msgs...)
+			if err == nil {
+				recycle(msgs)
+			}
+			done(err)
+		}()
+		return nil
+	}
+	start := time.Now()
+	aw.Enqueue(ctx, msgs, func(err error) {
+		err = p.written(ctx, msgs, start, err)
+		endSpans(spans)
+		if err == nil {
+			recycle(msgs)
+		}
+		done(err)
+	})
+	return nil
+}
+
+// records builds the Kafka records of outs, and the spans to end once written.
+func (p *Publisher) records(ctx context.Context, vendor, account string, outs []event.Out) ([]kafka.Message, []trace.Span, error) {
 	msgs := make([]kafka.Message, 0, len(outs))
 	var spans []trace.Span
-	defer func() {
-		for _, s := range spans {
-			s.End()
-		}
-	}()
 	plain := cekafka.PlainContext(ctx)
 	for _, out := range outs {
 		topic := p.Topic(out.Topic)
@@ -324,7 +382,7 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 				spans = append(spans, span)
 			}
 			if err != nil {
-				return err
+				return nil, spans, err
 			}
 			if ok {
 				msgs = append(msgs, msg)
@@ -333,7 +391,7 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 		}
 		ev, err := p.Build(vendor, account, out)
 		if err != nil {
-			return err
+			return nil, spans, err
 		}
 		_, span := telemetry.StartProducerSpan(ctx, topic, &ev)
 		spans = append(spans, span)
@@ -341,22 +399,27 @@ func (p *Publisher) Publish(ctx context.Context, vendor, account string, outs []
 		// (which nothing else holds, so the record may share its data).
 		msg, err := cekafka.BinaryMessage(ctx, &ev, topic)
 		if err != nil {
-			return fmt.Errorf("publish: bind %s: %w", out.ID, err)
+			return nil, spans, fmt.Errorf("publish: bind %s: %w", out.ID, err)
 		}
 		// The trace context also as the plain W3C headers OpenTelemetry's Kafka
 		// instrumentations read.
 		cekafka.AddTraceHeaders(&msg)
 		msgs = append(msgs, msg)
 	}
-	if err := p.write(ctx, msgs...); err != nil {
-		// A record that was not acknowledged may still be queued in the producer:
-		// its buffer is left to the garbage collector.
-		return err
+	return msgs, spans, nil
+}
+
+func endSpans(spans []trace.Span) {
+	for _, s := range spans {
+		s.End()
 	}
+}
+
+// recycle returns the buffers of acknowledged records to the pool.
+func recycle(msgs []kafka.Message) {
 	for _, m := range msgs {
 		putValue(m.Value)
 	}
-	return nil
 }
 
 // Header names of the records record writes (cekafka's binary mode).
@@ -499,7 +562,11 @@ func putValue(buf []byte) {
 
 func (p *Publisher) write(ctx context.Context, msgs ...kafka.Message) error {
 	start := time.Now()
-	err := p.Writer.WriteMessages(ctx, msgs...)
+	return p.written(ctx, msgs, start, p.Writer.WriteMessages(ctx, msgs...))
+}
+
+// written records the outcome of writing msgs, begun at start, in metrics.
+func (p *Publisher) written(ctx context.Context, msgs []kafka.Message, start time.Time, err error) error {
 	m := p.Telemetry.Meters()
 	if err != nil {
 		for _, msg := range msgs {
