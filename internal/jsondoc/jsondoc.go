@@ -197,41 +197,70 @@ func (d *Doc) push() int {
 	return n
 }
 
+// leaf appends the node of a scalar, src[start:end], its fields set in place
+// (see push) and all of them, so the slot needs no zeroing first.
+func (d *Doc) leaf(start, end int, kind Kind, plain bool) {
+	n := len(d.nodes)
+	if n < cap(d.nodes) {
+		d.nodes = d.nodes[:n+1]
+	} else {
+		d.nodes = append(d.nodes, node{})
+	}
+	nd := &d.nodes[n]
+	nd.start, nd.end, nd.next, nd.kind, nd.plain = uint32(start), uint32(end), uint32(n+1), kind, plain
+}
+
 // value indexes the value at src[i] and returns the index just past it.
 func (d *Doc) value(i int) (int, error) {
 	src := d.src
 	if i >= len(src) {
 		return i, d.errAt(i, "")
 	}
+	var end int
+	var err error
+	var kind Kind
+	plain := false
+	switch src[i] {
+	case '"':
+		end, plain, err = d.string(i)
+		kind = String
+	case '{', '[':
+		return d.container(i)
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		end, err = d.number(i)
+		kind = Number
+	case 't':
+		end, err = d.literal(i, "true")
+		kind = True
+	case 'f':
+		end, err = d.literal(i, "false")
+		kind = False
+	case 'n':
+		end, err = d.literal(i, "null")
+		kind = Null
+	default:
+		return i, d.errAt(i, "looking for beginning of value")
+	}
+	if err != nil {
+		return end, err
+	}
+	d.leaf(i, end, kind, plain)
+	return end, nil
+}
+
+// container indexes the object or array at src[i]: its node goes first, before
+// its contents.
+func (d *Doc) container(i int) (int, error) {
 	n := d.push()
 	d.nodes[n].start = uint32(i)
 	var end int
 	var err error
-	switch src[i] {
-	case '"':
-		var plain bool
-		end, plain, err = d.string(i)
-		d.nodes[n].kind, d.nodes[n].plain = String, plain
-	case '{':
+	if d.src[i] == '{' {
 		end, err = d.object(i)
 		d.nodes[n].kind = Object
-	case '[':
+	} else {
 		end, err = d.array(i)
 		d.nodes[n].kind = Array
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		end, err = d.number(i)
-		d.nodes[n].kind = Number
-	case 't':
-		end, err = d.literal(i, "true")
-		d.nodes[n].kind = True
-	case 'f':
-		end, err = d.literal(i, "false")
-		d.nodes[n].kind = False
-	case 'n':
-		end, err = d.literal(i, "null")
-		d.nodes[n].kind = Null
-	default:
-		return i, d.errAt(i, "looking for beginning of value")
 	}
 	if err != nil {
 		return end, err
@@ -255,19 +284,24 @@ func (d *Doc) object(i int) (int, error) {
 		if i >= len(src) || src[i] != '"' {
 			return i, d.errAt(i, "looking for beginning of object key string")
 		}
-		end, plain, err := d.string(i)
+		end, plain, h, err := d.name(i)
 		if err != nil {
 			return end, err
 		}
-		k := uint32(d.push())
-		nd := &d.nodes[k]
-		nd.start, nd.end, nd.next, nd.kind, nd.plain = uint32(i), uint32(end), k+1, String, plain
-		d.addName(k, i+1, end-1, plain)
+		k := len(d.nodes)
+		d.leaf(i, end, String, plain)
+		d.names = append(d.names, name{h, uint32(k)})
 		i = end
-		if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
-			return i, d.errAt(i, "after object key")
+		// `": "` and the value, as indented documents have it, at once.
+		if i+2 < len(src) && src[i] == ':' && src[i+1] == ' ' && src[i+2] > ' ' {
+			i += 2
+		} else {
+			if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
+				return i, d.errAt(i, "after object key")
+			}
+			i = skipSpace(src, i+1)
 		}
-		if i, err = d.value(skipSpace(src, i+1)); err != nil {
+		if i, err = d.value(i); err != nil {
 			return i, err
 		}
 		if i = skipSpace(src, i); i < len(src) {
@@ -459,15 +493,45 @@ type name struct {
 	k uint32
 }
 
-// addName queues the name at node k (its text src[start:end], plain when it has no
-// escapes) for the check of its object.
-func (d *Doc) addName(k uint32, start, end int, plain bool) {
-	b := d.src[start:end]
+// name checks the member name at src[i] as string does, and returns also the hash
+// of its text (hashBytes). A plain ASCII name is hashed from the words its scan
+// loads, so its bytes are read once.
+func (d *Doc) name(i int) (end int, plain bool, h uint64, err error) {
+	const highs = 0x8080808080808080
+	src := d.src
+	h = hashSeed
+	for p := i + 1; p+16 <= len(src); p += 16 {
+		a := binary.LittleEndian.Uint64(src[p:])
+		if m := specials(a); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if a &= 1<<(8*n) - 1; src[p+n] != '"' || a&highs != 0 {
+				break
+			}
+			return p + n + 1, true, hashEnd(hashWords(h, a, 0), p+n-i-1), nil
+		}
+		b := binary.LittleEndian.Uint64(src[p+8:])
+		if m := specials(b); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if b &= 1<<(8*n) - 1; src[p+8+n] != '"' || (a|b)&highs != 0 {
+				break
+			}
+			return p + 9 + n, true, hashEnd(hashWords(h, a, b), p+8+n-i-1), nil
+		}
+		if (a|b)&highs != 0 {
+			break
+		}
+		h = hashWords(h, a, b)
+	}
+	// Escapes, other than ASCII, or near the end of the document.
+	if end, plain, err = d.string(i); err != nil {
+		return end, false, 0, err
+	}
+	b := src[i+1 : end-1]
 	if !plain {
 		d.scratch = appendUnquoted(d.scratch[:0], b)
 		b = d.scratch
 	}
-	d.names = append(d.names, name{hashBytes(b), k})
+	return end, plain, hashBytes(b), nil
 }
 
 // uniqueNames records an ambiguity when an object, whose names are d.names[base:],
@@ -542,39 +606,45 @@ func (d *Doc) uniqueNamesExact(names []name) {
 // crowd one part of the table (which would make checking them quadratic).
 var hashSeed = rand.Uint64()
 
-// hashBytes is a keyed hash of b read eight bytes at a time (multiply and fold,
-// after wyhash, as the runtime's own fallback); every byte counts, and the length
-// too. A name of up to 16 bytes, as most are, is read in at most two loads.
+// hashBytes is a keyed hash of b (multiply and fold, after wyhash, as the runtime's
+// own fallback): its bytes as little-endian words, the last zero-padded, taken
+// two at a time, then its length; every byte counts, and the length too. name
+// computes the same from the words of its scan.
 func hashBytes(b []byte) uint64 {
-	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	n := len(b)
+	h := hashSeed
+	p := 0
+	for ; p+16 <= len(b); p += 16 {
+		h = hashWords(h, binary.LittleEndian.Uint64(b[p:]), binary.LittleEndian.Uint64(b[p+8:]))
+	}
+	// The last 0 to 15 bytes, zero-padded, in overlapping loads.
+	r := b[p:]
 	var x, y uint64
-	switch {
-	case n > 16:
-		// Whole words, then the last eight bytes (overlapping the last word read).
-		h := uint64(n) ^ k0 ^ hashSeed
-		for r := b; len(r) > 8; r = r[8:] {
-			hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(r), k1)
-			h = hi ^ lo
-		}
-		x, y = h, binary.LittleEndian.Uint64(b[n-8:])
+	switch n := len(r); {
 	case n > 8:
-		x, y = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+		x, y = binary.LittleEndian.Uint64(r), binary.LittleEndian.Uint64(r[n-8:])>>(8*(16-n))
 	case n == 8:
-		x = binary.LittleEndian.Uint64(b)
+		x = binary.LittleEndian.Uint64(r)
+	case n >= 4:
+		x = uint64(binary.LittleEndian.Uint32(r)) | uint64(binary.LittleEndian.Uint32(r[n-4:]))<<(8*(n-4))
 	default:
-		for i, c := range b {
+		for i, c := range r {
 			x |= uint64(c) << (8 * i)
 		}
 	}
-	return mix(x, y, n)
+	return hashEnd(hashWords(h, x, y), len(b))
 }
 
-// mix folds the words of a name and its length into its hash.
-func mix(x, y uint64, n int) uint64 {
-	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	hi, lo := bits.Mul64(x^k0^hashSeed, y^k1)
-	hi, lo = bits.Mul64(hi^lo^uint64(n), k0)
+const hashK0, hashK1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+
+// hashWords folds two words of a name into its hash h.
+func hashWords(h, x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x^hashK0^h, y^hashK1)
+	return hi ^ lo
+}
+
+// hashEnd folds a name's length n into its hash h.
+func hashEnd(h uint64, n int) uint64 {
+	hi, lo := bits.Mul64(h^uint64(n), hashK0)
 	return hi ^ lo
 }
 

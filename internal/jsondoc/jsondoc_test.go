@@ -440,3 +440,26 @@ func TestValidUTF8(t *testing.T) {
 		check(b)
 	}
 }
+
+// A name's hash is hashBytes of its decoded text however the name is scanned:
+// from the words of the scan, or after it, for names with escapes or other than
+// ASCII, and names near the end of the document.
+func TestNameHashIsHashBytes(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		text := []byte(strings.Repeat("abcdefghij", 4)[:n])
+		for _, raw := range []string{string(text), strings.Replace(string(text), "a", `\u0061`, 1), strings.Replace(string(text), "b", "é", 1)} {
+			for pad := 0; pad <= 20; pad++ {
+				src := []byte(`"` + raw + `"` + strings.Repeat(" ", pad))
+				d := Doc{src: src}
+				end, _, h, err := d.name(0)
+				if err != nil || end != len(raw)+2 {
+					t.Fatalf("%q: end %d, error %v", src, end, err)
+				}
+				want := hashBytes(appendUnquoted(nil, []byte(raw)))
+				if h != want {
+					t.Fatalf("%q: hash %#x, hashBytes %#x", src, h, want)
+				}
+			}
+		}
+	}
+}
