@@ -71,7 +71,7 @@ type node struct {
 type Doc struct {
 	src   []byte
 	nodes []node
-	depth int
+	stack []frame
 	// names queues the names of the objects being parsed (see uniqueNames); table
 	// and scratch are reused by the check.
 	names   []name
@@ -119,7 +119,7 @@ func (d *Doc) Parse(src []byte) error {
 	if len(src) > 1<<31 {
 		return &SyntaxError{0, "document too large"}
 	}
-	d.src, d.nodes, d.names, d.depth, d.amb = src, d.nodes[:0], d.names[:0], 0, nil
+	d.src, d.nodes, d.names, d.amb = src, d.nodes[:0], d.names[:0], nil
 	i, err := d.value(skipSpace(src, 0))
 	if err == nil {
 		if i = skipSpace(src, i); i < len(src) {
@@ -197,35 +197,58 @@ func (d *Doc) push() int {
 	return n
 }
 
-// leaf appends the node of a scalar, src[start:end], its fields set in place
-// (see push) and all of them, so the slot needs no zeroing first.
-func (d *Doc) leaf(start, end int, kind Kind, plain bool) {
-	n := len(d.nodes)
-	if n < cap(d.nodes) {
-		d.nodes = d.nodes[:n+1]
-	} else {
-		d.nodes = append(d.nodes, node{})
-	}
-	nd := &d.nodes[n]
-	nd.start, nd.end, nd.next, nd.kind, nd.plain = uint32(start), uint32(end), uint32(n+1), kind, plain
-}
+// frame is an open container: its node, and where its names start in Doc.names
+// (inArray for an array).
+type frame struct{ n, base uint32 }
 
-// value indexes the value at src[i] and returns the index just past it.
+const inArray = ^uint32(0)
+
+// value indexes the value at src[i], with all it holds, and returns the index just
+// past it. It is one loop over a stack of open containers rather than a call per
+// value: the parse state stays in registers, and the index in a local slice (put
+// back in d before anything reads it there).
 func (d *Doc) value(i int) (int, error) {
 	src := d.src
+	nodes := d.nodes
+	stack := d.stack[:0]
+	const highs = 0x8080808080808080
+	var (
+		end   int
+		err   error
+		kind  Kind
+		plain bool
+		h     uint64
+		n     int
+		top   frame
+	)
+value:
 	if i >= len(src) {
-		return i, d.errAt(i, "")
+		err = d.errAt(i, "")
+		goto fail
 	}
-	var end int
-	var err error
-	var kind Kind
-	plain := false
+	plain = false
 	switch src[i] {
 	case '"':
-		end, plain, err = d.string(i)
 		kind = String
-	case '{', '[':
-		return d.container(i)
+		// A string of up to 15 ASCII bytes without escapes here, the rest by string.
+		if i+17 <= len(src) {
+			w := src[i+1 : i+17 : i+17]
+			a := binary.LittleEndian.Uint64(w)
+			if m := specials(a); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				if w[k] == '"' && a&(1<<(8*k)-1)&highs == 0 {
+					end, plain = i+k+2, true
+					break
+				}
+			} else if m := specials(binary.LittleEndian.Uint64(w[8:])); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				if w[8+k] == '"' && (a|binary.LittleEndian.Uint64(w[8:])&(1<<(8*k)-1))&highs == 0 {
+					end, plain = i+k+10, true
+					break
+				}
+			}
+		}
+		end, plain, err = d.string(i)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		end, err = d.number(i)
 		kind = Number
@@ -238,114 +261,149 @@ func (d *Doc) value(i int) (int, error) {
 	case 'n':
 		end, err = d.literal(i, "null")
 		kind = Null
+	case '{', '[':
+		if len(stack) >= MaxDepth {
+			err = &SyntaxError{i, "exceeded max depth"}
+			goto fail
+		}
+		// The container's node goes before its contents; its end is set when it
+		// closes.
+		n = len(nodes)
+		if n == cap(nodes) {
+			nodes = append(nodes, node{})[:n]
+		}
+		nodes = nodes[:n+1]
+		nodes[n] = node{}
+		nodes[n].start = uint32(i)
+		if src[i] == '{' {
+			nodes[n].kind = Object
+			stack = append(stack, frame{uint32(n), uint32(len(d.names))})
+			if i = skipSpace(src, i+1); i < len(src) && src[i] == '}' {
+				i++
+				goto close
+			}
+			goto member
+		}
+		nodes[n].kind = Array
+		stack = append(stack, frame{uint32(n), inArray})
+		if i = skipSpace(src, i+1); i < len(src) && src[i] == ']' {
+			i++
+			goto close
+		}
+		goto value
 	default:
-		return i, d.errAt(i, "looking for beginning of value")
+		err = d.errAt(i, "looking for beginning of value")
+		goto fail
 	}
 	if err != nil {
-		return end, err
+		goto fail
 	}
-	d.leaf(i, end, kind, plain)
-	return end, nil
-}
+	// A scalar's node, every field set in place (see push).
+	n = len(nodes)
+	if n == cap(nodes) {
+		nodes = append(nodes, node{})[:n]
+	}
+	nodes = nodes[:n+1]
+	nodes[n].start, nodes[n].end, nodes[n].next, nodes[n].kind, nodes[n].plain = uint32(i), uint32(end), uint32(n+1), kind, plain
+	i = end
 
-// container indexes the object or array at src[i]: its node goes first, before
-// its contents.
-func (d *Doc) container(i int) (int, error) {
-	n := d.push()
-	d.nodes[n].start = uint32(i)
-	var end int
-	var err error
-	if d.src[i] == '{' {
-		end, err = d.object(i)
-		d.nodes[n].kind = Object
-	} else {
-		end, err = d.array(i)
-		d.nodes[n].kind = Array
+next: // i is just past a value
+	if len(stack) == 0 {
+		d.nodes, d.stack = nodes, stack
+		return i, nil
 	}
-	if err != nil {
-		return end, err
-	}
-	d.nodes[n].end, d.nodes[n].next = uint32(end), uint32(len(d.nodes))
-	return end, nil
-}
-
-func (d *Doc) object(i int) (int, error) {
-	if d.depth++; d.depth > MaxDepth {
-		return i, &SyntaxError{i, "exceeded max depth"}
-	}
-	src := d.src
-	base := len(d.names)
-	i = skipSpace(src, i+1)
-	if i < len(src) && src[i] == '}' {
-		d.depth--
-		return i + 1, nil
-	}
-	for {
-		if i >= len(src) || src[i] != '"' {
-			return i, d.errAt(i, "looking for beginning of object key string")
-		}
-		end, plain, h, err := d.name(i)
-		if err != nil {
-			return end, err
-		}
-		k := len(d.nodes)
-		d.leaf(i, end, String, plain)
-		d.names = append(d.names, name{h, uint32(k)})
-		i = end
-		// `": "` and the value, as indented documents have it, at once.
-		if i+2 < len(src) && src[i] == ':' && src[i+1] == ' ' && src[i+2] > ' ' {
-			i += 2
-		} else {
-			if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
-				return i, d.errAt(i, "after object key")
-			}
-			i = skipSpace(src, i+1)
-		}
-		if i, err = d.value(i); err != nil {
-			return i, err
-		}
-		if i = skipSpace(src, i); i < len(src) {
+	i = skipSpace(src, i)
+	if top = stack[len(stack)-1]; top.base != inArray {
+		if i < len(src) {
 			switch src[i] {
 			case ',':
 				i = skipSpace(src, i+1)
-				continue
+				goto member
 			case '}':
-				d.depth--
-				d.uniqueNames(base)
-				return i + 1, nil
+				i++
+				goto close
 			}
 		}
-		return i, d.errAt(i, "after object key:value pair")
+		err = d.errAt(i, "after object key:value pair")
+		goto fail
 	}
-}
+	if i < len(src) {
+		switch src[i] {
+		case ',':
+			i = skipSpace(src, i+1)
+			goto value
+		case ']':
+			i++
+			goto close
+		}
+	}
+	err = d.errAt(i, "after array element")
+	goto fail
 
-func (d *Doc) array(i int) (int, error) {
-	if d.depth++; d.depth > MaxDepth {
-		return i, &SyntaxError{i, "exceeded max depth"}
+close: // i is just past the container on top of the stack
+	top = stack[len(stack)-1]
+	stack = stack[:len(stack)-1]
+	if top.base != inArray {
+		d.nodes = nodes
+		d.uniqueNames(int(top.base))
 	}
-	src := d.src
-	i = skipSpace(src, i+1)
-	if i < len(src) && src[i] == ']' {
-		d.depth--
-		return i + 1, nil
-	}
-	for {
-		var err error
-		if i, err = d.value(i); err != nil {
-			return i, err
-		}
-		if i = skipSpace(src, i); i < len(src) {
-			switch src[i] {
-			case ',':
-				i = skipSpace(src, i+1)
-				continue
-			case ']':
-				d.depth--
-				return i + 1, nil
+	nodes[top.n].end, nodes[top.n].next = uint32(i), uint32(len(nodes))
+	goto next
+
+member: // i is at the name of an object's member
+	// A name of up to 15 ASCII bytes without escapes, as most are, here; the rest
+	// by name. Its hash is the one hashBytes gives its text.
+	if i+17 <= len(src) && src[i] == '"' {
+		w := src[i+1 : i+17 : i+17]
+		a := binary.LittleEndian.Uint64(w)
+		if m := specials(a); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3
+			if a &= 1<<(8*k) - 1; w[k] == '"' && a&highs == 0 {
+				end, plain, h = i+k+2, true, hashWords(hashSeed, a, uint64(k)<<56)
+				goto named
+			}
+		} else {
+			b := binary.LittleEndian.Uint64(w[8:])
+			if m := specials(b); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				if b &= 1<<(8*k) - 1; w[8+k] == '"' && (a|b)&highs == 0 {
+					end, plain, h = i+k+10, true, hashWords(hashSeed, a, b|uint64(k+8)<<56)
+					goto named
+				}
 			}
 		}
-		return i, d.errAt(i, "after array element")
 	}
+	if i >= len(src) || src[i] != '"' {
+		err = d.errAt(i, "looking for beginning of object key string")
+		goto fail
+	}
+	if end, plain, h, err = d.name(i); err != nil {
+		goto fail
+	}
+named:
+	n = len(nodes)
+	if n == cap(nodes) {
+		nodes = append(nodes, node{})[:n]
+	}
+	nodes = nodes[:n+1]
+	nodes[n].start, nodes[n].end, nodes[n].next, nodes[n].kind, nodes[n].plain = uint32(i), uint32(end), uint32(n+1), String, plain
+	d.names = append(d.names, name{h, uint32(n)})
+	i = end
+	// `": "` before the value, as indented documents have it, at once.
+	if i+2 < len(src) && src[i] == ':' && src[i+1] == ' ' && src[i+2] > ' ' {
+		i += 2
+		goto value
+	}
+	if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
+		err = d.errAt(i, "after object key")
+		goto fail
+	}
+	i = skipSpace(src, i+1)
+	goto value
+
+fail:
+	d.nodes, d.stack = nodes, stack
+	return i, err
 }
 
 // string checks the string at src[i] and returns the index just past it; plain is
@@ -470,12 +528,11 @@ func (d *Doc) hexEscape(i int) (rune, int, error) {
 
 // specials marks, in the high bit of each byte of x, the control characters,
 // quotes and backslashes. Borrows carry only past a marked byte, so the lowest mark
-// is exact: the first byte that needs a look.
+// is exact: the first byte that needs a look. (Each test is "high bit of v-k and
+// not of v", and v's high bit is x's in all three: one &^ x serves them all.)
 func specials(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	q := x ^ ('"' * ones)
-	b := x ^ ('\\' * ones)
-	return ((x-0x20*ones)&^x | (q-ones)&^q | (b-ones)&^b) & highs
+	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones)) &^ x & highs
 }
 
 // hasSpecial says whether any byte of x is a control character, a quote or a
@@ -507,7 +564,7 @@ func (d *Doc) name(i int) (end int, plain bool, h uint64, err error) {
 			if a &= 1<<(8*n) - 1; src[p+n] != '"' || a&highs != 0 {
 				break
 			}
-			return p + n + 1, true, hashEnd(hashWords(h, a, 0), p+n-i-1), nil
+			return p + n + 1, true, hashWords(h, a, uint64(p+n-i-1)<<56), nil
 		}
 		b := binary.LittleEndian.Uint64(src[p+8:])
 		if m := specials(b); m != 0 {
@@ -515,7 +572,7 @@ func (d *Doc) name(i int) (end int, plain bool, h uint64, err error) {
 			if b &= 1<<(8*n) - 1; src[p+8+n] != '"' || (a|b)&highs != 0 {
 				break
 			}
-			return p + 9 + n, true, hashEnd(hashWords(h, a, b), p+8+n-i-1), nil
+			return p + 9 + n, true, hashWords(h, a, b|uint64(p+8+n-i-1)<<56), nil
 		}
 		if (a|b)&highs != 0 {
 			break
@@ -608,8 +665,10 @@ var hashSeed = rand.Uint64()
 
 // hashBytes is a keyed hash of b (multiply and fold, after wyhash, as the runtime's
 // own fallback): its bytes as little-endian words, the last zero-padded, taken
-// two at a time, then its length; every byte counts, and the length too. name
-// computes the same from the words of its scan.
+// two at a time, with the length in the top byte of the last pair, which holds at
+// most 15 bytes (lengths 256 apart differ in their count of pairs): every byte
+// counts, and the length too, and a name of up to 15 bytes costs one multiply.
+// name computes the same from the words of its scan.
 func hashBytes(b []byte) uint64 {
 	h := hashSeed
 	p := 0
@@ -631,7 +690,7 @@ func hashBytes(b []byte) uint64 {
 			x |= uint64(c) << (8 * i)
 		}
 	}
-	return hashEnd(hashWords(h, x, y), len(b))
+	return hashWords(h, x, y|uint64(len(b))<<56)
 }
 
 const hashK0, hashK1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
@@ -639,12 +698,6 @@ const hashK0, hashK1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
 // hashWords folds two words of a name into its hash h.
 func hashWords(h, x, y uint64) uint64 {
 	hi, lo := bits.Mul64(x^hashK0^h, y^hashK1)
-	return hi ^ lo
-}
-
-// hashEnd folds a name's length n into its hash h.
-func hashEnd(h uint64, n int) uint64 {
-	hi, lo := bits.Mul64(h^uint64(n), hashK0)
 	return hi ^ lo
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -340,6 +341,16 @@ func TestHasSpecial(t *testing.T) {
 		}
 		if got := hasSpecial(x); got != want {
 			t.Fatalf("hasSpecial(%#016x) = %v, want %v", x, got, want)
+		}
+		// The lowest mark is the first special byte, and all below it are clear.
+		first := 8
+		for k := 7; k >= 0; k-- {
+			if special(byte(x >> (8 * k))) {
+				first = k
+			}
+		}
+		if m := specials(x); bits.TrailingZeros64(m)>>3 != first || m&^0x8080808080808080 != 0 {
+			t.Fatalf("specials(%#016x) = %#016x, first special byte %d", x, m, first)
 		}
 	}
 	// Every byte value in every position, among bytes that are and are not special.
