@@ -71,7 +71,10 @@ type node struct {
 type Doc struct {
 	src   []byte
 	nodes []node
+	// stack holds the containers open around the one being parsed; ws is the
+	// whitespace after the last comma.
 	stack []frame
+	ws    spaces
 	// names queues the names of the objects being parsed (see uniqueNames); table
 	// and scratch are reused by the check.
 	names   []name
@@ -197,6 +200,26 @@ func (d *Doc) push() int {
 	return n
 }
 
+// spaces is a run of whitespace of up to 16 bytes, src[i:j] in set.
+type spaces struct {
+	x, y   uint64 // its bytes, zero-padded
+	mx, my uint64 // the masks of its bytes in x and y
+	n      int
+	ok     bool
+}
+
+func (s *spaces) set(src []byte, i, j int) {
+	n := j - i
+	if s.ok = n <= 16 && i+16 <= len(src); !s.ok {
+		return
+	}
+	s.n = n
+	s.mx = 1<<(8*min(n, 8)) - 1
+	s.my = 1<<(8*max(n-8, 0)) - 1
+	s.x = binary.LittleEndian.Uint64(src[i:]) & s.mx
+	s.y = binary.LittleEndian.Uint64(src[i+8:]) & s.my
+}
+
 // frame is an open container: its node, and where its names start in Doc.names
 // (inArray for an array).
 type frame struct{ n, base uint32 }
@@ -205,12 +228,14 @@ const inArray = ^uint32(0)
 
 // value indexes the value at src[i], with all it holds, and returns the index just
 // past it. It is one loop over a stack of open containers rather than a call per
-// value: the parse state stays in registers, and the index in a local slice (put
-// back in d before anything reads it there).
+// value: the parse state stays in registers, the index in a local slice (put back
+// in d before anything reads it there) and the container being parsed in top; those
+// around it wait in d.stack. Little else lives across the loop, so that little of
+// it is spilled.
 func (d *Doc) value(i int) (int, error) {
 	src := d.src
 	nodes := d.nodes
-	stack := d.stack[:0]
+	d.stack, d.ws.ok = d.stack[:0], false
 	const highs = 0x8080808080808080
 	var (
 		end   int
@@ -262,7 +287,7 @@ value:
 		end, err = d.literal(i, "null")
 		kind = Null
 	case '{', '[':
-		if len(stack) >= MaxDepth {
+		if len(d.stack) >= MaxDepth {
 			err = &SyntaxError{i, "exceeded max depth"}
 			goto fail
 		}
@@ -277,7 +302,8 @@ value:
 		nodes[n].start = uint32(i)
 		if src[i] == '{' {
 			nodes[n].kind = Object
-			stack = append(stack, frame{uint32(n), uint32(len(d.names))})
+			d.stack = append(d.stack, top)
+			top = frame{uint32(n), uint32(len(d.names))}
 			if i = skipSpace(src, i+1); i < len(src) && src[i] == '}' {
 				i++
 				goto close
@@ -285,7 +311,8 @@ value:
 			goto member
 		}
 		nodes[n].kind = Array
-		stack = append(stack, frame{uint32(n), inArray})
+		d.stack = append(d.stack, top)
+		top = frame{uint32(n), inArray}
 		if i = skipSpace(src, i+1); i < len(src) && src[i] == ']' {
 			i++
 			goto close
@@ -308,17 +335,17 @@ value:
 	i = end
 
 next: // i is just past a value
-	if len(stack) == 0 {
-		d.nodes, d.stack = nodes, stack
+	if len(d.stack) == 0 {
+		d.nodes = nodes
 		return i, nil
 	}
 	i = skipSpace(src, i)
-	if top = stack[len(stack)-1]; top.base != inArray {
+	if top.base != inArray {
 		if i < len(src) {
 			switch src[i] {
 			case ',':
-				i = skipSpace(src, i+1)
-				goto member
+				i++
+				goto comma
 			case '}':
 				i++
 				goto close
@@ -330,8 +357,8 @@ next: // i is just past a value
 	if i < len(src) {
 		switch src[i] {
 		case ',':
-			i = skipSpace(src, i+1)
-			goto value
+			i++
+			goto comma
 		case ']':
 			i++
 			goto close
@@ -340,14 +367,37 @@ next: // i is just past a value
 	err = d.errAt(i, "after array element")
 	goto fail
 
+comma: // i is just past a comma in the container top
+	// The whitespace after a comma in an indented document is most often the
+	// same as after the one before: compared whole, it is skipped without a loop
+	// that stops at a different count each time.
+	if i < len(src) && src[i] > ' ' {
+		goto skipped // none, as in a compact document
+	}
+	if ws := &d.ws; i+17 <= len(src) && ws.ok {
+		w := src[i : i+17 : i+17]
+		if (binary.LittleEndian.Uint64(w)^ws.x)&ws.mx == 0 && (binary.LittleEndian.Uint64(w[8:])^ws.y)&ws.my == 0 && w[ws.n] > ' ' {
+			i += ws.n
+			goto skipped
+		}
+	}
+	end = skipSpace(src, i)
+	d.ws.set(src, i, end)
+	i = end
+skipped:
+	if top.base != inArray {
+		goto member
+	}
+	goto value
+
 close: // i is just past the container on top of the stack
-	top = stack[len(stack)-1]
-	stack = stack[:len(stack)-1]
+	nodes[top.n].end, nodes[top.n].next = uint32(i), uint32(len(nodes))
 	if top.base != inArray {
 		d.nodes = nodes
 		d.uniqueNames(int(top.base))
 	}
-	nodes[top.n].end, nodes[top.n].next = uint32(i), uint32(len(nodes))
+	top = d.stack[len(d.stack)-1]
+	d.stack = d.stack[:len(d.stack)-1]
 	goto next
 
 member: // i is at the name of an object's member
@@ -390,9 +440,11 @@ named:
 	d.names = append(d.names, name{h, uint32(n)})
 	i = end
 	// `": "` before the value, as indented documents have it, at once.
-	if i+2 < len(src) && src[i] == ':' && src[i+1] == ' ' && src[i+2] > ' ' {
-		i += 2
-		goto value
+	if i+3 <= len(src) {
+		if w := src[i : i+3 : i+3]; binary.LittleEndian.Uint16(w) == ':'|' '<<8 && w[2] > ' ' {
+			i += 2
+			goto value
+		}
 	}
 	if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
 		err = d.errAt(i, "after object key")
@@ -402,7 +454,7 @@ named:
 	goto value
 
 fail:
-	d.nodes, d.stack = nodes, stack
+	d.nodes = nodes
 	return i, err
 }
 
@@ -412,22 +464,21 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 	src := d.src
 	plain = true
 	start := i + 1
-	// high gathers the bytes scanned, to tell whether any is not ASCII.
+	// high gathers the bytes scanned, to tell whether any is not ASCII. Bytes
+	// past the end of the string may be in it: that costs only a check of the
+	// string's UTF-8.
 	var high uint64
 	i = start
 	for {
 		// Eight bytes at a time up to the first that ends the string or needs a
 		// look: the body of a string is most of a callback.
-		for i+8 <= len(src) {
+		for ; i+8 <= len(src); i += 8 {
 			x := binary.LittleEndian.Uint64(src[i:])
-			if m := specials(x); m != 0 {
-				n := bits.TrailingZeros64(m) >> 3
-				high |= x & (1<<(8*n) - 1)
-				i += n
-				break
-			}
 			high |= x
-			i += 8
+			if m := specials(x); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto look
+			}
 		}
 		for ; i < len(src); i++ {
 			if c := src[i]; c < 0x20 || c == '"' || c == '\\' {
@@ -438,6 +489,7 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 		if i >= len(src) {
 			return i, false, d.errAt(i, "")
 		}
+	look:
 		switch src[i] {
 		case '"':
 			if high&0x8080808080808080 != 0 && !validUTF8(src[start:i]) {
@@ -446,6 +498,14 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 			return i + 1, plain, nil
 		case '\\':
 			plain = false
+			// An escape of one character here (JSON text in a string has many).
+			if i+1 < len(src) {
+				switch src[i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					i += 2
+					continue
+				}
+			}
 			if i, err = d.escape(i, start); err != nil {
 				return i, false, err
 			}
@@ -455,21 +515,24 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 	}
 }
 
-// validUTF8 is utf8.Valid, quicker on the text of Chinese callbacks: three-byte
-// runes whose lead byte admits any continuation bytes (all but 0xE0 and 0xED) are
-// checked inline, the rest from the first other rune on by utf8.Valid.
+// validUTF8 is utf8.Valid, quicker on the text of Chinese callbacks: ASCII up to
+// four bytes at a time, and three-byte runes whose lead byte admits any
+// continuation bytes (all but 0xE0 and 0xED) are checked inline, the rest from the
+// first other rune on by utf8.Valid.
 func validUTF8(b []byte) bool {
-	for i := 0; i < len(b); {
-		switch c := b[i]; {
-		case c < utf8.RuneSelf:
-			i++
-		case c >= 0xE1 && c <= 0xEF && c != 0xED && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80:
-			i += 3
-		default:
+	i := 0
+	for i+4 <= len(b) {
+		w := binary.LittleEndian.Uint32(b[i:])
+		if w&0x80 == 0 {
+			i += bits.TrailingZeros32(w&0x80808080) >> 3
+			continue
+		}
+		if c := byte(w); w&0xC0C0F0 != 0x8080E0 || c == 0xE0 || c == 0xED {
 			return utf8.Valid(b[i:])
 		}
+		i += 3
 	}
-	return true
+	return utf8.Valid(b[i:])
 }
 
 // escape checks the escape at src[i] (a backslash) of the string whose text starts
@@ -528,11 +591,13 @@ func (d *Doc) hexEscape(i int) (rune, int, error) {
 
 // specials marks, in the high bit of each byte of x, the control characters,
 // quotes and backslashes. Borrows carry only past a marked byte, so the lowest mark
-// is exact: the first byte that needs a look. (Each test is "high bit of v-k and
-// not of v", and v's high bit is x's in all three: one &^ x serves them all.)
+// is exact: the first byte that needs a look. Flipping bit 1 maps the quote to 0x20
+// and no byte of 0x20 or more below 0x21, so the first two tests are one: byte
+// ^ 2 < 0x21. And each test is "high bit of v-k and not of v", where v's high bit
+// is x's: one &^ x serves both.
 func specials(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones)) &^ x & highs
+	return ((x ^ 2*ones - 0x21*ones) | (x ^ '\\'*ones - ones)) &^ x & highs
 }
 
 // hasSpecial says whether any byte of x is a control character, a quote or a
