@@ -275,17 +275,41 @@ value:
 		}
 		end, plain, err = d.string(i)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		end, err = d.number(i)
 		kind = Number
+		// A positive integer, as most numbers are, here: its digits eight at a
+		// time, and nothing of a fraction or an exponent after them.
+		if c := src[i]; c != '-' && c != '0' && i+8 <= len(src) {
+			j := i + leadingDigits(binary.LittleEndian.Uint64(src[i:]))
+			if j == i+8 {
+				j = digits(src, j)
+			}
+			if j-i <= 308 && (j >= len(src) || src[j] != '.' && src[j]|0x20 != 'e') {
+				end = j
+				break
+			}
+		}
+		end, err = d.number(i)
 	case 't':
-		end, err = d.literal(i, "true")
 		kind = True
+		if i+4 <= len(src) && binary.LittleEndian.Uint32(src[i:]) == 't'|'r'<<8|'u'<<16|'e'<<24 {
+			end = i + 4
+			break
+		}
+		end, err = d.literal(i, "true")
 	case 'f':
-		end, err = d.literal(i, "false")
 		kind = False
+		if i+5 <= len(src) && binary.LittleEndian.Uint32(src[i+1:]) == 'a'|'l'<<8|'s'<<16|'e'<<24 {
+			end = i + 5
+			break
+		}
+		end, err = d.literal(i, "false")
 	case 'n':
-		end, err = d.literal(i, "null")
 		kind = Null
+		if i+4 <= len(src) && binary.LittleEndian.Uint32(src[i:]) == 'n'|'u'<<8|'l'<<16|'l'<<24 {
+			end = i + 4
+			break
+		}
+		end, err = d.literal(i, "null")
 	case '{', '[':
 		if len(d.stack) >= MaxDepth {
 			err = &SyntaxError{i, "exceeded max depth"}
@@ -393,8 +417,12 @@ skipped:
 close: // i is just past the container on top of the stack
 	nodes[top.n].end, nodes[top.n].next = uint32(i), uint32(len(nodes))
 	if top.base != inArray {
-		d.nodes = nodes
-		d.uniqueNames(int(top.base))
+		if len(d.names) > int(top.base)+1 {
+			d.nodes = nodes
+			d.uniqueNames(int(top.base))
+		} else {
+			d.names = d.names[:top.base] // one name repeats none
+		}
 	}
 	top = d.stack[len(d.stack)-1]
 	d.stack = d.stack[:len(d.stack)-1]
@@ -440,8 +468,11 @@ named:
 	d.names = append(d.names, name{h, uint32(n)})
 	i = end
 	// `": "` before the value, as indented documents have it, at once.
-	if i+3 <= len(src) {
-		if w := src[i : i+3 : i+3]; binary.LittleEndian.Uint16(w) == ':'|' '<<8 && w[2] > ' ' {
+	if i+3 <= len(src) && src[i] == ':' {
+		if w := src[i : i+3 : i+3]; w[1] > ' ' {
+			i++
+			goto value
+		} else if w[1] == ' ' && w[2] > ' ' {
 			i += 2
 			goto value
 		}
@@ -581,6 +612,13 @@ func (d *Doc) escape(i, start int) (int, error) {
 // just past them.
 func (d *Doc) hexEscape(i int) (rune, int, error) {
 	src := d.src
+	if i+5 <= len(src) {
+		w := src[i+1 : i+5 : i+5]
+		a, b, c, e := hexValue[w[0]], hexValue[w[1]], hexValue[w[2]], hexValue[w[3]]
+		if a|b|c|e < 16 {
+			return rune(a)<<12 | rune(b)<<8 | rune(c)<<4 | rune(e), i + 5, nil
+		}
+	}
 	for k := 0; k < 4; k++ {
 		if i++; i >= len(src) || !isHex(src[i]) {
 			return 0, i, d.errAt(i, "in \\u hexadecimal character escape")
@@ -782,6 +820,17 @@ func (d *Doc) sameName(a, b uint32) bool {
 	return string(d.text(a)) == string(d.text(b))
 }
 
+// hexValue is the value of each hex digit, and 0xff for other bytes.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		t[c] = 0xff
+		if isHex(byte(c)) {
+			t[c] = byte(hex4([]byte{'0', '0', '0', byte(c)}))
+		}
+	}
+	return t
+}()
+
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
@@ -839,6 +888,17 @@ func (d *Doc) inRange(start, end int) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// leadingDigits is how many of the bytes of x, from the lowest, are digits before
+// the first that is not.
+func leadingDigits(x uint64) int {
+	const nibbles, threes, sixes, lows = 0xf0f0f0f0f0f0f0f0, 0x3030303030303030, 0x0606060606060606, 0x7f7f7f7f7f7f7f7f
+	// Zero in the bytes 0x30 to 0x3f, and in the bytes 0x2a to 0x39 after adding
+	// six: both, the digits. A carry out of a byte of 0xfa or more only reaches
+	// bytes past one that is not a digit.
+	v := (x&nibbles ^ threes) | ((x+sixes)&nibbles ^ threes)
+	return bits.TrailingZeros64(((v&lows)+lows|v)&^lows) >> 3
+}
 
 func digits(b []byte, i int) int {
 	for i < len(b) && isDigit(b[i]) {

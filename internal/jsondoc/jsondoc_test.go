@@ -474,3 +474,34 @@ func TestNameHashIsHashBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestLeadingDigits(t *testing.T) {
+	check := func(x uint64) {
+		want := 0
+		for want < 8 && isDigit(byte(x>>(8*want))) {
+			want++
+		}
+		if got := leadingDigits(x); got != want {
+			t.Fatalf("leadingDigits(%#016x) = %d, want %d", x, got, want)
+		}
+	}
+	// Every byte value in every position, among digits and among bytes that carry.
+	for _, fill := range []uint64{0x3939393939393939, 0x3030303030303030, 0x3531373439383633, 0xffffffffffffffff, 0xfafafafafafafafa} {
+		for pos := range 8 {
+			for c := range 256 {
+				check(fill&^(0xff<<(8*pos)) | uint64(c)<<(8*pos))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 1_000_000 {
+		x := r.Uint64()
+		// Mostly digits, so that long runs are common.
+		for k := range 8 {
+			if r.IntN(4) != 0 {
+				x = x&^(0xff<<(8*k)) | uint64('0'+r.IntN(10))<<(8*k)
+			}
+		}
+		check(x)
+	}
+}
