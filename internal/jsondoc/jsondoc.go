@@ -255,25 +255,29 @@ value:
 	switch src[i] {
 	case '"':
 		kind = String
-		// A string of up to 15 ASCII bytes without escapes here, the rest by string.
+		// A string of up to 15 ASCII bytes without escapes here; the rest by
+		// stringFrom, from where this scan stopped.
+		p, high := i+1, uint64(0)
 		if i+17 <= len(src) {
 			w := src[i+1 : i+17 : i+17]
 			a := binary.LittleEndian.Uint64(w)
 			if m := specials(a); m != 0 {
 				k := bits.TrailingZeros64(m) >> 3
-				if w[k] == '"' && a&(1<<(8*k)-1)&highs == 0 {
-					end, plain = i+k+2, true
+				if p, high = i+1+k, a&(1<<(8*k)-1); w[k] == '"' && high&highs == 0 {
+					end, plain = p+1, true
 					break
 				}
-			} else if m := specials(binary.LittleEndian.Uint64(w[8:])); m != 0 {
-				k := bits.TrailingZeros64(m) >> 3
-				if w[8+k] == '"' && (a|binary.LittleEndian.Uint64(w[8:])&(1<<(8*k)-1))&highs == 0 {
-					end, plain = i+k+10, true
+			} else if b := binary.LittleEndian.Uint64(w[8:]); specials(b) != 0 {
+				k := bits.TrailingZeros64(specials(b)) >> 3
+				if p, high = i+9+k, a|b&(1<<(8*k)-1); w[8+k] == '"' && high&highs == 0 {
+					end, plain = p+1, true
 					break
 				}
+			} else {
+				p, high = i+17, a|b
 			}
 		}
-		end, plain, err = d.string(i)
+		end, plain, err = d.stringFrom(i, p, high)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		kind = Number
 		// A positive integer, as most numbers are, here: its digits eight at a
@@ -491,15 +495,18 @@ fail:
 
 // string checks the string at src[i] and returns the index just past it; plain is
 // true when its text is the bytes between the quotes (no escapes).
-func (d *Doc) string(i int) (end int, plain bool, err error) {
+func (d *Doc) string(i int) (end int, plain bool, err error) { return d.stringFrom(i, i+1, 0) }
+
+// stringFrom is string resumed at src[p]: the bytes before it are plain, ORed in
+// high.
+func (d *Doc) stringFrom(i, p int, high uint64) (end int, plain bool, err error) {
 	src := d.src
 	plain = true
 	start := i + 1
 	// high gathers the bytes scanned, to tell whether any is not ASCII. Bytes
 	// past the end of the string may be in it: that costs only a check of the
 	// string's UTF-8.
-	var high uint64
-	i = start
+	i = p
 	for {
 		// Eight bytes at a time up to the first that ends the string or needs a
 		// look: the body of a string is most of a callback.
@@ -547,11 +554,22 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 }
 
 // validUTF8 is utf8.Valid, quicker on the text of Chinese callbacks: ASCII up to
-// four bytes at a time, and three-byte runes whose lead byte admits any
+// eight bytes at a time, and three-byte runes whose lead byte admits any
 // continuation bytes (all but 0xE0 and 0xED) are checked inline, the rest from the
 // first other rune on by utf8.Valid.
 func validUTF8(b []byte) bool {
 	i := 0
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if x&0x80 == 0 {
+			i += bits.TrailingZeros64(x&0x8080808080808080) >> 3
+			continue
+		}
+		if c := byte(x); x&0xC0C0F0 != 0x8080E0 || c == 0xE0 || c == 0xED {
+			return utf8.Valid(b[i:])
+		}
+		i += 3
+	}
 	for i+4 <= len(b) {
 		w := binary.LittleEndian.Uint32(b[i:])
 		if w&0x80 == 0 {
