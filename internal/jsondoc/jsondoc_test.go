@@ -287,8 +287,16 @@ func TestReuseAllocatesNothing(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{`{"a":[1,"x",{"b":null}],"a":true}`, `[1e400,"\udc00"]`, `"\ud83d\ude00"`, `-1.5e10`, "[\"\xff\"]", `{"":{"":[]}}`} {
+	for _, s := range []string{`{"a":[1,"x",{"b":null}],"a":true}`, `[1e400,"\udc00"]`, `"\ud83d\ude00"`, `-1.5e10`, "[\"\xff\"]", `{"":{"":[]}}`,
+		// Indented, as callbacks are (the whitespace after a comma is compared with
+		// the run before), with names and strings past the inline scans, and numbers
+		// past eight digits.
+		"{\n  \"sceneInstanceResultId\": 1117274388,\n  \"resultName\": \"客户意向等级\",\n  \"extra\": \"{\\\"k\\\":1}\",\n  \"list\": [\n    1,\n    2.5e3,\n    true\n  ],\n  \"n\": null\n}",
+		"[\r\n\t{\"a\": false},\r\n\t{\"a\": 12345678901234567890}\r\n]"} {
 		f.Add([]byte(s))
+	}
+	if b, err := os.ReadFile("../../testdata/webhooks/byai/call_instance_result.json"); err == nil {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkAgainstStd(t, b)
