@@ -186,21 +186,8 @@ func (d *Doc) errAt(i int, what string) error {
 	return &SyntaxError{i, fmt.Sprintf("invalid character %q %s", d.src[i], what)}
 }
 
-// push appends a zero node and returns its index. Its fields are then set in
-// place: a node built whole and copied in stalled on reading back the narrow
-// stores it was built with.
-func (d *Doc) push() int {
-	n := len(d.nodes)
-	if n < cap(d.nodes) {
-		d.nodes = d.nodes[:n+1]
-		d.nodes[n] = node{}
-	} else {
-		d.nodes = append(d.nodes, node{})
-	}
-	return n
-}
-
-// spaces is a run of whitespace of up to 16 bytes, src[i:j] in set.
+// spaces is a run of whitespace of up to 16 bytes, set from src[i:j], kept to be
+// compared whole with the next run.
 type spaces struct {
 	x, y   uint64 // its bytes, zero-padded
 	mx, my uint64 // the masks of its bytes in x and y
@@ -353,7 +340,8 @@ value:
 	if err != nil {
 		goto fail
 	}
-	// A scalar's node, every field set in place (see push).
+	// A scalar's node, every field set in place: a node built whole and copied in
+	// stalled on reading back the narrow stores it was built with.
 	n = len(nodes)
 	if n == cap(nodes) {
 		nodes = append(nodes, node{})[:n]
