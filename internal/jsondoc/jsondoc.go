@@ -215,10 +215,9 @@ const inArray = ^uint32(0)
 
 // value indexes the value at src[i], with all it holds, and returns the index just
 // past it. It is one loop over a stack of open containers rather than a call per
-// value: the parse state stays in registers, the index in a local slice (put back
-// in d before anything reads it there) and the container being parsed in top; those
-// around it wait in d.stack. Little else lives across the loop, so that little of
-// it is spilled.
+// value (Go keeps no register across a call), and the common cases of each step are
+// taken inline: the index is a local slice (put back in d before anything reads it
+// there), the container being parsed is top, and those around it wait in d.stack.
 func (d *Doc) value(i int) (int, error) {
 	src := d.src
 	nodes := d.nodes
