@@ -71,7 +71,10 @@ type node struct {
 type Doc struct {
 	src   []byte
 	nodes []node
-	depth int
+	// stack holds the containers open around the one being parsed; ws is the
+	// whitespace after the last comma.
+	stack []frame
+	ws    spaces
 	// names queues the names of the objects being parsed (see uniqueNames); table
 	// and scratch are reused by the check.
 	names   []name
@@ -119,7 +122,7 @@ func (d *Doc) Parse(src []byte) error {
 	if len(src) > 1<<31 {
 		return &SyntaxError{0, "document too large"}
 	}
-	d.src, d.nodes, d.names, d.depth, d.amb = src, d.nodes[:0], d.names[:0], 0, nil
+	d.src, d.nodes, d.names, d.amb = src, d.nodes[:0], d.names[:0], nil
 	i, err := d.value(skipSpace(src, 0))
 	if err == nil {
 		if i = skipSpace(src, i); i < len(src) {
@@ -183,159 +186,324 @@ func (d *Doc) errAt(i int, what string) error {
 	return &SyntaxError{i, fmt.Sprintf("invalid character %q %s", d.src[i], what)}
 }
 
-// push appends a zero node and returns its index. Its fields are then set in
-// place: a node built whole and copied in stalled on reading back the narrow
-// stores it was built with.
-func (d *Doc) push() int {
-	n := len(d.nodes)
-	if n < cap(d.nodes) {
-		d.nodes = d.nodes[:n+1]
-		d.nodes[n] = node{}
-	} else {
-		d.nodes = append(d.nodes, node{})
-	}
-	return n
+// spaces is a run of whitespace of up to 16 bytes, set from src[i:j], kept to be
+// compared whole with the next run.
+type spaces struct {
+	x, y   uint64 // its bytes, zero-padded
+	mx, my uint64 // the masks of its bytes in x and y
+	n      int
+	ok     bool
 }
 
-// value indexes the value at src[i] and returns the index just past it.
+func (s *spaces) set(src []byte, i, j int) {
+	n := j - i
+	if s.ok = n <= 16 && i+16 <= len(src); !s.ok {
+		return
+	}
+	s.n = n
+	s.mx = 1<<(8*min(n, 8)) - 1
+	s.my = 1<<(8*max(n-8, 0)) - 1
+	s.x = binary.LittleEndian.Uint64(src[i:]) & s.mx
+	s.y = binary.LittleEndian.Uint64(src[i+8:]) & s.my
+}
+
+// frame is an open container: its node, and where its names start in Doc.names
+// (inArray for an array).
+type frame struct{ n, base uint32 }
+
+const inArray = ^uint32(0)
+
+// value indexes the value at src[i], with all it holds, and returns the index just
+// past it. It is one loop over a stack of open containers rather than a call per
+// value (Go keeps no register across a call), and the common cases of each step are
+// taken inline: the index is a local slice (put back in d before anything reads it
+// there), the container being parsed is top, and those around it wait in d.stack.
 func (d *Doc) value(i int) (int, error) {
 	src := d.src
+	nodes := d.nodes
+	d.stack, d.ws.ok = d.stack[:0], false
+	const highs = 0x8080808080808080
+	var (
+		end   int
+		err   error
+		kind  Kind
+		plain bool
+		h     uint64
+		n     int
+		top   frame
+	)
+value:
 	if i >= len(src) {
-		return i, d.errAt(i, "")
+		err = d.errAt(i, "")
+		goto fail
 	}
-	n := d.push()
-	d.nodes[n].start = uint32(i)
-	var end int
-	var err error
+	plain = false
 	switch src[i] {
 	case '"':
-		var plain bool
-		end, plain, err = d.string(i)
-		d.nodes[n].kind, d.nodes[n].plain = String, plain
-	case '{':
-		end, err = d.object(i)
-		d.nodes[n].kind = Object
-	case '[':
-		end, err = d.array(i)
-		d.nodes[n].kind = Array
+		kind = String
+		// A string of up to 15 ASCII bytes without escapes here; the rest by
+		// stringFrom, from where this scan stopped.
+		p, high := i+1, uint64(0)
+		if i+17 <= len(src) {
+			w := src[i+1 : i+17 : i+17]
+			a := binary.LittleEndian.Uint64(w)
+			if m := specials(a); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				if p, high = i+1+k, a&(1<<(8*k)-1); w[k] == '"' && high&highs == 0 {
+					end, plain = p+1, true
+					break
+				}
+			} else if b := binary.LittleEndian.Uint64(w[8:]); specials(b) != 0 {
+				k := bits.TrailingZeros64(specials(b)) >> 3
+				if p, high = i+9+k, a|b&(1<<(8*k)-1); w[8+k] == '"' && high&highs == 0 {
+					end, plain = p+1, true
+					break
+				}
+			} else {
+				p, high = i+17, a|b
+			}
+		}
+		end, plain, err = d.stringFrom(i, p, high)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		kind = Number
+		// A positive integer, as most numbers are, here: its digits eight at a
+		// time, and nothing of a fraction or an exponent after them.
+		if c := src[i]; c != '-' && c != '0' && i+8 <= len(src) {
+			j := i + leadingDigits(binary.LittleEndian.Uint64(src[i:]))
+			if j == i+8 {
+				j = digits(src, j)
+			}
+			if j-i <= 308 && (j >= len(src) || src[j] != '.' && src[j]|0x20 != 'e') {
+				end = j
+				break
+			}
+		}
 		end, err = d.number(i)
-		d.nodes[n].kind = Number
 	case 't':
+		kind = True
+		if i+4 <= len(src) && binary.LittleEndian.Uint32(src[i:]) == 't'|'r'<<8|'u'<<16|'e'<<24 {
+			end = i + 4
+			break
+		}
 		end, err = d.literal(i, "true")
-		d.nodes[n].kind = True
 	case 'f':
+		kind = False
+		if i+5 <= len(src) && binary.LittleEndian.Uint32(src[i+1:]) == 'a'|'l'<<8|'s'<<16|'e'<<24 {
+			end = i + 5
+			break
+		}
 		end, err = d.literal(i, "false")
-		d.nodes[n].kind = False
 	case 'n':
+		kind = Null
+		if i+4 <= len(src) && binary.LittleEndian.Uint32(src[i:]) == 'n'|'u'<<8|'l'<<16|'l'<<24 {
+			end = i + 4
+			break
+		}
 		end, err = d.literal(i, "null")
-		d.nodes[n].kind = Null
+	case '{', '[':
+		if len(d.stack) >= MaxDepth {
+			err = &SyntaxError{i, "exceeded max depth"}
+			goto fail
+		}
+		// The container's node goes before its contents; its end is set when it
+		// closes.
+		n = len(nodes)
+		if n == cap(nodes) {
+			nodes = append(nodes, node{})[:n]
+		}
+		nodes = nodes[:n+1]
+		nodes[n] = node{}
+		nodes[n].start = uint32(i)
+		if src[i] == '{' {
+			nodes[n].kind = Object
+			d.stack = append(d.stack, top)
+			top = frame{uint32(n), uint32(len(d.names))}
+			if i = skipSpace(src, i+1); i < len(src) && src[i] == '}' {
+				i++
+				goto close
+			}
+			goto member
+		}
+		nodes[n].kind = Array
+		d.stack = append(d.stack, top)
+		top = frame{uint32(n), inArray}
+		if i = skipSpace(src, i+1); i < len(src) && src[i] == ']' {
+			i++
+			goto close
+		}
+		goto value
 	default:
-		return i, d.errAt(i, "looking for beginning of value")
+		err = d.errAt(i, "looking for beginning of value")
+		goto fail
 	}
 	if err != nil {
-		return end, err
+		goto fail
 	}
-	d.nodes[n].end, d.nodes[n].next = uint32(end), uint32(len(d.nodes))
-	return end, nil
-}
+	// A scalar's node, every field set in place: a node built whole and copied in
+	// stalled on reading back the narrow stores it was built with.
+	n = len(nodes)
+	if n == cap(nodes) {
+		nodes = append(nodes, node{})[:n]
+	}
+	nodes = nodes[:n+1]
+	nodes[n].start, nodes[n].end, nodes[n].next, nodes[n].kind, nodes[n].plain = uint32(i), uint32(end), uint32(n+1), kind, plain
+	i = end
 
-func (d *Doc) object(i int) (int, error) {
-	if d.depth++; d.depth > MaxDepth {
-		return i, &SyntaxError{i, "exceeded max depth"}
+next: // i is just past a value
+	if len(d.stack) == 0 {
+		d.nodes = nodes
+		return i, nil
 	}
-	src := d.src
-	base := len(d.names)
-	i = skipSpace(src, i+1)
-	if i < len(src) && src[i] == '}' {
-		d.depth--
-		return i + 1, nil
-	}
-	for {
-		if i >= len(src) || src[i] != '"' {
-			return i, d.errAt(i, "looking for beginning of object key string")
-		}
-		end, plain, err := d.string(i)
-		if err != nil {
-			return end, err
-		}
-		k := uint32(d.push())
-		nd := &d.nodes[k]
-		nd.start, nd.end, nd.next, nd.kind, nd.plain = uint32(i), uint32(end), k+1, String, plain
-		d.addName(k, i+1, end-1, plain)
-		i = end
-		if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
-			return i, d.errAt(i, "after object key")
-		}
-		if i, err = d.value(skipSpace(src, i+1)); err != nil {
-			return i, err
-		}
-		if i = skipSpace(src, i); i < len(src) {
+	i = skipSpace(src, i)
+	if top.base != inArray {
+		if i < len(src) {
 			switch src[i] {
 			case ',':
-				i = skipSpace(src, i+1)
-				continue
+				i++
+				goto comma
 			case '}':
-				d.depth--
-				d.uniqueNames(base)
-				return i + 1, nil
+				i++
+				goto close
 			}
 		}
-		return i, d.errAt(i, "after object key:value pair")
+		err = d.errAt(i, "after object key:value pair")
+		goto fail
 	}
-}
+	if i < len(src) {
+		switch src[i] {
+		case ',':
+			i++
+			goto comma
+		case ']':
+			i++
+			goto close
+		}
+	}
+	err = d.errAt(i, "after array element")
+	goto fail
 
-func (d *Doc) array(i int) (int, error) {
-	if d.depth++; d.depth > MaxDepth {
-		return i, &SyntaxError{i, "exceeded max depth"}
+comma: // i is just past a comma in the container top
+	// The whitespace after a comma in an indented document is most often the
+	// same as after the one before: compared whole, it is skipped without a loop
+	// that stops at a different count each time.
+	if i < len(src) && src[i] > ' ' {
+		goto skipped // none, as in a compact document
 	}
-	src := d.src
-	i = skipSpace(src, i+1)
-	if i < len(src) && src[i] == ']' {
-		d.depth--
-		return i + 1, nil
-	}
-	for {
-		var err error
-		if i, err = d.value(i); err != nil {
-			return i, err
+	if ws := &d.ws; i+17 <= len(src) && ws.ok {
+		w := src[i : i+17 : i+17]
+		if (binary.LittleEndian.Uint64(w)^ws.x)&ws.mx == 0 && (binary.LittleEndian.Uint64(w[8:])^ws.y)&ws.my == 0 && w[ws.n] > ' ' {
+			i += ws.n
+			goto skipped
 		}
-		if i = skipSpace(src, i); i < len(src) {
-			switch src[i] {
-			case ',':
-				i = skipSpace(src, i+1)
-				continue
-			case ']':
-				d.depth--
-				return i + 1, nil
+	}
+	end = skipSpace(src, i)
+	d.ws.set(src, i, end)
+	i = end
+skipped:
+	if top.base != inArray {
+		goto member
+	}
+	goto value
+
+close: // i is just past the container on top of the stack
+	nodes[top.n].end, nodes[top.n].next = uint32(i), uint32(len(nodes))
+	if top.base != inArray {
+		if len(d.names) > int(top.base)+1 {
+			d.nodes = nodes
+			d.uniqueNames(int(top.base))
+		} else {
+			d.names = d.names[:top.base] // one name repeats none
+		}
+	}
+	top = d.stack[len(d.stack)-1]
+	d.stack = d.stack[:len(d.stack)-1]
+	goto next
+
+member: // i is at the name of an object's member
+	// A name of up to 15 ASCII bytes without escapes, as most are, here; the rest
+	// by name. Its hash is the one hashBytes gives its text.
+	if i+17 <= len(src) && src[i] == '"' {
+		w := src[i+1 : i+17 : i+17]
+		a := binary.LittleEndian.Uint64(w)
+		if m := specials(a); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3
+			if a &= 1<<(8*k) - 1; w[k] == '"' && a&highs == 0 {
+				end, plain, h = i+k+2, true, hashWords(hashSeed, a, uint64(k)<<56)
+				goto named
+			}
+		} else {
+			b := binary.LittleEndian.Uint64(w[8:])
+			if m := specials(b); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				if b &= 1<<(8*k) - 1; w[8+k] == '"' && (a|b)&highs == 0 {
+					end, plain, h = i+k+10, true, hashWords(hashSeed, a, b|uint64(k+8)<<56)
+					goto named
+				}
 			}
 		}
-		return i, d.errAt(i, "after array element")
 	}
+	if i >= len(src) || src[i] != '"' {
+		err = d.errAt(i, "looking for beginning of object key string")
+		goto fail
+	}
+	if end, plain, h, err = d.name(i); err != nil {
+		goto fail
+	}
+named:
+	n = len(nodes)
+	if n == cap(nodes) {
+		nodes = append(nodes, node{})[:n]
+	}
+	nodes = nodes[:n+1]
+	nodes[n].start, nodes[n].end, nodes[n].next, nodes[n].kind, nodes[n].plain = uint32(i), uint32(end), uint32(n+1), String, plain
+	d.names = append(d.names, name{h, uint32(n)})
+	i = end
+	// `": "` before the value, as indented documents have it, at once.
+	if i+3 <= len(src) && src[i] == ':' {
+		if w := src[i : i+3 : i+3]; w[1] > ' ' {
+			i++
+			goto value
+		} else if w[1] == ' ' && w[2] > ' ' {
+			i += 2
+			goto value
+		}
+	}
+	if i = skipSpace(src, i); i >= len(src) || src[i] != ':' {
+		err = d.errAt(i, "after object key")
+		goto fail
+	}
+	i = skipSpace(src, i+1)
+	goto value
+
+fail:
+	d.nodes = nodes
+	return i, err
 }
 
 // string checks the string at src[i] and returns the index just past it; plain is
 // true when its text is the bytes between the quotes (no escapes).
-func (d *Doc) string(i int) (end int, plain bool, err error) {
+func (d *Doc) string(i int) (end int, plain bool, err error) { return d.stringFrom(i, i+1, 0) }
+
+// stringFrom is string resumed at src[p]: the bytes before it are plain, ORed in
+// high.
+func (d *Doc) stringFrom(i, p int, high uint64) (end int, plain bool, err error) {
 	src := d.src
 	plain = true
 	start := i + 1
-	// high gathers the bytes scanned, to tell whether any is not ASCII.
-	var high uint64
-	i = start
+	// high gathers the bytes scanned, to tell whether any is not ASCII. Bytes
+	// past the end of the string may be in it: that costs only a check of the
+	// string's UTF-8.
+	i = p
 	for {
 		// Eight bytes at a time up to the first that ends the string or needs a
 		// look: the body of a string is most of a callback.
-		for i+8 <= len(src) {
+		for ; i+8 <= len(src); i += 8 {
 			x := binary.LittleEndian.Uint64(src[i:])
-			if m := specials(x); m != 0 {
-				n := bits.TrailingZeros64(m) >> 3
-				high |= x & (1<<(8*n) - 1)
-				i += n
-				break
-			}
 			high |= x
-			i += 8
+			if m := specials(x); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto look
+			}
 		}
 		for ; i < len(src); i++ {
 			if c := src[i]; c < 0x20 || c == '"' || c == '\\' {
@@ -346,6 +514,7 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 		if i >= len(src) {
 			return i, false, d.errAt(i, "")
 		}
+	look:
 		switch src[i] {
 		case '"':
 			if high&0x8080808080808080 != 0 && !validUTF8(src[start:i]) {
@@ -354,6 +523,14 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 			return i + 1, plain, nil
 		case '\\':
 			plain = false
+			// An escape of one character here (JSON text in a string has many).
+			if i+1 < len(src) {
+				switch src[i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					i += 2
+					continue
+				}
+			}
 			if i, err = d.escape(i, start); err != nil {
 				return i, false, err
 			}
@@ -363,21 +540,35 @@ func (d *Doc) string(i int) (end int, plain bool, err error) {
 	}
 }
 
-// validUTF8 is utf8.Valid, quicker on the text of Chinese callbacks: three-byte
-// runes whose lead byte admits any continuation bytes (all but 0xE0 and 0xED) are
-// checked inline, the rest from the first other rune on by utf8.Valid.
+// validUTF8 is utf8.Valid, quicker on the text of Chinese callbacks: ASCII up to
+// eight bytes at a time, and three-byte runes whose lead byte admits any
+// continuation bytes (all but 0xE0 and 0xED) are checked inline, the rest from the
+// first other rune on by utf8.Valid.
 func validUTF8(b []byte) bool {
-	for i := 0; i < len(b); {
-		switch c := b[i]; {
-		case c < utf8.RuneSelf:
-			i++
-		case c >= 0xE1 && c <= 0xEF && c != 0xED && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80:
-			i += 3
-		default:
+	i := 0
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if x&0x80 == 0 {
+			i += bits.TrailingZeros64(x&0x8080808080808080) >> 3
+			continue
+		}
+		if c := byte(x); x&0xC0C0F0 != 0x8080E0 || c == 0xE0 || c == 0xED {
 			return utf8.Valid(b[i:])
 		}
+		i += 3
 	}
-	return true
+	for i+4 <= len(b) {
+		w := binary.LittleEndian.Uint32(b[i:])
+		if w&0x80 == 0 {
+			i += bits.TrailingZeros32(w&0x80808080) >> 3
+			continue
+		}
+		if c := byte(w); w&0xC0C0F0 != 0x8080E0 || c == 0xE0 || c == 0xED {
+			return utf8.Valid(b[i:])
+		}
+		i += 3
+	}
+	return utf8.Valid(b[i:])
 }
 
 // escape checks the escape at src[i] (a backslash) of the string whose text starts
@@ -426,6 +617,13 @@ func (d *Doc) escape(i, start int) (int, error) {
 // just past them.
 func (d *Doc) hexEscape(i int) (rune, int, error) {
 	src := d.src
+	if i+5 <= len(src) {
+		w := src[i+1 : i+5 : i+5]
+		a, b, c, e := hexValue[w[0]], hexValue[w[1]], hexValue[w[2]], hexValue[w[3]]
+		if a|b|c|e < 16 {
+			return rune(a)<<12 | rune(b)<<8 | rune(c)<<4 | rune(e), i + 5, nil
+		}
+	}
 	for k := 0; k < 4; k++ {
 		if i++; i >= len(src) || !isHex(src[i]) {
 			return 0, i, d.errAt(i, "in \\u hexadecimal character escape")
@@ -436,12 +634,13 @@ func (d *Doc) hexEscape(i int) (rune, int, error) {
 
 // specials marks, in the high bit of each byte of x, the control characters,
 // quotes and backslashes. Borrows carry only past a marked byte, so the lowest mark
-// is exact: the first byte that needs a look.
+// is exact: the first byte that needs a look. Flipping bit 1 maps the quote to 0x20
+// and no byte of 0x20 or more below 0x21, so the first two tests are one: byte
+// ^ 2 < 0x21. And each test is "high bit of v-k and not of v", where v's high bit
+// is x's: one &^ x serves both.
 func specials(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	q := x ^ ('"' * ones)
-	b := x ^ ('\\' * ones)
-	return ((x-0x20*ones)&^x | (q-ones)&^q | (b-ones)&^b) & highs
+	return ((x ^ 2*ones - 0x21*ones) | (x ^ '\\'*ones - ones)) &^ x & highs
 }
 
 // hasSpecial says whether any byte of x is a control character, a quote or a
@@ -459,15 +658,45 @@ type name struct {
 	k uint32
 }
 
-// addName queues the name at node k (its text src[start:end], plain when it has no
-// escapes) for the check of its object.
-func (d *Doc) addName(k uint32, start, end int, plain bool) {
-	b := d.src[start:end]
+// name checks the member name at src[i] as string does, and returns also the hash
+// of its text (hashBytes). A plain ASCII name is hashed from the words its scan
+// loads, so its bytes are read once.
+func (d *Doc) name(i int) (end int, plain bool, h uint64, err error) {
+	const highs = 0x8080808080808080
+	src := d.src
+	h = hashSeed
+	for p := i + 1; p+16 <= len(src); p += 16 {
+		a := binary.LittleEndian.Uint64(src[p:])
+		if m := specials(a); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if a &= 1<<(8*n) - 1; src[p+n] != '"' || a&highs != 0 {
+				break
+			}
+			return p + n + 1, true, hashWords(h, a, uint64(p+n-i-1)<<56), nil
+		}
+		b := binary.LittleEndian.Uint64(src[p+8:])
+		if m := specials(b); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if b &= 1<<(8*n) - 1; src[p+8+n] != '"' || (a|b)&highs != 0 {
+				break
+			}
+			return p + 9 + n, true, hashWords(h, a, b|uint64(p+8+n-i-1)<<56), nil
+		}
+		if (a|b)&highs != 0 {
+			break
+		}
+		h = hashWords(h, a, b)
+	}
+	// Escapes, other than ASCII, or near the end of the document.
+	if end, plain, err = d.string(i); err != nil {
+		return end, false, 0, err
+	}
+	b := src[i+1 : end-1]
 	if !plain {
 		d.scratch = appendUnquoted(d.scratch[:0], b)
 		b = d.scratch
 	}
-	d.names = append(d.names, name{hashBytes(b), k})
+	return end, plain, hashBytes(b), nil
 }
 
 // uniqueNames records an ambiguity when an object, whose names are d.names[base:],
@@ -542,39 +771,41 @@ func (d *Doc) uniqueNamesExact(names []name) {
 // crowd one part of the table (which would make checking them quadratic).
 var hashSeed = rand.Uint64()
 
-// hashBytes is a keyed hash of b read eight bytes at a time (multiply and fold,
-// after wyhash, as the runtime's own fallback); every byte counts, and the length
-// too. A name of up to 16 bytes, as most are, is read in at most two loads.
+// hashBytes is a keyed hash of b (multiply and fold, after wyhash, as the runtime's
+// own fallback): its bytes as little-endian words, the last zero-padded, taken
+// two at a time, with the length in the top byte of the last pair, which holds at
+// most 15 bytes (lengths 256 apart differ in their count of pairs): every byte
+// counts, and the length too, and a name of up to 15 bytes costs one multiply.
+// name computes the same from the words of its scan.
 func hashBytes(b []byte) uint64 {
-	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	n := len(b)
+	h := hashSeed
+	p := 0
+	for ; p+16 <= len(b); p += 16 {
+		h = hashWords(h, binary.LittleEndian.Uint64(b[p:]), binary.LittleEndian.Uint64(b[p+8:]))
+	}
+	// The last 0 to 15 bytes, zero-padded, in overlapping loads.
+	r := b[p:]
 	var x, y uint64
-	switch {
-	case n > 16:
-		// Whole words, then the last eight bytes (overlapping the last word read).
-		h := uint64(n) ^ k0 ^ hashSeed
-		for r := b; len(r) > 8; r = r[8:] {
-			hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(r), k1)
-			h = hi ^ lo
-		}
-		x, y = h, binary.LittleEndian.Uint64(b[n-8:])
+	switch n := len(r); {
 	case n > 8:
-		x, y = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+		x, y = binary.LittleEndian.Uint64(r), binary.LittleEndian.Uint64(r[n-8:])>>(8*(16-n))
 	case n == 8:
-		x = binary.LittleEndian.Uint64(b)
+		x = binary.LittleEndian.Uint64(r)
+	case n >= 4:
+		x = uint64(binary.LittleEndian.Uint32(r)) | uint64(binary.LittleEndian.Uint32(r[n-4:]))<<(8*(n-4))
 	default:
-		for i, c := range b {
+		for i, c := range r {
 			x |= uint64(c) << (8 * i)
 		}
 	}
-	return mix(x, y, n)
+	return hashWords(h, x, y|uint64(len(b))<<56)
 }
 
-// mix folds the words of a name and its length into its hash.
-func mix(x, y uint64, n int) uint64 {
-	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	hi, lo := bits.Mul64(x^k0^hashSeed, y^k1)
-	hi, lo = bits.Mul64(hi^lo^uint64(n), k0)
+const hashK0, hashK1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+
+// hashWords folds two words of a name into its hash h.
+func hashWords(h, x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x^hashK0^h, y^hashK1)
 	return hi ^ lo
 }
 
@@ -593,6 +824,17 @@ func (d *Doc) sameName(a, b uint32) bool {
 	}
 	return string(d.text(a)) == string(d.text(b))
 }
+
+// hexValue is the value of each hex digit, and 0xff for other bytes.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		t[c] = 0xff
+		if isHex(byte(c)) {
+			t[c] = byte(hex4([]byte{'0', '0', '0', byte(c)}))
+		}
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
@@ -651,6 +893,17 @@ func (d *Doc) inRange(start, end int) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// leadingDigits is how many of the bytes of x, from the lowest, are digits before
+// the first that is not.
+func leadingDigits(x uint64) int {
+	const nibbles, threes, sixes, lows = 0xf0f0f0f0f0f0f0f0, 0x3030303030303030, 0x0606060606060606, 0x7f7f7f7f7f7f7f7f
+	// Zero in the bytes 0x30 to 0x3f, and in the bytes 0x2a to 0x39 after adding
+	// six: both, the digits. A carry out of a byte of 0xfa or more only reaches
+	// bytes past one that is not a digit.
+	v := (x&nibbles ^ threes) | ((x+sixes)&nibbles ^ threes)
+	return bits.TrailingZeros64(((v&lows)+lows|v)&^lows) >> 3
+}
 
 func digits(b []byte, i int) int {
 	for i < len(b) && isDigit(b[i]) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -286,8 +287,16 @@ func TestReuseAllocatesNothing(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{`{"a":[1,"x",{"b":null}],"a":true}`, `[1e400,"\udc00"]`, `"\ud83d\ude00"`, `-1.5e10`, "[\"\xff\"]", `{"":{"":[]}}`} {
+	for _, s := range []string{`{"a":[1,"x",{"b":null}],"a":true}`, `[1e400,"\udc00"]`, `"\ud83d\ude00"`, `-1.5e10`, "[\"\xff\"]", `{"":{"":[]}}`,
+		// Indented, as callbacks are (the whitespace after a comma is compared with
+		// the run before), with names and strings past the inline scans, and numbers
+		// past eight digits.
+		"{\n  \"sceneInstanceResultId\": 1117274388,\n  \"resultName\": \"客户意向等级\",\n  \"extra\": \"{\\\"k\\\":1}\",\n  \"list\": [\n    1,\n    2.5e3,\n    true\n  ],\n  \"n\": null\n}",
+		"[\r\n\t{\"a\": false},\r\n\t{\"a\": 12345678901234567890}\r\n]"} {
 		f.Add([]byte(s))
+	}
+	if b, err := os.ReadFile("../../testdata/webhooks/byai/call_instance_result.json"); err == nil {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkAgainstStd(t, b)
@@ -340,6 +349,16 @@ func TestHasSpecial(t *testing.T) {
 		}
 		if got := hasSpecial(x); got != want {
 			t.Fatalf("hasSpecial(%#016x) = %v, want %v", x, got, want)
+		}
+		// The lowest mark is the first special byte, and all below it are clear.
+		first := 8
+		for k := 7; k >= 0; k-- {
+			if special(byte(x >> (8 * k))) {
+				first = k
+			}
+		}
+		if m := specials(x); bits.TrailingZeros64(m)>>3 != first || m&^0x8080808080808080 != 0 {
+			t.Fatalf("specials(%#016x) = %#016x, first special byte %d", x, m, first)
 		}
 	}
 	// Every byte value in every position, among bytes that are and are not special.
@@ -438,5 +457,59 @@ func TestValidUTF8(t *testing.T) {
 			b[i] = bytesOf[r.IntN(len(bytesOf))]
 		}
 		check(b)
+	}
+}
+
+// A name's hash is hashBytes of its decoded text however the name is scanned:
+// from the words of the scan, or after it, for names with escapes or other than
+// ASCII, and names near the end of the document.
+func TestNameHashIsHashBytes(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		text := []byte(strings.Repeat("abcdefghij", 4)[:n])
+		for _, raw := range []string{string(text), strings.Replace(string(text), "a", `\u0061`, 1), strings.Replace(string(text), "b", "é", 1)} {
+			for pad := 0; pad <= 20; pad++ {
+				src := []byte(`"` + raw + `"` + strings.Repeat(" ", pad))
+				d := Doc{src: src}
+				end, _, h, err := d.name(0)
+				if err != nil || end != len(raw)+2 {
+					t.Fatalf("%q: end %d, error %v", src, end, err)
+				}
+				want := hashBytes(appendUnquoted(nil, []byte(raw)))
+				if h != want {
+					t.Fatalf("%q: hash %#x, hashBytes %#x", src, h, want)
+				}
+			}
+		}
+	}
+}
+
+func TestLeadingDigits(t *testing.T) {
+	check := func(x uint64) {
+		want := 0
+		for want < 8 && isDigit(byte(x>>(8*want))) {
+			want++
+		}
+		if got := leadingDigits(x); got != want {
+			t.Fatalf("leadingDigits(%#016x) = %d, want %d", x, got, want)
+		}
+	}
+	// Every byte value in every position, among digits and among bytes that carry.
+	for _, fill := range []uint64{0x3939393939393939, 0x3030303030303030, 0x3531373439383633, 0xffffffffffffffff, 0xfafafafafafafafa} {
+		for pos := range 8 {
+			for c := range 256 {
+				check(fill&^(0xff<<(8*pos)) | uint64(c)<<(8*pos))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 1_000_000 {
+		x := r.Uint64()
+		// Mostly digits, so that long runs are common.
+		for k := range 8 {
+			if r.IntN(4) != 0 {
+				x = x&^(0xff<<(8*k)) | uint64('0'+r.IntN(10))<<(8*k)
+			}
+		}
+		check(x)
 	}
 }
