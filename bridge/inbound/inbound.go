@@ -63,7 +63,7 @@ type Handler struct {
 
 	once   sync.Once
 	writes *writes
-	// writers runs the detached writes.
+	// writers runs the detached writes that wait for their producer (dead letters).
 	writers *runner
 }
 
