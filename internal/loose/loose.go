@@ -61,6 +61,23 @@ func View(v jsondoc.Value) []byte {
 	return nil
 }
 
+// Append appends Of(v) to dst, allocating nothing but dst's growth for a string or an
+// integer in plain decimal, so a caller gathers many values in one buffer.
+func Append(dst []byte, v jsondoc.Value) []byte {
+	switch v.Kind() {
+	case jsondoc.String:
+		return v.AppendText(dst)
+	case jsondoc.Number:
+		if raw := v.Raw(); isDecimal(raw) {
+			return append(dst, raw...)
+		}
+		return append(dst, Of(v)...)
+	case jsondoc.True, jsondoc.False:
+		return append(dst, v.Raw()...)
+	}
+	return dst
+}
+
 // isDecimal says b is -?[0-9]{1,18}, which Number keeps as it is.
 func isDecimal(b []byte) bool {
 	if len(b) > 0 && b[0] == '-' {
@@ -80,7 +97,23 @@ func isDecimal(b []byte) bool {
 // IntOf is Of(v).Int(), without allocating for a string without escapes or an
 // integer in plain decimal.
 func IntOf(v jsondoc.Value) (int64, bool) {
-	if k := v.Kind(); k != jsondoc.String && k != jsondoc.Number {
+	switch v.Kind() {
+	case jsondoc.Number:
+		// The integer a JSON number in plain decimal of up to 18 digits is: exact, and
+		// cheaper than ParseInt.
+		if raw := v.Raw(); isDecimal(raw) {
+			digits := bytes.TrimPrefix(raw, []byte("-"))
+			var n int64
+			for _, c := range digits {
+				n = n*10 + int64(c-'0')
+			}
+			if len(digits) < len(raw) {
+				n = -n
+			}
+			return n, true
+		}
+	case jsondoc.String:
+	default:
 		return 0, false
 	}
 	// A text ParseInt reads is one Number keeps as it is: the same answer as Int.

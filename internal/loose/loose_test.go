@@ -102,8 +102,8 @@ func TestDecodeLeavesOddFieldsZero(t *testing.T) {
 	}
 }
 
-// View and IntOf read every value as Of does.
-func TestViewAndIntOfReadAsOf(t *testing.T) {
+// View, Append and IntOf read every value as Of does.
+func TestViewAppendAndIntOfReadAsOf(t *testing.T) {
 	doc := `{"s":"abc","e":"a\u0062c","sp":" 42 ","esp":" \u0034\u0032","n":42,"neg":-7,"z":-0,"f":1e3,"x":1.5,"r":12.0,` +
 		`"big":1234567890123456789,"huge":12345678901234567890,"t":true,"no":false,"0":null,"o":{"a":[" 7 ",""]},"fl":"1.5e3","w":"ı"}`
 	d, err := jsondoc.Parse([]byte(doc))
@@ -114,6 +114,9 @@ func TestViewAndIntOfReadAsOf(t *testing.T) {
 	walk = func(v jsondoc.Value) {
 		if got, want := string(View(v)), string(Of(v)); got != want {
 			t.Errorf("%s: View %q, Of %q", v.Raw(), got, want)
+		}
+		if got, want := string(Append([]byte("x"), v)), "x"+string(Of(v)); got != want {
+			t.Errorf("%s: Append %q, want %q", v.Raw(), got, want)
 		}
 		n, ok := IntOf(v)
 		if wn, wok := Of(v).Int(); n != wn || ok != wok {
@@ -127,4 +130,36 @@ func TestViewAndIntOfReadAsOf(t *testing.T) {
 	if a := testing.AllocsPerRun(100, func() { _, _ = IntOf(d.Root().Get("sp")); _, _ = IntOf(d.Root().Get("n")) }); a != 0 {
 		t.Errorf("IntOf allocates %v times", a)
 	}
+	buf := make([]byte, 0, 64)
+	if a := testing.AllocsPerRun(100, func() { buf = Append(Append(buf[:0], d.Root().Get("esp")), d.Root().Get("n")) }); a != 0 {
+		t.Errorf("Append allocates %v times", a)
+	}
+}
+
+// FuzzReadsAsOf: View, Append and IntOf read every value of any document as Of does.
+func FuzzReadsAsOf(f *testing.F) {
+	f.Add(`{"s":"abc","e":"a\u0062c","sp":" 42 ","n":42,"neg":-7,"z":-0,"f":1e3,"x":1.5,"big":1234567890123456789,"t":true,"0":null,"a":[" 7 ",""]}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		d, err := jsondoc.Parse([]byte(doc))
+		if err != nil {
+			return
+		}
+		var walk func(v jsondoc.Value)
+		walk = func(v jsondoc.Value) {
+			of := Of(v)
+			if got := string(View(v)); got != string(of) {
+				t.Fatalf("%s: View %q, Of %q", v.Raw(), got, of)
+			}
+			if got := string(Append([]byte("x"), v)); got != "x"+string(of) {
+				t.Fatalf("%s: Append %q, Of %q", v.Raw(), got, of)
+			}
+			n, ok := IntOf(v)
+			if wn, wok := of.Int(); n != wn || ok != wok {
+				t.Fatalf("%s: IntOf %d %v, Of.Int %d %v", v.Raw(), n, ok, wn, wok)
+			}
+			v.Members(func(_, m jsondoc.Value) bool { walk(m); return true })
+			v.Elems(func(e jsondoc.Value) bool { walk(e); return true })
+		}
+		walk(d.Root())
+	})
 }

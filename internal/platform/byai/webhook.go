@@ -86,9 +86,9 @@ func parseWebhook(acct *platform.Account, body []byte, now time.Time) ([]event.O
 func parseRecord(acct *platform.Account, dataType string, rec jsondoc.Value, now time.Time) ([]event.Out, error) {
 	// The events share the record with the body, as ParseWebhook's contract allows.
 	raw := json.RawMessage(rec.Raw())
-	p := &parser{acct: acct, raw: raw, rec: rec, now: now}
+	p := &parser{acct: acct, raw: raw, rec: rec, now: now, scene: rec.Get("sceneInstance"), results: rec.Get("taskResult")}
 	p.phones = func() []string { return recordPhones(raw) }
-	hasScene, hasResults := !rec.Get("sceneInstance").IsNull(), !rec.Get("taskResult").IsNull()
+	hasScene, hasResults := !p.scene.IsNull(), !p.results.IsNull()
 
 	switch dataType {
 	case DataTypeCall, "":
@@ -146,9 +146,11 @@ type parser struct {
 	acct *platform.Account
 	raw  json.RawMessage
 	// rec is the record in the parsed body, valid while the parse lasts.
-	rec    jsondoc.Value
-	phones func() []string
-	now    time.Time
+	rec jsondoc.Value
+	// scene and results are rec's sceneInstance and taskResult.
+	scene, results jsondoc.Value
+	phones         func() []string
+	now            time.Time
 }
 
 // out is an event of the callback; id is its event id, derived from the record's
@@ -180,8 +182,14 @@ type scene struct {
 // readScene reads sceneInstance in one pass; of repeated names the last wins.
 func readScene(si jsondoc.Value) scene {
 	var s scene
-	for name, v := range si.Members {
-		n, _ := name.Text()
+	// Called as a function, not ranged over: a little cheaper per member.
+	si.Members(func(name, v jsondoc.Value) bool {
+		// The name's text between its quotes, unless it has escapes.
+		n := name.Raw()
+		n = n[1 : len(n)-1]
+		if !name.Plain() {
+			n, _ = name.Text()
+		}
 		var f *jsondoc.Value
 		switch string(n) {
 		case "callInstanceId":
@@ -225,12 +233,34 @@ func readScene(si jsondoc.Value) scene {
 		case "corpName":
 			f = &s.corpName
 		default:
-			continue
+			return true
 		}
 		*f = v
-	}
+		return true
+	})
 	return s
 }
+
+// trimSpace is bytes.TrimSpace, without decoding the first and last runes of text
+// that neither begins nor ends with a byte a space can begin or end with.
+func trimSpace(b []byte) []byte {
+	if len(b) > 0 && !spaceStart[b[0]] && !spaceEnd[b[len(b)-1]] {
+		return b
+	}
+	return bytes.TrimSpace(b)
+}
+
+// spaceStart and spaceEnd mark the bytes the UTF-8 of a space can begin and end with.
+var spaceStart, spaceEnd = func() (start, end [256]bool) {
+	for _, r := range spaces {
+		b := utf8.AppendRune(nil, r)
+		start[b[0]], end[b[len(b)-1]] = true, true
+	}
+	return start, end
+}()
+
+// spaces are the characters unicode.IsSpace reports.
+const spaces = "\t\n\v\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 // callResults are the taskResult entries the call event reads, each the first entry
 // of its name; Absent when there is none.
@@ -242,7 +272,7 @@ func readResults(list jsondoc.Value) callResults {
 	var r callResults
 	for tr := range list.Elems {
 		var v *jsondoc.Value
-		switch string(bytes.TrimSpace(loose.View(tr.Get("resultName")))) {
+		switch string(trimSpace(loose.View(tr.Get("resultName")))) {
 		case resultIntent:
 			v = &r.intent
 		case resultTags:
@@ -259,82 +289,163 @@ func readResults(list jsondoc.Value) callResults {
 	return r
 }
 
+// span is where a text lies in the buffer a call event's texts are gathered in.
+type span struct{ from, to int }
+
+// appendText appends loose.Of(v) to buf.
+func appendText(buf []byte, v jsondoc.Value) ([]byte, span) {
+	from := len(buf)
+	buf = loose.Append(buf, v)
+	return buf, span{from, len(buf)}
+}
+
+// appendID appends loose.Of(v).ID() to buf: the text, trimmed in place.
+func appendID(buf []byte, v jsondoc.Value) ([]byte, span) {
+	buf, sp := appendText(buf, v)
+	id := trimSpace(buf[sp.from:])
+	n := copy(buf[sp.from:], id)
+	return buf[:sp.from+n], span{sp.from, sp.from + n}
+}
+
+// callOut is what a call event allocates at once: the returned slice, the event and
+// the text of its optional fields.
+type callOut struct {
+	out  [1]event.Out
+	cf   event.CallFinished
+	strs strs
+}
+
 func (p *parser) call(direction string) ([]event.Out, error) {
-	si := readScene(p.rec.Get("sceneInstance"))
-	results := readResults(p.rec.Get("taskResult"))
-	callID, caller := loose.Of(si.callInstanceID).ID(), si.callerPhone
+	si := readScene(p.scene)
+	results := readResults(p.results)
+	// The event's texts are gathered in one buffer made a string once, each field a
+	// substring of it: one allocation rather than one a field.
+	buf := make([]byte, 0, 1024)
+	// The subject, "call/" and the id, is a substring too.
+	buf = append(buf, "call/"...)
+	first, caller := si.callInstanceID, si.callerPhone
 	if direction == "inbound" {
-		callID, caller = loose.Of(si.inboundInstanceID).ID(), si.calleePhone
-		if callID == "" {
-			callID = loose.Of(si.callInstanceID).ID()
-		}
+		first, caller = si.inboundInstanceID, si.calleePhone
 	}
-	recording := loose.Of(si.luyinOssURL)
-	if recording == "" {
-		recording = loose.Of(si.luyunOssURL)
+	buf, callID := appendID(buf, first)
+	if callID.from == callID.to && direction == "inbound" {
+		buf, callID = appendID(buf, si.callInstanceID)
 	}
-	if callID == "" {
+	if callID.from == callID.to {
 		return nil, unparseable("call record has no call id")
 	}
+	var taskID, taskName, companyID, customerID, customerName, customerPhone, callerNumber,
+		recording, customerRecording, started, ended, alias, value, concernText span
+	buf, taskID = appendID(buf, si.callJobID)
+	buf, taskName = appendText(buf, si.jobName)
+	buf, companyID = appendID(buf, si.companyID)
+	buf, customerID = appendID(buf, si.customerID)
+	buf, customerName = appendText(buf, si.customerName)
+	buf, customerPhone = appendText(buf, si.customerTelephone)
+	buf, callerNumber = appendText(buf, caller)
+	if buf, recording = appendText(buf, si.luyinOssURL); recording.from == recording.to {
+		buf, recording = appendText(buf, si.luyunOssURL)
+	}
+	buf, customerRecording = appendText(buf, si.userLuyinOssURL)
 	loc := p.acct.Loc()
-	started, startOK := localTimeOf(si.startTime, loc)
-	ended, endOK := localTimeOf(si.endTime, loc)
+	startedAt, startOK := localTimeOf(si.startTime, loc)
+	endedAt, endOK := localTimeOf(si.endTime, loc)
+	if startOK {
+		started.from = len(buf)
+		buf = startedAt.AppendFormat(buf, time.RFC3339)
+		started.to = len(buf)
+	}
+	if endOK {
+		ended.from = len(buf)
+		buf = endedAt.AppendFormat(buf, time.RFC3339)
+		ended.to = len(buf)
+	}
+	buf, alias = appendText(buf, results.intent.Get("resultValueAlias"))
+	buf, value = appendText(buf, results.intent.Get("resultValue"))
+	buf, concernText = appendText(buf, results.concerns.Get("resultValue"))
+	// The spans of the tags, then of the utterances' texts.
+	spans := make([]span, 0, 32)
+	for l := range results.tags.Get("resultLabels").Elems {
+		var tag span
+		if buf, tag = appendID(buf, l.Get("value")); tag.from != tag.to {
+			spans = append(spans, tag)
+		}
+	}
+	nTags := len(spans)
+	utterances, buf, spans := transcript(p.rec.Path("phoneLog", "phoneLogs"), buf, spans)
+
+	text := string(buf)
+	str := func(s span) string { return text[s.from:s.to] }
+	tags := make([]string, nTags)
+	for i, s := range spans[:nTags] {
+		tags[i] = str(s)
+	}
+	for i, s := range spans[nTags:] {
+		utterances[i].Text = str(s)
+	}
+	var level, label *string
+	co := new(callOut)
+	ps := &co.strs
+	if results.intent.Exists() {
+		level, label = ps.ptr(intentLevel(str(alias), str(value))), ps.ptr(str(value))
+	}
 	status, vendorStatus := codeOf(si.finishStatus, callStatuses, event.StatusUnknown)
-	level, label := intent(loose.Get(results.intent, "resultValueAlias"), loose.Get(results.intent, "resultValue"), results.intent.Exists())
-	ps := new(strs)
-	cf := &event.CallFinished{
+	co.cf = event.CallFinished{
 		Vendor:    Name,
 		Account:   p.acct.Name,
 		Direction: direction,
-		CallID:    callID,
-		TaskID:    ps.ptr(loose.Of(si.callJobID).ID()),
-		TaskName:  ps.ptr(string(loose.Of(si.jobName))),
-		CompanyID: ps.ptr(loose.Of(si.companyID).ID()),
+		CallID:    str(callID),
+		TaskID:    ps.ptr(str(taskID)),
+		TaskName:  ps.ptr(str(taskName)),
+		CompanyID: ps.ptr(str(companyID)),
 		Customer: event.Customer{
-			ID:    ps.ptr(loose.Of(si.customerID).ID()),
-			Name:  ps.ptr(string(loose.Of(si.customerName))),
-			Phone: ps.ptr(string(loose.Of(si.customerTelephone))),
+			ID:    ps.ptr(str(customerID)),
+			Name:  ps.ptr(str(customerName)),
+			Phone: ps.ptr(str(customerPhone)),
 		},
-		CallerNumber:         ps.ptr(string(loose.Of(caller))),
+		CallerNumber:         ps.ptr(str(callerNumber)),
 		Status:               status,
 		VendorStatus:         vendorStatus,
 		Answered:             status == event.StatusAnswered,
 		IntentLevel:          level,
 		IntentLabel:          label,
-		Tags:                 tags(results.tags),
-		Concerns:             concerns(results.concerns),
-		StartedAt:            ps.ptr(rfc3339(started, startOK)),
-		EndedAt:              ps.ptr(rfc3339(ended, endOK)),
+		Tags:                 tags,
+		Concerns:             concerns(str(concernText)),
+		StartedAt:            ps.ptr(str(started)),
+		EndedAt:              ps.ptr(str(ended)),
 		HangupBy:             ps.ptr(hangupBy(si.hangUp)),
-		RecordingURL:         ps.ptr(string(recording)),
-		CustomerRecordingURL: ps.ptr(string(loose.Of(si.userLuyinOssURL))),
-		Transcript:           transcript(p.rec.Path("phoneLog", "phoneLogs")),
+		RecordingURL:         ps.ptr(str(recording)),
+		CustomerRecordingURL: ps.ptr(str(customerRecording)),
+		Transcript:           utterances,
 		Attempt:              attempt(si.corpName),
 		DurationSeconds:      count(si.duration),
 		ChatRounds:           count(si.chatRound),
 		Raw:                  p.raw,
 	}
-	key := callID
+	cf := &co.cf
+	key := cf.CallID
 	if cf.TaskID != nil {
 		key = *cf.TaskID
 	}
 	at := p.now
 	if endOK {
-		at = ended
+		at = endedAt
 	}
-	id := CallFinishedID(p.acct.Name, callID)
+	id := CallFinishedID(p.acct.Name, cf.CallID)
 	if direction == "inbound" {
 		// Inbound calls are numbered apart from outbound ones (inboundInstanceId): the
 		// direction keeps an inbound call from sharing an outbound call's id.
-		id = event.ID(Name, p.acct.Name, event.TopicCallFinished, callID, direction)
+		id = event.ID(Name, p.acct.Name, event.TopicCallFinished, cf.CallID, direction)
 	}
-	return []event.Out{p.out(event.TopicCallFinished, event.TypeCallFinished, id, "call/"+callID, key, at, cf)}, nil
+	subject := text[callID.from-len("call/") : callID.to]
+	co.out[0] = p.out(event.TopicCallFinished, event.TypeCallFinished, id, subject, key, at, cf)
+	return co.out[:], nil
 }
 
 func (p *parser) intentChanged() ([]event.Out, error) {
 	var outs []event.Out
 	seen := map[string]bool{}
-	for tr := range p.rec.Get("taskResult").Elems {
+	for tr := range p.results.Elems {
 		if loose.Get(tr, "resultName").ID() != resultIntent {
 			continue
 		}
@@ -433,39 +544,54 @@ func intent(alias, value loose.Scalar, present bool) (level, label *string) {
 	if !present {
 		return nil, nil
 	}
-	label = value.Ptr()
-	if l := strings.ToUpper(alias.ID()); isLevel(l) {
-		return &l, label
+	return event.Str(intentLevel(string(alias), string(value))), value.Ptr()
+}
+
+// levels are the intent levels, A to F.
+var levels = [...]string{"A", "B", "C", "D", "E", "F"}
+
+// intentLevel is the level intent reads, "" for none.
+func intentLevel(alias, value string) string {
+	a := strings.TrimSpace(alias)
+	switch {
+	case len(a) == 1:
+		if c := upper(a[0]); c >= 'A' && c <= 'F' {
+			return levels[c-'A']
+		}
+	case len(a) <= utf8.UTFMax:
+		// One rune that upper-cases to a level letter, as strings.ToUpper reads it.
+		if l := strings.ToUpper(a); isLevel(l) {
+			return levels[l[0]-'A']
+		}
 	}
-	v := strings.TrimSpace(string(value))
+	v := strings.TrimSpace(value)
 	if v == "" {
-		return nil, label
+		return ""
 	}
-	first := strings.ToUpper(v[:1])
+	// A leading byte beyond ASCII upper-cases to no letter.
+	first := upper(v[0])
 	// "Bad" must not read as level B: the letter stands alone or before a non-Latin letter.
-	if rest := v[1:]; isLevel(first) && (rest == "" || !isASCIILetter(rest[0])) {
-		return &first, label
+	if rest := v[1:]; first >= 'A' && first <= 'F' && (rest == "" || !isASCIILetter(rest[0])) {
+		return levels[first-'A']
 	}
-	return nil, label
+	return ""
+}
+
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	return c
 }
 
 func isLevel(s string) bool { return len(s) == 1 && s[0] >= 'A' && s[0] <= 'F' }
 
 func isASCIILetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
 
-func tags(tr jsondoc.Value) []string {
+// concerns splits the concerns entry's value.
+func concerns(value string) []string {
 	out := []string{}
-	for l := range tr.Get("resultLabels").Elems {
-		if v := strings.TrimSpace(string(loose.Get(l, "value"))); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func concerns(tr jsondoc.Value) []string {
-	out := []string{}
-	for _, c := range strings.FieldsFunc(string(loose.Get(tr, "resultValue")), func(r rune) bool {
+	for _, c := range strings.FieldsFunc(value, func(r rune) bool {
 		return r == ',' || r == '，' || r == '、'
 	}) {
 		if c = strings.TrimSpace(c); c != "" {
@@ -494,7 +620,9 @@ func hangupBy(f jsondoc.Value) string {
 	return ""
 }
 
-func transcript(logs jsondoc.Value) []event.Utterance {
+// transcript reads the utterances, appending their texts to buf and their spans to
+// spans, in order, for the caller to set once buf is a string.
+func transcript(logs jsondoc.Value, buf []byte, spans []span) ([]event.Utterance, []byte, []span) {
 	n := logs.Len()
 	out := make([]event.Utterance, 0, n)
 	// The utterances' times point into one array rather than one allocation each.
@@ -505,8 +633,14 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 	}
 	for l := range logs.Elems {
 		var speaker, content, start, end jsondoc.Value
-		for name, v := range l.Members {
-			switch n, _ := name.Text(); string(n) {
+		// Called as a function, not ranged over: a little cheaper per member.
+		l.Members(func(name, v jsondoc.Value) bool {
+			n := name.Raw()
+			n = n[1 : len(n)-1]
+			if !name.Plain() {
+				n, _ = name.Text()
+			}
+			switch string(n) {
 			case "speaker":
 				speaker = v
 			case "content":
@@ -516,7 +650,8 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 			case "endTime":
 				end = v
 			}
-		}
+			return true
+		})
 		var u event.Utterance
 		switch speakerOf(speaker) {
 		case "AI":
@@ -527,7 +662,9 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 			// The schema knows only the robot and the customer.
 			continue
 		}
-		u.Text = string(loose.Of(content))
+		var text span
+		buf, text = appendText(buf, content)
+		spans = append(spans, text)
 		if n, ok := loose.IntOf(start); ok && n >= 0 {
 			u.StartMs = at(n)
 		}
@@ -536,13 +673,13 @@ func transcript(logs jsondoc.Value) []event.Utterance {
 		}
 		out = append(out, u)
 	}
-	return out
+	return out, buf, spans
 }
 
 // speakerOf is strings.ToUpper(loose.Of(v).ID()), without allocating for the
 // plain ASCII text a speaker is.
 func speakerOf(v jsondoc.Value) string {
-	b := bytes.TrimSpace(loose.View(v))
+	b := trimSpace(loose.View(v))
 	if len(b) != 2 || b[0] >= utf8.RuneSelf || b[1] >= utf8.RuneSelf {
 		return strings.ToUpper(loose.Of(v).ID())
 	}
@@ -565,17 +702,116 @@ func speakerOf(v jsondoc.Value) string {
 // attempt reads calledTimes from corpName, which the vendor uses to carry a JSON string
 // of call metadata.
 func attempt(corpName jsondoc.Value) int {
-	n, _ := jsondoc.With(loose.View(corpName), func(meta jsondoc.Value) (int64, error) {
-		n, ok := loose.IntOf(meta.Get("calledTimes"))
-		if !ok {
-			return 0, nil
-		}
-		return n, nil
-	})
+	n, ok := scanCalledTimes(corpName)
+	if !ok {
+		n, _ = jsondoc.With(loose.View(corpName), func(meta jsondoc.Value) (int64, error) {
+			n, ok := loose.IntOf(meta.Get("calledTimes"))
+			if !ok {
+				return 0, nil
+			}
+			return n, nil
+		})
+	}
 	if n > 0 && n < 1<<31 {
 		return int(n)
 	}
 	return 1
+}
+
+// scanCalledTimes reads calledTimes as attempt's parse does (0 when it has none that
+// is an integer), but only from the form the vendor writes: a flat object of distinct
+// names, plain strings, integers and literals, without spaces or escapes but the
+// quotes'. It reads that from the string's escaped text, neither unquoting nor
+// indexing it; ok is false for anything else, which attempt then parses in full.
+func scanCalledTimes(corpName jsondoc.Value) (n int64, ok bool) {
+	if corpName.Kind() != jsondoc.String {
+		return 0, false
+	}
+	raw := corpName.Raw()
+	s := raw[1 : len(raw)-1]
+	// quoted reads \"text\" at s[i:]: the text and the index after it.
+	quoted := func(i int) ([]byte, int, bool) {
+		if i+1 >= len(s) || s[i] != '\\' || s[i+1] != '"' {
+			return nil, 0, false
+		}
+		i += 2
+		end := bytes.IndexByte(s[i:], '\\')
+		if end < 0 || i+end+1 >= len(s) || s[i+end+1] != '"' {
+			return nil, 0, false
+		}
+		return s[i : i+end], i + end + 2, true
+	}
+	if len(s) < 2 || s[0] != '{' {
+		return 0, false
+	}
+	if string(s) == "{}" {
+		return 0, true
+	}
+	var names [16][]byte
+	for i, k := 1, 0; ; k++ {
+		name, j, ok := quoted(i)
+		if !ok || k == len(names) || j >= len(s) || s[j] != ':' {
+			return 0, false
+		}
+		// A repeated name makes the document ambiguous, which the parse rejects.
+		for _, m := range names[:k] {
+			if bytes.Equal(m, name) {
+				return 0, false
+			}
+		}
+		names[k] = name
+		i = j + 1
+		if i >= len(s) {
+			return 0, false
+		}
+		var v int64
+		switch c := s[i]; {
+		case c == '\\':
+			if _, i, ok = quoted(i); !ok || string(name) == "calledTimes" {
+				// A number in a string reads loosely: left to the parse.
+				return 0, false
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			j := i
+			if c == '-' {
+				j++
+			}
+			d := j
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			// An integer as JSON writes one, short enough that its digits are exact.
+			if j == d || j-d > 18 || s[d] == '0' && j-d > 1 {
+				return 0, false
+			}
+			if string(name) == "calledTimes" {
+				v, _ = strconv.ParseInt(string(s[i:j]), 10, 64)
+			}
+			i = j
+		default:
+			lit := 0
+			for _, l := range [...]string{"true", "false", "null"} {
+				if bytes.HasPrefix(s[i:], []byte(l)) {
+					lit = len(l)
+				}
+			}
+			if lit == 0 {
+				return 0, false
+			}
+			i += lit
+		}
+		if string(name) == "calledTimes" {
+			n = v
+		}
+		switch {
+		case i < len(s) && s[i] == ',':
+			i++
+		case i == len(s)-1 && s[i] == '}':
+			return n, true
+		default:
+			return 0, false
+		}
+	}
 }
 
 // localTimeOf is localTime(loose.Of(f), loc), without allocating for a string
@@ -594,8 +830,15 @@ func localTime(f loose.Scalar, loc *time.Location) (time.Time, bool) {
 }
 
 func localTimeText(s string, loc *time.Location) (time.Time, bool) {
-	if t, err := time.ParseInLocation(localLayout, s, loc); err == nil {
+	if t, ok := parseLocal(s, loc); ok {
 		return t, true
+	}
+	// The layout begins with a four-digit year and a dash: without that dash
+	// ParseInLocation fails, and would allocate its error.
+	if len(s) > 4 && s[4] == '-' {
+		if t, err := time.ParseInLocation(localLayout, s, loc); err == nil {
+			return t, true
+		}
 	}
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
 		return time.UnixMilli(ms).In(loc), true
@@ -603,17 +846,49 @@ func localTimeText(s string, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func rfc3339(t time.Time, ok bool) string {
-	if !ok {
-		return ""
+// parseLocal is time.ParseInLocation(localLayout, s, loc) for the form the vendor
+// writes, all fields two digits (four the year) and one space; false leaves what else
+// ParseInLocation accepts (a one-digit hour, more spaces, fractional seconds) to it.
+func parseLocal(s string, loc *time.Location) (time.Time, bool) {
+	if len(s) != len(localLayout) || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
 	}
-	return t.Format(time.RFC3339)
+	ok := true
+	num := func(i, j int) int {
+		n := 0
+		for _, c := range []byte(s[i:j]) {
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	if !ok || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // strs holds the text of a call event's optional fields: their pointers point into
 // it, one allocation for them all rather than one each.
 type strs struct {
-	a [12]string
+	a [14]string
 	n int
 }
 

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/callbridge/callbridge/internal/jsondoc"
 )
 
 // BenchmarkParseWebhook parses each documented BYAI callback body and the legacy
@@ -34,5 +37,26 @@ func BenchmarkParseWebhook(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkParseRecord maps the call record of an already parsed body: the mapping's
+// cost apart from jsondoc's parse.
+func BenchmarkParseRecord(b *testing.B) {
+	body := readFile(b, filepath.Join(samplesDir(b), "call_instance_result.json"))
+	doc, err := jsondoc.Parse(body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dataType, rec, err := locate(doc.Root())
+	if err != nil {
+		b.Fatal(err)
+	}
+	acct, now := testAccount(), time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseRecord(acct, dataType, rec, now); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
