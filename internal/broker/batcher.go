@@ -208,6 +208,9 @@ func (b *Batcher) take(q *queue, batch []queued) []queued {
 	rest := copy(q.items, q.items[n:])
 	clear(q.items[rest:])
 	q.items = q.items[:rest]
+	if rest == 0 && cap(q.items) > 4*b.maxRecs {
+		q.items = nil // what a backlog grew is not kept once it drained
+	}
 	return batch
 }
 
