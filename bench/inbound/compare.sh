@@ -15,6 +15,9 @@
 #
 #   bench/inbound/compare.sh [ROUNDS (default 7)] [SECONDS per run (default 10)]
 #   CALLBRIDGE_BIN=/path/to/callbridge bench/inbound/compare.sh   # another build
+#   BARE_PRODUCER=batcher bench/inbound/compare.sh   # the bare handler produces with
+#                                                    # callbridge's own Batcher instead
+#                                                    # of kafka.Writer's 1 ms batches
 #
 # Every request carries another call id, so that callbridge writes each one (it
 # answers a repeated delivery from its record of what it acknowledged).
@@ -88,7 +91,7 @@ run() {
 	PIDS+=($!)
 	sleep 0.5
 	if [ "$side" = bare ]; then
-		taskset -c "$SERVER_CPU" "$WORK/bare" -addr "127.0.0.1:$HTTP_PORT" -brokers "127.0.0.1:$BROKER_PORT" 2>"$WORK/server.log" &
+		taskset -c "$SERVER_CPU" "$WORK/bare" -producer "${BARE_PRODUCER:-writer}" -addr "127.0.0.1:$HTTP_PORT" -brokers "127.0.0.1:$BROKER_PORT" 2>"$WORK/server.log" &
 	else
 		env -i PATH="$PATH" HOME="$HOME" \
 			CALLBRIDGE_KAFKA_BROKERS="127.0.0.1:$BROKER_PORT" CALLBRIDGE_HTTP_ADDR="127.0.0.1:$HTTP_PORT" \
@@ -118,7 +121,7 @@ run() {
 
 median() { python3 -c "import statistics,sys; print('%.3f' % statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; server on CPU $SERVER_CPU, broker and wrk on CPU $LOAD_CPU" >&2
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; server on CPU $SERVER_CPU, broker and wrk on CPU $LOAD_CPU; bare handler produces with ${BARE_PRODUCER:-writer}" >&2
 CPU_RATIOS=(); RPS_RATIOS=()
 for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) -eq 1 ]; then order="bare callbridge"; else order="callbridge bare"; fi

@@ -1,7 +1,9 @@
 // Command bare is the inbound benchmark's baseline: the least a webhook receiver that
 // stores webhooks in Kafka can do. A bare net/http handler reads the body and produces
-// it as it came with the writer every callbridge producer uses (broker.NewWriter: same
-// settings, acks=all, 1 ms batches), answering "success" once Kafka acknowledged.
+// it as it came, answering "success" once Kafka acknowledged: by default with kafka-go's
+// Writer as callbridge configures it (broker.NewWriter: acks=all, 1 ms batches), or
+// with -producer batcher through the producer callbridge's webhooks use now
+// (broker.Batcher: acks=all, a partition's request sent as soon as none is in flight).
 package main
 
 import (
@@ -22,6 +24,7 @@ func main() {
 	brokers := flag.String("brokers", "127.0.0.1:19092", "Kafka bootstrap broker")
 	topic := flag.String("topic", "callbridge.call.finished", "topic to produce to")
 	timeout := flag.Duration("timeout", 10*time.Second, "produce timeout")
+	producer := flag.String("producer", "writer", "writer (kafka.Writer, 1 ms batches) or batcher (broker.Batcher)")
 	flag.Parse()
 	cfg := broker.Config{Brokers: []string{*brokers}, ProduceTimeout: *timeout}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -29,9 +32,28 @@ func main() {
 		log.Fatal(err)
 	}
 	cancel()
-	w, err := broker.NewWriter(cfg)
-	if err != nil {
-		log.Fatal(err)
+	var w interface {
+		WriteMessages(context.Context, ...kafka.Message) error
+	}
+	switch *producer {
+	case "writer":
+		kw, err := broker.NewWriter(cfg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		w = kw
+	case "batcher":
+		tr, err := cfg.Transport()
+		if err != nil {
+			log.Fatal(err)
+		}
+		b, err := broker.NewBatcher(cfg, tr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		w = b
+	default:
+		log.Fatalf("-producer %q: want writer or batcher", *producer)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/{account}", func(rw http.ResponseWriter, r *http.Request) {
