@@ -32,6 +32,11 @@ type writes struct {
 	held atomic.Int64
 	// burst says held went past a quarter of max since memory was last returned.
 	burst atomic.Bool
+	// stalledAt caches the last look for a stalled write (unix nanoseconds) and
+	// stalledSeen what it found, so that admissions past a quarter of max do not
+	// each walk the running writes.
+	stalledAt   atomic.Int64
+	stalledSeen atomic.Bool
 
 	mu sync.Mutex
 	// pending maps an event id to the write carrying it.
@@ -50,13 +55,44 @@ func newWrites(max int, ackTTL time.Duration, ackMax int) *writes {
 		acked: newAckWindow(ackMax), ackTTL: ackTTL}
 }
 
-// admit takes one of the bounded slots; false when all are held.
-func (w *writes) admit() bool {
-	if w.held.Add(1) > w.max {
+// stallAfter is how long a write may wait for its acknowledgement before Kafka
+// counts as not keeping up: far beyond a healthy cluster's acks=all latency.
+const stallAfter = 250 * time.Millisecond
+
+// admit takes one of the bounded slots; false when all are held. Past a quarter of
+// them, a webhook is admitted only while Kafka keeps up (no write has waited longer
+// than stallAfter): when it stops acknowledging, the bound is reached in a fraction of
+// a second at vendor rates, and each held webhook keeps a connection and two
+// goroutines busy until its 503 whose descriptors the Go runtime keeps for good.
+// Refused at once instead, the vendor retries later all the same.
+func (w *writes) admit(now time.Time) bool {
+	n := w.held.Add(1)
+	if n > w.max || n > w.max/4 && w.stalled(now) {
 		w.held.Add(-1)
 		return false
 	}
 	return true
+}
+
+// stalled says whether a running write has waited longer than stallAfter, looking
+// at most every 10 ms.
+func (w *writes) stalled(now time.Time) bool {
+	t := now.UnixNano()
+	if last := w.stalledAt.Load(); t-last < int64(10*time.Millisecond) && t >= last {
+		return w.stalledSeen.Load()
+	}
+	w.mu.Lock()
+	seen := false
+	for wr := range w.running {
+		if now.Sub(wr.start) > stallAfter {
+			seen = true
+			break
+		}
+	}
+	w.mu.Unlock()
+	w.stalledSeen.Store(seen)
+	w.stalledAt.Store(t)
+	return seen
 }
 
 // release gives a slot back. When a burst of held webhooks has drained (Kafka came

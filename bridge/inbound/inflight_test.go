@@ -9,15 +9,62 @@ import (
 
 func TestAdmitRefusesPastTheBound(t *testing.T) {
 	w := newWrites(2, time.Minute, 10)
-	if !w.admit() || !w.admit() {
+	if !w.admit(time.Now()) || !w.admit(time.Now()) {
 		t.Fatal("refused within the bound")
 	}
-	if w.admit() {
+	if w.admit(time.Now()) {
 		t.Fatal("admitted past the bound")
 	}
 	w.release()
-	if !w.admit() {
+	if !w.admit(time.Now()) {
 		t.Fatal("refused after a release")
+	}
+}
+
+// Past a quarter of the bound, webhooks are admitted only while no write has waited
+// longer than stallAfter: Kafka that stops acknowledging fills the bound in a
+// fraction of a second otherwise.
+func TestAdmitPastAQuarterOnlyWhileKafkaKeepsUp(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name   string
+		waited time.Duration // by the one running write
+		admits int           // of 8 (bound 8: a quarter is 2)
+	}{
+		{"acknowledging", 10 * time.Millisecond, 8},
+		{"just within", stallAfter, 8},
+		{"stalled", stallAfter + time.Millisecond, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWrites(8, time.Minute, 10)
+			w.claim([]string{"a"}, now.Add(-tc.waited))
+			admitted := 0
+			for range 10 {
+				if w.admit(now) {
+					admitted++
+				}
+			}
+			if admitted != tc.admits {
+				t.Fatalf("admitted %d, want %d", admitted, tc.admits)
+			}
+		})
+	}
+	// Once the stalled write is done, admission opens again (after the 10 ms the
+	// last look is kept).
+	w := newWrites(8, time.Minute, 10)
+	_, wr, _ := w.claim([]string{"a"}, now.Add(-time.Second))
+	for range 3 {
+		w.admit(now)
+	}
+	if w.admit(now) {
+		t.Fatal("admitted past a quarter while a write is stalled")
+	}
+	w.finish(wr, []string{"a"}, nil, outcomePublished, now)
+	if w.admit(now.Add(5 * time.Millisecond)) {
+		t.Fatal("the last look is kept for 10 ms")
+	}
+	if !w.admit(now.Add(20 * time.Millisecond)) {
+		t.Fatal("refused once the stalled write finished")
 	}
 }
 
