@@ -60,8 +60,8 @@ func newWrites(max int, ackTTL time.Duration, ackMax int) *writes {
 const stallAfter = 250 * time.Millisecond
 
 // admit takes one of the bounded slots; false when all are held. Past a quarter of
-// them, a webhook is admitted only while Kafka keeps up (no write has waited longer
-// than stallAfter): when it stops acknowledging, the bound is reached in a fraction of
+// them, a webhook is admitted only while Kafka keeps up (the last write to finish
+// succeeded, and none has waited longer than stallAfter): when it stops acknowledging, the bound is reached in a fraction of
 // a second at vendor rates, and each held webhook keeps a connection and two
 // goroutines busy until its 503 whose descriptors the Go runtime keeps for good.
 // Refused at once instead, the vendor retries later all the same.
@@ -74,16 +74,19 @@ func (w *writes) admit(now time.Time) bool {
 	return true
 }
 
-// stalled says whether a running write has waited longer than stallAfter, looking
-// at most every 10 ms.
+// stalled says whether the last write to finish failed or a running one has waited
+// longer than stallAfter, looking at most every 10 ms.
 func (w *writes) stalled(now time.Time) bool {
 	t := now.UnixNano()
 	if last := w.stalledAt.Load(); t-last < int64(10*time.Millisecond) && t >= last {
 		return w.stalledSeen.Load()
 	}
 	w.mu.Lock()
-	seen := false
+	seen := w.lastFail.After(w.lastOK)
 	for wr := range w.running {
+		if seen {
+			break
+		}
 		if now.Sub(wr.start) > stallAfter {
 			seen = true
 			break

@@ -66,6 +66,21 @@ func TestAdmitPastAQuarterOnlyWhileKafkaKeepsUp(t *testing.T) {
 	if !w.admit(now.Add(20 * time.Millisecond)) {
 		t.Fatal("refused once the stalled write finished")
 	}
+	// A failed write keeps it closed past a quarter until a write succeeds.
+	w = newWrites(8, time.Minute, 10)
+	_, wr, _ = w.claim([]string{"b"}, now)
+	w.finish(wr, []string{"b"}, errors.New("kafka down"), outcomeUnavailable, now)
+	for range 2 {
+		w.admit(now)
+	}
+	if w.admit(now) {
+		t.Fatal("admitted past a quarter after a failed write")
+	}
+	_, wr, _ = w.claim([]string{"c"}, now)
+	w.finish(wr, []string{"c"}, nil, outcomePublished, now.Add(time.Millisecond))
+	if !w.admit(now.Add(20 * time.Millisecond)) {
+		t.Fatal("refused once a write succeeded again")
+	}
 }
 
 func TestARetryWaitsForTheFirstWriteThenIsAnsweredFromIt(t *testing.T) {
