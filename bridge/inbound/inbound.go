@@ -227,7 +227,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return reply(w, http.StatusUnauthorized, "bad token"), outcomeUnauthorized, typ
 	}
 	// Admitted before its body is read: the bound covers bodies too.
-	if !h.writes.admit(time.Now()) {
+	if !h.writes.admit(time.Now) {
 		h.Telemetry.Meters().WebhookRefused(ctx, name)
 		w.Header().Set("Retry-After", retryAfter)
 		return reply(w, http.StatusServiceUnavailable, "too many webhooks waiting for kafka"), outcomeOverloaded, typ

@@ -65,9 +65,9 @@ const stallAfter = 250 * time.Millisecond
 // a second at vendor rates, and each held webhook keeps a connection and two
 // goroutines busy until its 503 whose descriptors the Go runtime keeps for good.
 // Refused at once instead, the vendor retries later all the same.
-func (w *writes) admit(now time.Time) bool {
+func (w *writes) admit(now func() time.Time) bool {
 	n := w.held.Add(1)
-	if n > w.max || n > w.max/4 && w.stalled(now) {
+	if n > w.max || n > w.max/4 && w.stalled(now()) {
 		w.held.Add(-1)
 		return false
 	}

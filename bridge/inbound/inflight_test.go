@@ -9,14 +9,14 @@ import (
 
 func TestAdmitRefusesPastTheBound(t *testing.T) {
 	w := newWrites(2, time.Minute, 10)
-	if !w.admit(time.Now()) || !w.admit(time.Now()) {
+	if !w.admit(time.Now) || !w.admit(time.Now) {
 		t.Fatal("refused within the bound")
 	}
-	if w.admit(time.Now()) {
+	if w.admit(time.Now) {
 		t.Fatal("admitted past the bound")
 	}
 	w.release()
-	if !w.admit(time.Now()) {
+	if !w.admit(time.Now) {
 		t.Fatal("refused after a release")
 	}
 }
@@ -40,7 +40,7 @@ func TestAdmitPastAQuarterOnlyWhileKafkaKeepsUp(t *testing.T) {
 			w.claim([]string{"a"}, now.Add(-tc.waited))
 			admitted := 0
 			for range 10 {
-				if w.admit(now) {
+				if w.admit(at(now)) {
 					admitted++
 				}
 			}
@@ -54,16 +54,16 @@ func TestAdmitPastAQuarterOnlyWhileKafkaKeepsUp(t *testing.T) {
 	w := newWrites(8, time.Minute, 10)
 	_, wr, _ := w.claim([]string{"a"}, now.Add(-time.Second))
 	for range 3 {
-		w.admit(now)
+		w.admit(at(now))
 	}
-	if w.admit(now) {
+	if w.admit(at(now)) {
 		t.Fatal("admitted past a quarter while a write is stalled")
 	}
 	w.finish(wr, []string{"a"}, nil, outcomePublished, now)
-	if w.admit(now.Add(5 * time.Millisecond)) {
+	if w.admit(at(now.Add(5 * time.Millisecond))) {
 		t.Fatal("the last look is kept for 10 ms")
 	}
-	if !w.admit(now.Add(20 * time.Millisecond)) {
+	if !w.admit(at(now.Add(20 * time.Millisecond))) {
 		t.Fatal("refused once the stalled write finished")
 	}
 	// A failed write keeps it closed past a quarter until a write succeeds.
@@ -71,14 +71,14 @@ func TestAdmitPastAQuarterOnlyWhileKafkaKeepsUp(t *testing.T) {
 	_, wr, _ = w.claim([]string{"b"}, now)
 	w.finish(wr, []string{"b"}, errors.New("kafka down"), outcomeUnavailable, now)
 	for range 2 {
-		w.admit(now)
+		w.admit(at(now))
 	}
-	if w.admit(now) {
+	if w.admit(at(now)) {
 		t.Fatal("admitted past a quarter after a failed write")
 	}
 	_, wr, _ = w.claim([]string{"c"}, now)
 	w.finish(wr, []string{"c"}, nil, outcomePublished, now.Add(time.Millisecond))
-	if !w.admit(now.Add(20 * time.Millisecond)) {
+	if !w.admit(at(now.Add(20 * time.Millisecond))) {
 		t.Fatal("refused once a write succeeded again")
 	}
 }
@@ -153,3 +153,6 @@ func TestHealthFollowsProduces(t *testing.T) {
 		t.Error("a failure long ago, nothing since, still decides")
 	}
 }
+
+// at is a clock stopped at t.
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
