@@ -82,16 +82,7 @@ func (w *writes) stalled(now time.Time) bool {
 		return w.stalledSeen.Load()
 	}
 	w.mu.Lock()
-	seen := w.lastFail.After(w.lastOK)
-	for wr := range w.running {
-		if seen {
-			break
-		}
-		if now.Sub(wr.start) > stallAfter {
-			seen = true
-			break
-		}
-	}
+	seen := w.lastFail.After(w.lastOK) || w.waitedOver(now, stallAfter)
 	w.mu.Unlock()
 	w.stalledSeen.Store(seen)
 	w.stalledAt.Store(t)
@@ -184,13 +175,22 @@ func (w *writes) finish(wr *write, ids []string, err error, outcome string, now 
 func (w *writes) health(now time.Time, stuck, stale time.Duration) (ok bool, why string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for wr := range w.running {
-		if now.Sub(wr.start) > stuck {
-			return false, "a produce has waited more than " + stuck.String()
-		}
+	if w.waitedOver(now, stuck) {
+		return false, "a produce has waited more than " + stuck.String()
 	}
 	if w.lastFail.After(w.lastOK) && now.Sub(w.lastFail) < stale {
 		return false, "the last produce failed"
 	}
 	return true, ""
+}
+
+// waitedOver says whether a running write has waited longer than d. Called with w.mu
+// held.
+func (w *writes) waitedOver(now time.Time, d time.Duration) bool {
+	for wr := range w.running {
+		if now.Sub(wr.start) > d {
+			return true
+		}
+	}
+	return false
 }

@@ -34,11 +34,6 @@ type Batcher struct {
 	flushing sync.WaitGroup
 }
 
-type dest struct {
-	topic     string
-	partition int
-}
-
 // queue is one partition's records waiting for its next request.
 type queue struct {
 	items []queued
@@ -120,12 +115,11 @@ func (b *Batcher) Enqueue(ctx context.Context, msgs []kafka.Message, done func(e
 	c := &call{left: len(msgs), done: done}
 	now := time.Now()
 	for i, m := range msgs {
-		parts, err := b.p.partitions(ctx, m.Topic)
+		d, err := b.p.route(ctx, m)
 		if err != nil {
 			c.complete(len(msgs)-i, err)
 			break
 		}
-		d := dest{m.Topic, b.p.balancer.Balance(m, parts...)}
 		if m.Time.IsZero() {
 			m.Time = now
 		}

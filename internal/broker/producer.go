@@ -61,11 +61,10 @@ func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) err
 	byDest := map[dest][]kafka.Message{}
 	now := time.Now()
 	for _, m := range msgs {
-		parts, err := p.partitions(ctx, m.Topic)
+		d, err := p.route(ctx, m)
 		if err != nil {
 			return err
 		}
-		d := dest{m.Topic, p.balancer.Balance(m, parts...)}
 		if _, ok := byDest[d]; !ok {
 			order = append(order, d)
 		}
@@ -80,6 +79,22 @@ func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) err
 		}
 	}
 	return nil
+}
+
+// dest is a topic's partition.
+type dest struct {
+	topic     string
+	partition int
+}
+
+// route returns the partition m goes to: murmur2 of its key over its topic's
+// partitions, as kafka.Writer and the Java client place it.
+func (p *Producer) route(ctx context.Context, m kafka.Message) (dest, error) {
+	parts, err := p.partitions(ctx, m.Topic)
+	if err != nil {
+		return dest{}, err
+	}
+	return dest{m.Topic, p.balancer.Balance(m, parts...)}, nil
 }
 
 func bytesOrNil(b []byte) kafka.Bytes {
