@@ -198,14 +198,27 @@ func retry(ctx context.Context, fn func() error) error {
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || attempt >= maxAttempts || !temporary(err) {
+		if ctx.Err() != nil {
+			return withCause(ctx, err)
+		}
+		if attempt >= maxAttempts || !temporary(err) {
 			return err
 		}
 		if !sleep(ctx, delay) {
-			return err
+			return withCause(ctx, err)
 		}
 		delay = min(2*delay, backoffMax)
 	}
+}
+
+// withCause makes err, which ended with ctx, say so: kafka-go reports a request
+// cancelled before it was sent as a broker error of a partition ("unknown server
+// error"), which callers could not tell from a broker's.
+func withCause(ctx context.Context, err error) error {
+	if errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ctx.Err(), err)
 }
 
 // temporary: broker errors Kafka marks retriable, and transport errors (connection
