@@ -237,7 +237,7 @@ func (w *walker) text(s []byte, scan bool) {
 	changed := false
 	for _, ph := range w.known {
 		if bytes.Contains(seg, []byte(ph)) {
-			seg = bytes.ReplaceAll(seg, []byte(ph), []byte(w.p.Phone(ph)))
+			seg = replaceText(seg, []byte(ph), []byte(w.p.Phone(ph)))
 			changed = true
 		}
 	}
@@ -246,20 +246,58 @@ func (w *walker) text(s []byte, scan bool) {
 	}
 }
 
-// scan appends s with every phone-number run rewritten.
+// escapeLen is the length of the escape at s[0] (a backslash) of a string's raw
+// text: its digits (\u0031) are not the text's, and rewriting them would break it.
+func escapeLen(s []byte) int {
+	if len(s) > 1 && s[1] == 'u' {
+		return min(6, len(s))
+	}
+	return min(2, len(s))
+}
+
+// replaceText returns s, the raw text of a string, with old replaced by new
+// outside escapes.
+func replaceText(s, old, new []byte) []byte {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		switch {
+		case s[i] == '\\':
+			n := escapeLen(s[i:])
+			out = append(out, s[i:i+n]...)
+			i += n
+		case bytes.HasPrefix(s[i:], old):
+			out = append(out, new...)
+			i += len(old)
+		default:
+			out = append(out, s[i])
+			i++
+		}
+	}
+	return out
+}
+
+// scan appends s (the raw text of a string) with every phone-number run rewritten.
 func (w *walker) scan(s []byte) {
 	for i := 0; i < len(s); {
-		// Up to the next digit or '+' at once: most of a string is neither.
+		// Up to the next digit or '+' at once: most of a string is neither. Escapes
+		// are passed whole.
 		j := i
 		for j < len(s) && !isDigit(s[j]) && s[j] != '+' {
-			j++
+			if s[j] == '\\' {
+				j += escapeLen(s[j:])
+			} else {
+				j++
+			}
 		}
 		w.out = append(w.out, s[i:j]...)
+		// A run starts after what was passed (an escape's last digit included), or
+		// where the previous one ended, but not inside a run of digits.
+		boundary := j > i || i == 0 || !isDigit(s[i-1])
 		if i = j; i >= len(s) {
 			break
 		}
 		c := s[i]
-		if !(isDigit(c) || c == '+' && i+1 < len(s) && isDigit(s[i+1])) || i > 0 && isDigit(s[i-1]) {
+		if !(isDigit(c) || c == '+' && i+1 < len(s) && isDigit(s[i+1])) || !boundary {
 			w.out = append(w.out, c)
 			i++
 			continue

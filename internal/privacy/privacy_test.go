@@ -84,6 +84,9 @@ func TestMaskFindsPhoneNumbersInFreeText(t *testing.T) {
 		{"not an id member", `{"callId":"13811112222","taskID":13811112222,"id":"13811112222"}`, `{"callId":"13811112222","taskID":13811112222,"id":"13811112222"}`},
 		{"not a member name", `{"13811112222":1}`, `{"13811112222":1}`},
 		{"not a short local number", `{"t":"拨打 88886666"}`, `{"t":"拨打 88886666"}`},
+		{"not the digits of an escape", `{"t":"\u0100000000"}`, `{"t":"\u0100000000"}`},
+		{"right after an escape", `{"t":"\u00e913811112222"}`, `{"t":"\u00e9138******22"}`},
+		{"after an escaped backslash", `{"t":"\\13811112222"}`, `{"t":"\\138******22"}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
