@@ -55,16 +55,23 @@ func newWrites(max int, ackTTL time.Duration, ackMax int) *writes {
 		acked: newAckWindow(ackMax), ackTTL: ackTTL}
 }
 
-// stallAfter is how long a write may wait for its acknowledgement before Kafka
-// counts as not keeping up: far beyond a healthy cluster's acks=all latency.
-const stallAfter = 250 * time.Millisecond
+// stallAfter is how long a write may wait for its acknowledgement, with more than a
+// quarter of the bound held, before Kafka counts as not keeping up. A healthy
+// cluster acknowledges acks=all in milliseconds; holding a quarter of the default
+// bound (256) at 50 ms each already takes over 5,000 webhooks/s on one instance.
+// The moment this matters most is Kafka's return after an outage: the vendors'
+// retries of the backlog arrive at several times the usual rate while the first
+// produces reconnect, and with 250 ms here the whole bound filled within that
+// quarter second (twice the goroutines, and a peak near the container's limit).
+const stallAfter = 50 * time.Millisecond
 
 // admit takes one of the bounded slots; false when all are held. Past a quarter of
 // them, a webhook is admitted only while Kafka keeps up (the last write to finish
-// succeeded, and none has waited longer than stallAfter): when it stops acknowledging, the bound is reached in a fraction of
-// a second at vendor rates, and each held webhook keeps a connection and two
-// goroutines busy until its 503 whose descriptors the Go runtime keeps for good.
-// Refused at once instead, the vendor retries later all the same.
+// succeeded, and none has waited longer than stallAfter): when it stops
+// acknowledging, or is catching up after an outage, the bound is reached in a
+// fraction of a second at vendor rates, and each held webhook keeps a connection and
+// two goroutines busy, whose descriptors the Go runtime keeps for good. Refused at
+// once instead, the vendor retries later all the same.
 func (w *writes) admit(now func() time.Time) bool {
 	n := w.held.Add(1)
 	if n > w.max || n > w.max/4 && w.stalled(now()) {
