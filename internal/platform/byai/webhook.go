@@ -165,6 +165,9 @@ func (p *parser) out(kind, typ, id, subject, key string, at time.Time, data any)
 		Key:     key,
 		Data:    data,
 		Phones:  p.phones,
+		// Data's raw is p.raw, part of a body jsondoc parsed: valid UTF-8, or the
+		// parse would have failed.
+		RawUTF8: true,
 	}
 }
 
