@@ -989,10 +989,17 @@ func (v Value) Get(name string) Value {
 	if v.Kind() != Object {
 		return Value{}
 	}
-	nodes := v.d.nodes
-	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k+1].next {
-		if v.d.nameIs(k, name) {
-			return Value{v.d, k + 1}
+	d := v.d
+	nodes, src := d.nodes, d.src
+	for k, end := v.i+1, nodes[v.i].next; k < end; k = nodes[k+1].next {
+		// A plain name is compared where it lies, its length first: most names
+		// differ in length, and no call is made for them.
+		if n := &nodes[k]; !n.plain {
+			if d.nameIs(k, name) {
+				return Value{d, k + 1}
+			}
+		} else if int(n.end-n.start) == len(name)+2 && string(src[n.start+1:n.end-1]) == name {
+			return Value{d, k + 1}
 		}
 	}
 	return Value{}
@@ -1024,6 +1031,28 @@ func (v Value) Members(yield func(name, val Value) bool) {
 	nodes := v.d.nodes
 	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k+1].next {
 		if !yield(Value{v.d, k}, Value{v.d, k + 1}) {
+			return
+		}
+	}
+}
+
+// Fields is Members with each name as its text: the bytes between its quotes when it
+// has no escapes (shared with the document), else its decoded text (a new copy).
+// Called as a function rather than ranged over, it spares a caller that dispatches
+// members by name a look at each name's node.
+func (v Value) Fields(yield func(name []byte, val Value) bool) {
+	if v.Kind() != Object {
+		return
+	}
+	d := v.d
+	nodes, src := d.nodes, d.src
+	for k, end := v.i+1, nodes[v.i].next; k < end; k = nodes[k+1].next {
+		n := &nodes[k]
+		name := src[n.start+1 : n.end-1 : n.end-1]
+		if !n.plain {
+			name = d.text(k)
+		}
+		if !yield(name, Value{d, k + 1}) {
 			return
 		}
 	}

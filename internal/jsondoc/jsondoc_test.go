@@ -35,7 +35,24 @@ func toAny(v Value) any {
 		return out
 	case Object:
 		out := map[string]any{}
-		v.Members(func(name, m Value) bool { out[name.Str()] = toAny(m); return true })
+		var names []string
+		v.Members(func(name, m Value) bool {
+			out[name.Str()] = toAny(m)
+			names = append(names, name.Str())
+			return true
+		})
+		// Fields and Get find the same members.
+		i := 0
+		v.Fields(func(name []byte, m Value) bool {
+			if string(name) != names[i] || v.Get(names[i]) != m {
+				panic(fmt.Sprintf("member %d: Fields gives %q, Get(%q) %s", i, name, names[i], v.Get(names[i]).Raw()))
+			}
+			i++
+			return true
+		})
+		if i != len(names) {
+			panic(fmt.Sprintf("Fields gives %d members of %d", i, len(names)))
+		}
 		return out
 	}
 	panic("absent value")

@@ -186,13 +186,7 @@ type scene struct {
 func readScene(si jsondoc.Value) scene {
 	var s scene
 	// Called as a function, not ranged over: a little cheaper per member.
-	si.Members(func(name, v jsondoc.Value) bool {
-		// The name's text between its quotes, unless it has escapes.
-		n := name.Raw()
-		n = n[1 : len(n)-1]
-		if !name.Plain() {
-			n, _ = name.Text()
-		}
+	si.Fields(func(n []byte, v jsondoc.Value) bool {
 		var f *jsondoc.Value
 		switch string(n) {
 		case "callInstanceId":
@@ -637,12 +631,7 @@ func transcript(logs jsondoc.Value, buf []byte, spans []span) ([]event.Utterance
 	for l := range logs.Elems {
 		var speaker, content, start, end jsondoc.Value
 		// Called as a function, not ranged over: a little cheaper per member.
-		l.Members(func(name, v jsondoc.Value) bool {
-			n := name.Raw()
-			n = n[1 : len(n)-1]
-			if !name.Plain() {
-				n, _ = name.Text()
-			}
+		l.Fields(func(n []byte, v jsondoc.Value) bool {
 			switch string(n) {
 			case "speaker":
 				speaker = v
