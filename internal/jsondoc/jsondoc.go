@@ -259,8 +259,18 @@ value:
 					end, plain = p+1, true
 					break
 				}
-			} else {
-				p, high = i+17, a|b
+			} else if p, high = i+17, a|b; i+25 <= len(src) {
+				// Up to 23 bytes, as a time of day is: a third word.
+				c := binary.LittleEndian.Uint64(src[i+17:])
+				if m := specials(c); m == 0 {
+					p, high = i+25, high|c
+				} else {
+					k := bits.TrailingZeros64(m) >> 3
+					if p, high = i+17+k, high|c&(1<<(8*k)-1); src[p] == '"' && high&highs == 0 {
+						end, plain = p+1, true
+						break
+					}
+				}
 			}
 		}
 		end, plain, err = d.stringFrom(i, p, high)
@@ -438,6 +448,17 @@ member: // i is at the name of an object's member
 				if b &= 1<<(8*k) - 1; w[8+k] == '"' && (a|b)&highs == 0 {
 					end, plain, h = i+k+10, true, hashWords(hashSeed, a, b|uint64(k+8)<<56)
 					goto named
+				}
+			} else if i+25 <= len(src) && (a|b)&highs == 0 {
+				// A name of 16 to 23 bytes (many are) from a third word, hashed as
+				// name hashes it: the first two words, then the rest with the length.
+				c := binary.LittleEndian.Uint64(src[i+17:])
+				if m := specials(c); m != 0 {
+					k := bits.TrailingZeros64(m) >> 3
+					if c &= 1<<(8*k) - 1; src[i+17+k] == '"' && c&highs == 0 {
+						end, plain, h = i+k+18, true, hashWords(hashWords(hashSeed, a, b), c, uint64(k+16)<<56)
+						goto named
+					}
 				}
 			}
 		}

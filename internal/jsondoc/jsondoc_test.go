@@ -500,6 +500,26 @@ func TestNameHashIsHashBytes(t *testing.T) {
 	}
 }
 
+// A name scanned inline by value hashes as name hashes it: a name written plainly
+// and again with an escape (which name scans), or near the end of the document
+// (where value leaves it to name), is found repeated.
+func TestInlineNameHash(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		text := strings.Repeat("abcdefghij", 4)[:n]
+		escaped := strings.Replace(text, "a", `\u0061`, 1)
+		for _, pair := range [][2]string{{text, escaped}, {escaped, text}, {text, text}} {
+			for pad := 0; pad <= 30; pad++ {
+				src := `{"` + pair[0] + `":1,"` + pair[1] + `":2}` + strings.Repeat(" ", pad)
+				var d Doc
+				var ae *AmbiguityError
+				if err := d.Parse([]byte(src)); !errors.As(err, &ae) {
+					t.Fatalf("%q: error %v, want a repeated name", src, err)
+				}
+			}
+		}
+	}
+}
+
 func TestLeadingDigits(t *testing.T) {
 	check := func(x uint64) {
 		want := 0
