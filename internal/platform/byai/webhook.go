@@ -132,13 +132,28 @@ func locate(root jsondoc.Value) (dataType string, rec jsondoc.Value, err error) 
 	if dt.IsNull() {
 		return "", data, nil
 	}
-	if dataType = dt.Str(); dataType == "" {
+	if dataType = dataTypeOf(dt); dataType == "" {
 		return "", rec, unparseable("dataType is not a string")
 	}
 	if rec = data.Get("data"); rec.Kind() != jsondoc.Object {
 		return "", rec, unparseable("%s has no data object", dataType)
 	}
 	return dataType, rec, nil
+}
+
+// dataTypeOf is dt.Str(), without allocating for the dataTypes parseRecord knows.
+func dataTypeOf(dt jsondoc.Value) string {
+	if t, ok := dt.Text(); ok {
+		switch string(t) {
+		case DataTypeCall:
+			return DataTypeCall
+		case DataTypeInboundCall:
+			return DataTypeInboundCall
+		case DataTypeJob:
+			return DataTypeJob
+		}
+	}
+	return dt.Str()
 }
 
 // parser holds what every event of one callback shares.

@@ -702,6 +702,11 @@ func TestLocate(t *testing.T) {
 		body, dataType, rec, err string
 	}{
 		{`{"data":{"dataType":"X","data":{"a":1}}}`, "X", `{"a":1}`, ""},
+		{`{"data":{"dataType":"CALL_INSTANCE_RESULT","data":{"a":1}}}`, DataTypeCall, `{"a":1}`, ""},
+		{`{"data":{"dataType":"INBOUND_CALL_INSTANCE_RESULT","data":{"a":1}}}`, DataTypeInboundCall, `{"a":1}`, ""},
+		{`{"data":{"dataType":"JOB_INFO_RESULT","data":{"a":1}}}`, DataTypeJob, `{"a":1}`, ""},
+		{`{"data":{"dataType":"JOB_INFO_\u0052ESULT","data":{"a":1}}}`, DataTypeJob, `{"a":1}`, ""},
+		{`{"data":{"dataType":"JOB_INFO_RESULT ","data":{"a":1}}}`, "JOB_INFO_RESULT ", `{"a":1}`, ""},
 		{`{"data":{"a":1}}`, "", `{"a":1}`, ""},
 		{`{"data":{"dataType":null,"data":{"a":1}}}`, "", `{"dataType":null,"data":{"a":1}}`, ""},
 		{`{"Data":{"dataType":"X","data":{"a":1}},"data":{"dataType":"Y","data":{"b":2}}}`, "Y", `{"b":2}`, ""},
