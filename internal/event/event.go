@@ -62,6 +62,10 @@ type Out struct {
 	// because finding them walks the whole payload, which only a non-plain privacy
 	// policy needs; nil means none.
 	Phones func() []string
+	// RawUTF8 says the vendor object Data carries is known to be valid UTF-8 (its
+	// parser checked the whole body), so the publisher need not check it again.
+	// Set only where Data's raw is that parsed text: false costs only the check.
+	RawUTF8 bool
 }
 
 // ID derives a deterministic event id from the vendor, the account, the event kind and
@@ -273,6 +277,26 @@ type RawCarrier interface {
 	// WithoutRaw returns a shallow copy of the data with Raw cleared, and Raw.
 	WithoutRaw() (any, json.RawMessage)
 }
+
+// RawAppender is event data that carries the vendor's object and appends its JSON
+// without it (JSONAppender): the publisher writes it with no copy of the data.
+type RawAppender interface {
+	JSONAppender
+	// RawJSON is the vendor's object, as WithoutRaw returns it.
+	RawJSON() json.RawMessage
+}
+
+// RawJSON implements RawAppender.
+func (c *CallFinished) RawJSON() json.RawMessage { return c.Raw }
+
+// RawJSON implements RawAppender.
+func (s *TaskStatus) RawJSON() json.RawMessage { return s.Raw }
+
+// RawJSON implements RawAppender.
+func (i *IntentChanged) RawJSON() json.RawMessage { return i.Raw }
+
+// RawJSON implements RawAppender.
+func (m *SMSSent) RawJSON() json.RawMessage { return m.Raw }
 
 // WithoutRaw implements RawCarrier.
 func (c *CallFinished) WithoutRaw() (any, json.RawMessage) {

@@ -259,8 +259,18 @@ value:
 					end, plain = p+1, true
 					break
 				}
-			} else {
-				p, high = i+17, a|b
+			} else if p, high = i+17, a|b; i+25 <= len(src) {
+				// Up to 23 bytes, as a time of day is: a third word.
+				c := binary.LittleEndian.Uint64(src[i+17:])
+				if m := specials(c); m == 0 {
+					p, high = i+25, high|c
+				} else {
+					k := bits.TrailingZeros64(m) >> 3
+					if p, high = i+17+k, high|c&(1<<(8*k)-1); src[p] == '"' && high&highs == 0 {
+						end, plain = p+1, true
+						break
+					}
+				}
 			}
 		}
 		end, plain, err = d.stringFrom(i, p, high)
@@ -438,6 +448,17 @@ member: // i is at the name of an object's member
 				if b &= 1<<(8*k) - 1; w[8+k] == '"' && (a|b)&highs == 0 {
 					end, plain, h = i+k+10, true, hashWords(hashSeed, a, b|uint64(k+8)<<56)
 					goto named
+				}
+			} else if i+25 <= len(src) && (a|b)&highs == 0 {
+				// A name of 16 to 23 bytes (many are) from a third word, hashed as
+				// name hashes it: the first two words, then the rest with the length.
+				c := binary.LittleEndian.Uint64(src[i+17:])
+				if m := specials(c); m != 0 {
+					k := bits.TrailingZeros64(m) >> 3
+					if c &= 1<<(8*k) - 1; src[i+17+k] == '"' && c&highs == 0 {
+						end, plain, h = i+k+18, true, hashWords(hashWords(hashSeed, a, b), c, uint64(k+16)<<56)
+						goto named
+					}
 				}
 			}
 		}
@@ -989,10 +1010,17 @@ func (v Value) Get(name string) Value {
 	if v.Kind() != Object {
 		return Value{}
 	}
-	nodes := v.d.nodes
-	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k+1].next {
-		if v.d.nameIs(k, name) {
-			return Value{v.d, k + 1}
+	d := v.d
+	nodes, src := d.nodes, d.src
+	for k, end := v.i+1, nodes[v.i].next; k < end; k = nodes[k+1].next {
+		// A plain name is compared where it lies, its length first: most names
+		// differ in length, and no call is made for them.
+		if n := &nodes[k]; !n.plain {
+			if d.nameIs(k, name) {
+				return Value{d, k + 1}
+			}
+		} else if int(n.end-n.start) == len(name)+2 && string(src[n.start+1:n.end-1]) == name {
+			return Value{d, k + 1}
 		}
 	}
 	return Value{}
@@ -1024,6 +1052,28 @@ func (v Value) Members(yield func(name, val Value) bool) {
 	nodes := v.d.nodes
 	for k := v.i + 1; k < nodes[v.i].next; k = nodes[k+1].next {
 		if !yield(Value{v.d, k}, Value{v.d, k + 1}) {
+			return
+		}
+	}
+}
+
+// Fields is Members with each name as its text: the bytes between its quotes when it
+// has no escapes (shared with the document), else its decoded text (a new copy).
+// Called as a function rather than ranged over, it spares a caller that dispatches
+// members by name a look at each name's node.
+func (v Value) Fields(yield func(name []byte, val Value) bool) {
+	if v.Kind() != Object {
+		return
+	}
+	d := v.d
+	nodes, src := d.nodes, d.src
+	for k, end := v.i+1, nodes[v.i].next; k < end; k = nodes[k+1].next {
+		n := &nodes[k]
+		name := src[n.start+1 : n.end-1 : n.end-1]
+		if !n.plain {
+			name = d.text(k)
+		}
+		if !yield(name, Value{d, k + 1}) {
 			return
 		}
 	}

@@ -35,7 +35,24 @@ func toAny(v Value) any {
 		return out
 	case Object:
 		out := map[string]any{}
-		v.Members(func(name, m Value) bool { out[name.Str()] = toAny(m); return true })
+		var names []string
+		v.Members(func(name, m Value) bool {
+			out[name.Str()] = toAny(m)
+			names = append(names, name.Str())
+			return true
+		})
+		// Fields and Get find the same members.
+		i := 0
+		v.Fields(func(name []byte, m Value) bool {
+			if string(name) != names[i] || v.Get(names[i]) != m {
+				panic(fmt.Sprintf("member %d: Fields gives %q, Get(%q) %s", i, name, names[i], v.Get(names[i]).Raw()))
+			}
+			i++
+			return true
+		})
+		if i != len(names) {
+			panic(fmt.Sprintf("Fields gives %d members of %d", i, len(names)))
+		}
 		return out
 	}
 	panic("absent value")
@@ -477,6 +494,26 @@ func TestNameHashIsHashBytes(t *testing.T) {
 				want := hashBytes(appendUnquoted(nil, []byte(raw)))
 				if h != want {
 					t.Fatalf("%q: hash %#x, hashBytes %#x", src, h, want)
+				}
+			}
+		}
+	}
+}
+
+// A name scanned inline by value hashes as name hashes it: a name written plainly
+// and again with an escape (which name scans), or near the end of the document
+// (where value leaves it to name), is found repeated.
+func TestInlineNameHash(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		text := strings.Repeat("abcdefghij", 4)[:n]
+		escaped := strings.Replace(text, "a", `\u0061`, 1)
+		for _, pair := range [][2]string{{text, escaped}, {escaped, text}, {text, text}} {
+			for pad := 0; pad <= 30; pad++ {
+				src := `{"` + pair[0] + `":1,"` + pair[1] + `":2}` + strings.Repeat(" ", pad)
+				var d Doc
+				var ae *AmbiguityError
+				if err := d.Parse([]byte(src)); !errors.As(err, &ae) {
+					t.Fatalf("%q: error %v, want a repeated name", src, err)
 				}
 			}
 		}

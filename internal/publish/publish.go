@@ -141,7 +141,7 @@ func (p *Publisher) Build(vendor, account string, out event.Out) (cloudevents.Ev
 // data is out's event data as Build sets it, checked; name is its schema. room is
 // how much to leave after it when that costs nothing.
 func (p *Publisher) data(out event.Out, name string, room int) ([]byte, error) {
-	data, valid, err := p.marshal(out.Data, room)
+	data, valid, err := p.marshal(out.Data, room, out.RawUTF8)
 	if err != nil {
 		return nil, fmt.Errorf("publish: marshal %s data: %w", out.Type, err)
 	}
@@ -273,9 +273,22 @@ func (c *cache[K, V]) add(k K, v V) {
 // marshal encodes event data. The vendor's raw object is spliced in as it came
 // (already valid JSON: the parser decoded it) instead of being re-scanned, or left
 // out when OmitRaw is set. valid reports that data is known to be valid UTF-8:
-// AppendJSON's output is (as event's tests prove), so only raw is checked. room is
-// left after the data written into a buffer of marshal's own.
-func (p *Publisher) marshal(v any, room int) (data []byte, valid bool, err error) {
+// AppendJSON's output is (as event's tests prove), so only raw is checked, unless
+// rawUTF8 says its parser did. room is left after the data written into a buffer of
+// marshal's own.
+func (p *Publisher) marshal(v any, room int, rawUTF8 bool) (data []byte, valid bool, err error) {
+	if a, ok := v.(event.RawAppender); ok {
+		// AppendJSON leaves raw out: no copy of the data without it is needed.
+		raw := a.RawJSON()
+		if p.OmitRaw {
+			raw = nil
+		}
+		// json.Marshal's bytes without reflection, into a buffer with room for raw and
+		// the record's headers so that nothing is copied again; 1 KiB covers a
+		// typical event apart from its transcript.
+		data = a.AppendJSON(getValue(len(raw) + 1024 + room))
+		return spliceRaw(data, raw), rawUTF8 || utf8Valid(raw), nil
+	}
 	rc, ok := v.(event.RawCarrier)
 	if !ok {
 		data, err = json.Marshal(v)
@@ -286,18 +299,20 @@ func (p *Publisher) marshal(v any, room int) (data []byte, valid bool, err error
 		raw = nil
 	}
 	if a, ok := rest.(event.JSONAppender); ok {
-		// json.Marshal's bytes without reflection, into a buffer with room for raw and
-		// the record's headers so that nothing is copied again; 1 KiB covers a
-		// typical event apart from its transcript.
 		data = a.AppendJSON(getValue(len(raw) + 1024 + room))
-		valid = utf8Valid(raw)
+		valid = rawUTF8 || utf8Valid(raw)
 	} else {
 		if data, err = json.Marshal(rest); err != nil {
 			return nil, false, err
 		}
 	}
+	return spliceRaw(data, raw), valid, nil
+}
+
+// spliceRaw appends raw to the JSON object data as its last member, "raw".
+func spliceRaw(data, raw []byte) []byte {
 	if len(raw) == 0 || len(data) < 2 || data[len(data)-1] != '}' {
-		return data, valid, nil
+		return data
 	}
 	out := data[:len(data)-1]
 	if len(data) > 2 {
@@ -305,7 +320,7 @@ func (p *Publisher) marshal(v any, room int) (data []byte, valid bool, err error
 	}
 	out = append(out, `"raw":`...)
 	out = append(out, raw...)
-	return append(out, '}'), valid, nil
+	return append(out, '}')
 }
 
 // Publish builds and produces outs in one write, returning once the cluster

@@ -27,7 +27,7 @@ import (
 
 // buildWithSetters is Build as it was: every attribute through the event's setters.
 func buildWithSetters(p *Publisher, vendor, account string, out event.Out) (cloudevents.Event, error) {
-	data, _, err := p.marshal(out.Data, 0)
+	data, _, err := p.marshal(out.Data, 0, out.RawUTF8)
 	if err != nil {
 		return cloudevents.Event{}, err
 	}

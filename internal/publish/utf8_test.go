@@ -53,7 +53,7 @@ func FuzzMarshalValidUTF8(f *testing.F) {
 				&event.SMSSent{Vendor: b, Messages: []event.SMS{{Text: a}}, Raw: raw},
 				map[string]any{"a": a, "b": b},
 			} {
-				data, valid, err := p.marshal(v, 0)
+				data, valid, err := p.marshal(v, 0, false)
 				if err != nil {
 					t.Fatal(err)
 				}

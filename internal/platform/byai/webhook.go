@@ -132,13 +132,28 @@ func locate(root jsondoc.Value) (dataType string, rec jsondoc.Value, err error) 
 	if dt.IsNull() {
 		return "", data, nil
 	}
-	if dataType = dt.Str(); dataType == "" {
+	if dataType = dataTypeOf(dt); dataType == "" {
 		return "", rec, unparseable("dataType is not a string")
 	}
 	if rec = data.Get("data"); rec.Kind() != jsondoc.Object {
 		return "", rec, unparseable("%s has no data object", dataType)
 	}
 	return dataType, rec, nil
+}
+
+// dataTypeOf is dt.Str(), without allocating for the dataTypes parseRecord knows.
+func dataTypeOf(dt jsondoc.Value) string {
+	if t, ok := dt.Text(); ok {
+		switch string(t) {
+		case DataTypeCall:
+			return DataTypeCall
+		case DataTypeInboundCall:
+			return DataTypeInboundCall
+		case DataTypeJob:
+			return DataTypeJob
+		}
+	}
+	return dt.Str()
 }
 
 // parser holds what every event of one callback shares.
@@ -165,6 +180,9 @@ func (p *parser) out(kind, typ, id, subject, key string, at time.Time, data any)
 		Key:     key,
 		Data:    data,
 		Phones:  p.phones,
+		// Data's raw is p.raw, part of a body jsondoc parsed: valid UTF-8, or the
+		// parse would have failed.
+		RawUTF8: true,
 	}
 }
 
@@ -183,13 +201,7 @@ type scene struct {
 func readScene(si jsondoc.Value) scene {
 	var s scene
 	// Called as a function, not ranged over: a little cheaper per member.
-	si.Members(func(name, v jsondoc.Value) bool {
-		// The name's text between its quotes, unless it has escapes.
-		n := name.Raw()
-		n = n[1 : len(n)-1]
-		if !name.Plain() {
-			n, _ = name.Text()
-		}
+	si.Fields(func(n []byte, v jsondoc.Value) bool {
 		var f *jsondoc.Value
 		switch string(n) {
 		case "callInstanceId":
@@ -634,12 +646,7 @@ func transcript(logs jsondoc.Value, buf []byte, spans []span) ([]event.Utterance
 	for l := range logs.Elems {
 		var speaker, content, start, end jsondoc.Value
 		// Called as a function, not ranged over: a little cheaper per member.
-		l.Members(func(name, v jsondoc.Value) bool {
-			n := name.Raw()
-			n = n[1 : len(n)-1]
-			if !name.Plain() {
-				n, _ = name.Text()
-			}
+		l.Fields(func(n []byte, v jsondoc.Value) bool {
 			switch string(n) {
 			case "speaker":
 				speaker = v

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/jsondoc"
@@ -701,6 +702,11 @@ func TestLocate(t *testing.T) {
 		body, dataType, rec, err string
 	}{
 		{`{"data":{"dataType":"X","data":{"a":1}}}`, "X", `{"a":1}`, ""},
+		{`{"data":{"dataType":"CALL_INSTANCE_RESULT","data":{"a":1}}}`, DataTypeCall, `{"a":1}`, ""},
+		{`{"data":{"dataType":"INBOUND_CALL_INSTANCE_RESULT","data":{"a":1}}}`, DataTypeInboundCall, `{"a":1}`, ""},
+		{`{"data":{"dataType":"JOB_INFO_RESULT","data":{"a":1}}}`, DataTypeJob, `{"a":1}`, ""},
+		{`{"data":{"dataType":"JOB_INFO_\u0052ESULT","data":{"a":1}}}`, DataTypeJob, `{"a":1}`, ""},
+		{`{"data":{"dataType":"JOB_INFO_RESULT ","data":{"a":1}}}`, "JOB_INFO_RESULT ", `{"a":1}`, ""},
 		{`{"data":{"a":1}}`, "", `{"a":1}`, ""},
 		{`{"data":{"dataType":null,"data":{"a":1}}}`, "", `{"dataType":null,"data":{"a":1}}`, ""},
 		{`{"Data":{"dataType":"X","data":{"a":1}},"data":{"dataType":"Y","data":{"b":2}}}`, "Y", `{"b":2}`, ""},
@@ -854,10 +860,20 @@ func FuzzParseWebhook(f *testing.F) {
 				t.Fatalf("data is %T", o.Data)
 			}
 			checkSchema(t, o)
+			// The publisher trusts RawUTF8 rather than check raw again.
+			if rc, ok := o.Data.(event.RawCarrier); ok && o.RawUTF8 {
+				if _, raw := rc.WithoutRaw(); !utf8.Valid(raw) {
+					t.Fatalf("RawUTF8 set on raw %q", raw)
+				}
+			}
 			// Every event publishes as valid UTF-8 JSON, privacy applied or not.
 			for _, pub := range fuzzPublishers {
-				if _, err := pub.Build(Name, "fuzz", o); err != nil {
+				ev, err := pub.Build(Name, "fuzz", o)
+				if err != nil {
 					t.Fatalf("event does not publish: %v", err)
+				}
+				if !utf8.Valid(ev.Data()) {
+					t.Fatalf("event data %q is not UTF-8", ev.Data())
 				}
 			}
 		}
