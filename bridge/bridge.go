@@ -328,7 +328,7 @@ func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(idle.Listener(ln, b.cfg.HTTPMaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fail(fmt.Errorf("bridge: http server on %s: %w", addr, err))
 		}
 	}()

@@ -105,6 +105,13 @@ type Config struct {
 	// HTTPIdleTimeout; the longest-idle beyond it are closed after 5 s, so that the
 	// connections a vendor opened for a backlog do not hold memory long after it.
 	HTTPMaxIdleConns int `env:"HTTP_MAX_IDLE_CONNS" envDefault:"16"`
+	// HTTPMaxConns bounds the connections open at once (0: no bound). A new one past
+	// it takes the place of the longest-idle, or waits in the listen backlog while
+	// every connection has a request on it. The Go runtime keeps for good what each
+	// connection open at the busiest moment cost it (a goroutine's descriptor, a
+	// poller entry), so a vendor's burst of a thousand connections would otherwise
+	// leave the process megabytes larger after it.
+	HTTPMaxConns int `env:"HTTP_MAX_CONNS" envDefault:"512"`
 	// TrustedProxies are CIDRs of reverse proxies whose X-Forwarded-For is believed
 	// when checking an account's allow-list.
 	TrustedProxies []netip.Prefix `env:"TRUSTED_PROXIES"`
@@ -377,6 +384,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Kafka.ProduceTimeout <= 0 {
 		bad("KAFKA_PRODUCE_TIMEOUT", "must be positive")
+	}
+	if c.HTTPMaxConns < 0 {
+		bad("HTTP_MAX_CONNS", "must not be negative (0: no bound)")
 	}
 	if c.HTTPMaxIdleConns <= 0 {
 		bad("HTTP_MAX_IDLE_CONNS", "must be positive")

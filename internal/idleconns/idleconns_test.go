@@ -163,3 +163,138 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Past its bound, Listener hands a new connection to the server in the place of the
+// longest-idle one; when none is idle, only once a request has finished with its
+// connection. Open never exceeds the bound.
+func TestListenerBoundsOpenConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		max, idle int // connections left idle before the new one
+		busy      int // connections with a request under way
+		// replaced: the new connection is answered by closing the oldest idle one;
+		// otherwise it waits for a busy request to finish.
+		replaced bool
+	}{
+		{name: "idle one closed for the new", max: 3, idle: 3, replaced: true},
+		{name: "within the bound", max: 4, idle: 3, replaced: true},
+		{name: "every connection busy: waits", max: 2, busy: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &idleconns.Reaper{}
+			release := make(chan struct{})
+			var once sync.Once
+			var overBound atomic.Int64
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				if r.Open() > tc.max {
+					overBound.Add(1)
+				}
+				if req.URL.Path == "/slow" {
+					<-release
+				}
+				_, _ = io.WriteString(w, "success")
+			}))
+			srv.Listener = r.Listener(srv.Listener, tc.max)
+			srv.Config.ConnState = r.ConnState
+			srv.Start()
+			defer srv.Close()
+			defer once.Do(func() { close(release) })
+
+			dial := func() net.Conn {
+				c, err := net.Dial("tcp", srv.Listener.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+			var idle []net.Conn
+			for range tc.idle {
+				c := dial()
+				request(t, c)
+				idle = append(idle, c)
+			}
+			waitFor(t, func() bool { return r.Idle() == tc.idle })
+			for range tc.busy {
+				if _, err := io.WriteString(dial(), "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, func() bool { return r.Open() == tc.idle+tc.busy })
+
+			c := dial()
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.replaced {
+				_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				if _, err := c.Read(make([]byte, 1)); err == nil {
+					t.Fatal("answered while every connection was busy")
+				}
+				once.Do(func() { close(release) })
+			}
+			if err := readResponse(c); err != nil {
+				t.Fatalf("the new connection was not answered: %v", err)
+			}
+			if tc.replaced && tc.idle >= tc.max {
+				_ = idle[0].SetReadDeadline(time.Now().Add(2 * time.Second))
+				if _, err := idle[0].Read(make([]byte, 1)); err == nil {
+					t.Error("the longest-idle connection is still open")
+				}
+				request(t, idle[len(idle)-1]) // the others still answer
+			}
+			if n := overBound.Load(); n > 0 {
+				t.Errorf("%d requests saw more than %d connections open", n, tc.max)
+			}
+		})
+	}
+}
+
+// Closing the server closes a Listener that waits for room, and a bound of 0 leaves
+// the listener as it is.
+func TestListenerClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &idleconns.Reaper{}
+	if got := r.Listener(ln, 0); got != ln {
+		t.Fatal("a bound of 0 wrapped the listener")
+	}
+	block := make(chan struct{})
+	srv := &http.Server{ConnState: r.ConnState, Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block })}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(r.Listener(ln, 1)) }()
+	busy, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, err := io.WriteString(busy, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return r.Open() == 1 })
+	waiting, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	time.Sleep(50 * time.Millisecond) // Accept has it and waits for room
+	// Shutdown closes the listener first, then waits for the busy request.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-served:
+		if err != http.ErrServerClosed {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return while its listener waited for room")
+	}
+	close(block)
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
