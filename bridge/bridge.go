@@ -306,6 +306,7 @@ func (b *Bridge) Run(ctx context.Context, ln net.Listener) error {
 	idle := &idleconns.Reaper{Max: b.cfg.HTTPMaxIdleConns, Closed: func(n int) {
 		b.log.Debug("closed surplus idle connections", "closed", n)
 	}}
+	defer b.opts.Telemetry.Meters().ObserveHTTPConnections(func() int64 { return int64(idle.Open()) })()
 	srv := &http.Server{
 		ConnState:         idle.ConnState,
 		Handler:           b.handler,

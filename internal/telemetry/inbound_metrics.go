@@ -26,3 +26,15 @@ func (m *Metrics) ObserveWebhooksInflight(f func() int64) (unregister func()) {
 		return nil
 	}, m.inflight)
 }
+
+// ObserveHTTPConnections makes f the source of callbridge_http_connections; f runs on
+// every scrape. The returned function unregisters it.
+func (m *Metrics) ObserveHTTPConnections(f func() int64) (unregister func()) {
+	if m == nil || f == nil {
+		return func() {}
+	}
+	return m.register(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(m.connections, f())
+		return nil
+	}, m.connections)
+}

@@ -47,6 +47,7 @@ const (
 	MetricReconcileSuccess  = "callbridge_reconcile_last_success_timestamp_seconds" // gauge {account}
 	MetricWebhooksInflight  = "callbridge_webhooks_inflight"                        // gauge: webhooks held waiting for Kafka
 	MetricWebhookRefusals   = "callbridge_webhook_refusals_total"                   // {account}: 503 at once, too many waiting
+	MetricHTTPConnections   = "callbridge_http_connections"                         // gauge: connections open
 )
 
 // MetricNames lists every callbridge metric name.
@@ -112,6 +113,7 @@ type Metrics struct {
 	reconciled     metric.Int64Counter
 	reconcileOK    metric.Float64Gauge
 	inflight       metric.Int64ObservableGauge
+	connections    metric.Int64ObservableGauge
 	refusals       metric.Int64Counter
 
 	// The caches hold the attribute options of label values seen before: they are
@@ -226,6 +228,9 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 		"Webhooks answered 503 at once because CALLBRIDGE_WEBHOOK_MAX_INFLIGHT webhooks were waiting for Kafka, by account.")
 	m.inflight, err = m.meter.Int64ObservableGauge(MetricWebhooksInflight, metric.WithUnit("{webhook}"),
 		metric.WithDescription("Webhooks held (body and records) while their records wait for Kafka's acknowledgement."))
+	errs = append(errs, err)
+	m.connections, err = m.meter.Int64ObservableGauge(MetricHTTPConnections, metric.WithUnit("{connection}"),
+		metric.WithDescription("HTTP connections open on the server (bounded by CALLBRIDGE_HTTP_MAX_CONNS)."))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

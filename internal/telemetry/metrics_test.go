@@ -63,6 +63,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	m.Reconciled(ctx, "byai-main", "published", 3)
 	m.ReconcileSucceeded(ctx, "byai-main", time.Unix(1764400000, 500e6))
 	unLedger := m.ObserveLedgerSize(func() int64 { return 17 })
+	m.ObserveWebhooksInflight(func() int64 { return 3 })
+	m.ObserveHTTPConnections(func() int64 { return 9 })
 	m.ObserveConsumerLag(func() []PartitionLag {
 		return []PartitionLag{{Topic: "task.create", Partition: 0, Lag: 5}, {Topic: "task.create", Partition: 1, Lag: 0}}
 	})
@@ -75,6 +77,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	for _, want := range []string{
 		`callbridge_webhooks_total{account="byai-main",outcome="published",type="call.finished"} 4`,
+		"callbridge_webhooks_inflight 3",
+		"callbridge_http_connections 9",
 		`callbridge_commands_total{account="byai-main",outcome="succeeded",type="task.create"} 1`,
 		`callbridge_publish_duration_seconds_bucket{topic="call.finished",le="0.025"} 1`,
 		`http_server_request_duration_seconds_bucket{callbridge_account="byai-main",http_request_method="POST",http_response_status_code="200",http_route="/webhooks/{account}",url_scheme="http",le="0.05"} 1`,
