@@ -1,10 +1,6 @@
 package telemetry
 
-import (
-	"context"
-
-	"go.opentelemetry.io/otel/metric"
-)
+import "context"
 
 // WebhookRefused counts one webhook answered 503 at once because the in-flight bound
 // was reached (callbridge_webhook_refusals_total).
@@ -18,23 +14,17 @@ func (m *Metrics) WebhookRefused(ctx context.Context, account string) {
 // ObserveWebhooksInflight makes f the source of callbridge_webhooks_inflight; f runs
 // on every scrape. The returned function unregisters it.
 func (m *Metrics) ObserveWebhooksInflight(f func() int64) (unregister func()) {
-	if m == nil || f == nil {
+	if m == nil {
 		return func() {}
 	}
-	return m.register(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(m.inflight, f())
-		return nil
-	}, m.inflight)
+	return m.observe(m.inflight, f)
 }
 
 // ObserveHTTPConnections makes f the source of callbridge_http_connections; f runs on
 // every scrape. The returned function unregisters it.
 func (m *Metrics) ObserveHTTPConnections(f func() int64) (unregister func()) {
-	if m == nil || f == nil {
+	if m == nil {
 		return func() {}
 	}
-	return m.register(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(m.connections, f())
-		return nil
-	}, m.connections)
+	return m.observe(m.connections, f)
 }

@@ -398,13 +398,21 @@ func (m *Metrics) ReconcileSucceeded(ctx context.Context, account string, at tim
 // on every scrape, so it must be cheap and goroutine-safe. The returned
 // function unregisters it.
 func (m *Metrics) ObserveLedgerSize(f func() int64) (unregister func()) {
-	if m == nil || f == nil {
+	if m == nil {
+		return func() {}
+	}
+	return m.observe(m.ledger, f)
+}
+
+// observe makes f the source of gauge's one series; f runs on every scrape.
+func (m *Metrics) observe(gauge metric.Int64ObservableGauge, f func() int64) (unregister func()) {
+	if f == nil {
 		return func() {}
 	}
 	return m.register(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(m.ledger, f())
+		o.ObserveInt64(gauge, f())
 		return nil
-	}, m.ledger)
+	}, gauge)
 }
 
 // ObserveConsumerLag makes f the source of callbridge_consumer_lag, one
