@@ -1,8 +1,10 @@
 package bridge_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -99,5 +101,64 @@ func TestRunReturnsNilWhenItsContextEnds(t *testing.T) {
 		}
 	case <-time.After(env.cfg.ShutdownTimeout + 5*time.Second):
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// CALLBRIDGE_HTTP_MAX_CONNS bounds the connections open at once: a new one past it
+// takes the place of the longest-idle, and callbridge_http_connections reports them.
+func TestRunBoundsOpenConnections(t *testing.T) {
+	env := newInbound(t, map[string]string{"CALLBRIDGE_HTTP_MAX_CONNS": "2"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- env.bridge.Run(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	get := func(c net.Conn, path string) (string, error) {
+		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return "", err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for _, c := range conns[:2] {
+		if _, err := get(c, "/healthz"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The third connection is served in the place of the first, which was idle longest.
+	metrics, err := get(conns[2], "/metrics")
+	if err != nil {
+		t.Fatalf("the connection past the bound was not served: %v", err)
+	}
+	if !strings.Contains(metrics, "\ncallbridge_http_connections 2\n") {
+		t.Errorf("/metrics lacks callbridge_http_connections 2")
+	}
+	_ = conns[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	var ne net.Error
+	if _, err := conns[0].Read(make([]byte, 1)); err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Error("the longest-idle connection is still open")
+	}
+	if _, err := get(conns[1], "/healthz"); err != nil {
+		t.Errorf("the other idle connection was closed too: %v", err)
 	}
 }
