@@ -355,7 +355,7 @@ const writeGuard = 10 * time.Minute
 func (h *Handler) start(ctx context.Context, ids []string, buf *[]byte, body []byte, fn func(context.Context) (string, error)) *write {
 	wr := &write{done: make(chan struct{}), start: time.Now()}
 	h.writes.mu.Lock()
-	h.writes.running[wr] = struct{}{}
+	h.writes.link(wr)
 	h.writes.mu.Unlock()
 	h.run(ctx, wr, ids, buf, body, fn)
 	return wr
@@ -394,17 +394,23 @@ func (h *Handler) letGo(buf *[]byte, body []byte) {
 // deadline (the produce timeout after the request arrived), whatever the producer
 // is doing.
 func (h *Handler) await(ctx context.Context, w http.ResponseWriter, name string, deadline time.Time, mine *write, others []*write, typ string) (int, string, string) {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+	timer := timers.Get().(*time.Timer)
+	timer.Reset(time.Until(deadline))
+	defer func() {
+		timer.Stop()
+		timers.Put(timer)
+	}()
 	outcome := outcomeDuplicate
+	// Not on the request's cancellation: the write goes on whatever the client
+	// does, and waiting for it (within the deadline) costs a client that hung up
+	// nothing, where asking the request's context for its Done channel allocated it
+	// for every webhook.
 	wait := func(wr *write) error {
 		select {
 		case <-wr.done:
 			return wr.err
 		case <-timer.C:
 			return errProduceTimeout
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 	if mine != nil {
@@ -420,6 +426,14 @@ func (h *Handler) await(ctx context.Context, w http.ResponseWriter, name string,
 	}
 	return reply(w, http.StatusOK, "success"), outcome, typ
 }
+
+// timers recycles await's deadline timers. Since Go 1.23 a stopped timer never
+// delivers a stale expiry after Reset, so a timer that fired unread is safe to reuse.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 var errProduceTimeout = errors.New("kafka did not acknowledge within the produce timeout")
 

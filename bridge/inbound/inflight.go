@@ -18,6 +18,8 @@ import (
 type write struct {
 	done  chan struct{}
 	start time.Time
+	// prev and next link the running writes, oldest first (under writes.mu).
+	prev, next *write
 	// Set before done is closed.
 	err     error
 	outcome string
@@ -41,8 +43,11 @@ type writes struct {
 	mu sync.Mutex
 	// pending maps an event id to the write carrying it.
 	pending map[string]*write
-	// running is every write not yet finished, for readiness.
-	running map[*write]struct{}
+	// oldest and newest end the list of writes not yet finished, in the order
+	// they started (within the microseconds between reading the clock and taking
+	// the lock), for readiness and stalls: a map cost a hash insert and delete
+	// per webhook, and finding the longest wait meant walking it.
+	oldest, newest *write
 	// acked remembers the event ids acknowledged within ackTTL.
 	acked  *ackWindow
 	ackTTL time.Duration
@@ -51,7 +56,7 @@ type writes struct {
 }
 
 func newWrites(max int, ackTTL time.Duration, ackMax int) *writes {
-	return &writes{max: int64(max), pending: map[string]*write{}, running: map[*write]struct{}{},
+	return &writes{max: int64(max), pending: map[string]*write{},
 		acked: newAckWindow(ackMax), ackTTL: ackTTL}
 }
 
@@ -137,7 +142,7 @@ func (w *writes) claim(ids []string, now time.Time) (fresh []int, mine *write, o
 		}
 		if mine == nil {
 			mine = &write{done: make(chan struct{}), start: now}
-			w.running[mine] = struct{}{}
+			w.link(mine)
 		}
 		w.pending[id] = mine
 		fresh = append(fresh, i)
@@ -157,7 +162,7 @@ func containsWrite(ws []*write, x *write) bool {
 // finish records the outcome of wr, which carried ids, and wakes its waiters.
 func (w *writes) finish(wr *write, ids []string, err error, outcome string, now time.Time) {
 	w.mu.Lock()
-	delete(w.running, wr)
+	w.unlink(wr)
 	for _, id := range ids {
 		if w.pending[id] == wr {
 			delete(w.pending, id)
@@ -194,10 +199,31 @@ func (w *writes) health(now time.Time, stuck, stale time.Duration) (ok bool, why
 // waitedOver says whether a running write has waited longer than d. Called with w.mu
 // held.
 func (w *writes) waitedOver(now time.Time, d time.Duration) bool {
-	for wr := range w.running {
-		if now.Sub(wr.start) > d {
-			return true
-		}
+	return w.oldest != nil && now.Sub(w.oldest.start) > d
+}
+
+// link adds wr to the running writes as the newest. Called with w.mu held.
+func (w *writes) link(wr *write) {
+	wr.prev, wr.next = w.newest, nil
+	if w.newest != nil {
+		w.newest.next = wr
+	} else {
+		w.oldest = wr
 	}
-	return false
+	w.newest = wr
+}
+
+// unlink takes wr out of the running writes. Called with w.mu held.
+func (w *writes) unlink(wr *write) {
+	if wr.prev != nil {
+		wr.prev.next = wr.next
+	} else if w.oldest == wr {
+		w.oldest = wr.next
+	}
+	if wr.next != nil {
+		wr.next.prev = wr.prev
+	} else if w.newest == wr {
+		w.newest = wr.prev
+	}
+	wr.prev, wr.next = nil, nil
 }

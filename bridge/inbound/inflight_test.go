@@ -156,3 +156,40 @@ func TestHealthFollowsProduces(t *testing.T) {
 
 // at is a clock stopped at t.
 func at(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// The running writes are kept oldest first, whichever finishes: waitedOver looks at
+// the oldest still running.
+func TestWaitedOverFollowsTheOldestRunningWrite(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	w := newWrites(8, time.Minute, 10)
+	var ws []*write
+	for i, id := range []string{"a", "b", "c"} {
+		_, wr, _ := w.claim([]string{id}, t0.Add(time.Duration(i)*time.Second))
+		ws = append(ws, wr)
+	}
+	now := t0.Add(3 * time.Second)
+	for _, step := range []struct {
+		finish int
+		// the longest wait still running, as waitedOver sees it
+		waitedOver, notOver time.Duration
+	}{
+		{-1, 2999 * time.Millisecond, 3 * time.Second},
+		{1, 2999 * time.Millisecond, 3 * time.Second}, // the middle one
+		{0, 999 * time.Millisecond, time.Second},      // the oldest: c is left
+		{2, -1, 0},                                    // none running
+	} {
+		if step.finish >= 0 {
+			w.finish(ws[step.finish], []string{string(rune('a' + step.finish))}, nil, outcomePublished, now)
+		}
+		w.mu.Lock()
+		over := step.waitedOver < 0 || w.waitedOver(now, step.waitedOver)
+		notOver := !w.waitedOver(now, step.notOver)
+		w.mu.Unlock()
+		if step.waitedOver >= 0 && !over || !notOver {
+			t.Fatalf("after finishing %d: waitedOver(%v) = %v, waitedOver(%v) = %v", step.finish, step.waitedOver, over, step.notOver, !notOver)
+		}
+	}
+	if w.oldest != nil || w.newest != nil {
+		t.Fatal("finished writes are still linked")
+	}
+}
