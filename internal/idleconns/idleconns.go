@@ -137,21 +137,15 @@ func (l *limitListener) Close() error {
 // room waits until fewer than max connections are open, closing the longest-idle
 // one meanwhile when there is one.
 func (r *Reaper) room(max int, done <-chan struct{}) error {
-	r.mu.Lock()
-	if r.freed == nil {
-		r.freed = make(chan struct{}, 1)
-	}
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.waiting = false
-		r.mu.Unlock()
-	}()
 	for {
 		r.mu.Lock()
 		if r.open < max {
+			r.waiting = false
 			r.mu.Unlock()
 			return nil
+		}
+		if r.freed == nil {
+			r.freed = make(chan struct{}, 1)
 		}
 		r.waiting = true
 		var oldest net.Conn
@@ -175,6 +169,9 @@ func (r *Reaper) room(max int, done <-chan struct{}) error {
 		select {
 		case <-freed:
 		case <-done:
+			r.mu.Lock()
+			r.waiting = false
+			r.mu.Unlock()
 			return net.ErrClosed
 		}
 	}
