@@ -161,8 +161,7 @@ type fields struct {
 // decoded once.
 func readData(obj jsondoc.Value) fields {
 	var f fields
-	for name, val := range obj.Members {
-		n, _ := name.Text()
+	for n, val := range obj.Fields {
 		var p *jsondoc.Value
 		switch string(n) {
 		case "callRecordId":
@@ -364,8 +363,8 @@ func transcript(v jsondoc.Value) []event.Utterance {
 	out := []event.Utterance{}
 	for e := range v.Elems {
 		var typ, text jsondoc.Value
-		for name, val := range e.Members {
-			switch n, _ := name.Text(); string(n) {
+		for n, val := range e.Fields {
+			switch string(n) {
 			case "type":
 				typ = val
 			case "text":
