@@ -2,26 +2,17 @@ package publish
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/callbridge/callbridge/internal/event"
-	"github.com/callbridge/callbridge/internal/telemetry"
+	"github.com/callbridge/callbridge/internal/telemetry/telemetrytest"
 )
 
 // BenchmarkPublishCall is one BYAI call-finished event published as in production
 // without an OTLP endpoint (span ids, no exporter; Prometheus metrics), Kafka aside.
 func BenchmarkPublishCall(b *testing.B) {
-	b.Setenv("OTEL_TRACES_EXPORTER", "")
-	b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
-	b.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogWriter: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	p := &Publisher{Writer: discard{}, Telemetry: tel}
+	p := &Publisher{Writer: discard{}, Telemetry: telemetrytest.Production(b)}
 	raw := []byte(`{"sceneInstance":{"callInstanceId":1,"callerPhone":"测试线路","jobName":"GG0112-YX NEW1","luyinOssUrl":"https://byrobot-prod.oss-cn-hangzhou.aliyuncs.com/RobotPhoneCommunicate/11/xxx.wav"}}`)
 	outs := []event.Out{{
 		Topic: event.TopicCallFinished, Type: event.TypeCallFinished, ID: "17823685-fe66-8841-a7ca-98f1cdfaab72",
