@@ -353,9 +353,8 @@ const writeGuard = 10 * time.Minute
 
 // start runs fn as a new write that carries no event ids (a dead letter).
 func (h *Handler) start(ctx context.Context, ids []string, buf *[]byte, body []byte, fn func(context.Context) (string, error)) *write {
-	wr := &write{done: make(chan struct{}), start: time.Now()}
 	h.writes.mu.Lock()
-	h.writes.link(wr)
+	wr := h.writes.begin(time.Now())
 	h.writes.mu.Unlock()
 	h.run(ctx, wr, ids, buf, body, fn)
 	return wr

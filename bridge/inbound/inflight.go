@@ -36,7 +36,7 @@ type writes struct {
 	burst atomic.Bool
 	// stalledAt caches the last look for a stalled write (unix nanoseconds) and
 	// stalledSeen what it found, so that admissions past a quarter of max do not
-	// each walk the running writes.
+	// each take the lock.
 	stalledAt   atomic.Int64
 	stalledSeen atomic.Bool
 
@@ -141,8 +141,7 @@ func (w *writes) claim(ids []string, now time.Time) (fresh []int, mine *write, o
 			continue
 		}
 		if mine == nil {
-			mine = &write{done: make(chan struct{}), start: now}
-			w.link(mine)
+			mine = w.begin(now)
 		}
 		w.pending[id] = mine
 		fresh = append(fresh, i)
@@ -202,15 +201,16 @@ func (w *writes) waitedOver(now time.Time, d time.Duration) bool {
 	return w.oldest != nil && now.Sub(w.oldest.start) > d
 }
 
-// link adds wr to the running writes as the newest. Called with w.mu held.
-func (w *writes) link(wr *write) {
-	wr.prev, wr.next = w.newest, nil
+// begin starts a write at now, linked as the newest running. Called with w.mu held.
+func (w *writes) begin(now time.Time) *write {
+	wr := &write{done: make(chan struct{}), start: now, prev: w.newest}
 	if w.newest != nil {
 		w.newest.next = wr
 	} else {
 		w.oldest = wr
 	}
 	w.newest = wr
+	return wr
 }
 
 // unlink takes wr out of the running writes. Called with w.mu held.
