@@ -10,13 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/callbridge/callbridge/internal/cekafka"
+	"github.com/callbridge/callbridge/internal/cowmap"
 	"github.com/callbridge/callbridge/internal/event"
 	"github.com/callbridge/callbridge/internal/privacy"
 	"github.com/callbridge/callbridge/internal/telemetry"
@@ -170,11 +169,14 @@ func (p *Publisher) data(out event.Out, name string, room int) ([]byte, error) {
 // urls holds the source and schema URIs of events as the setters parse them: they
 // are few (an account's source, a type's schema), and parsing them for every event
 // was a good part of Build.
-var urls parsedURLs
+var urls = parsedURLs{
+	sources: cowmap.Map[[2]string, *sourceURL]{Max: maxParsedURLs},
+	schemas: cowmap.Map[string, *schemaURL]{Max: maxParsedURLs},
+}
 
 type parsedURLs struct {
-	sources cache[[2]string, *sourceURL] // by vendor and account
-	schemas cache[string, *schemaURL]    // by schema name
+	sources cowmap.Map[[2]string, *sourceURL] // by vendor and account
+	schemas cowmap.Map[string, *schemaURL]    // by schema name
 }
 
 // sourceURL is an event source as SetSource stores it, and its ce_source header
@@ -198,7 +200,7 @@ const maxParsedURLs = 1024
 // fails to parse (then the setter records the error).
 func (c *parsedURLs) source(vendor, account string) (*sourceURL, bool) {
 	k := [2]string{vendor, account}
-	if u, ok := c.sources.get(k); ok {
+	if u, ok := c.sources.Get(k); ok {
 		return u, true
 	}
 	pu, err := url.Parse(Source(vendor, account))
@@ -210,14 +212,13 @@ func (c *parsedURLs) source(vendor, account string) (*sourceURL, bool) {
 	if h := u.ref.String(); strings.TrimSpace(h) != "" {
 		u.header = h
 	}
-	c.sources.add(k, u)
-	return u, true
+	return c.sources.Add(k, u), true
 }
 
 // schema is what SetDataSchema(schemas.URI(name)) stores (a copy for each event);
 // ok is false when it would store something else.
 func (c *parsedURLs) schema(name string) (*schemaURL, bool) {
-	if u, ok := c.schemas.get(name); ok {
+	if u, ok := c.schemas.Get(name); ok {
 		return u, true
 	}
 	s := schemas.URI(name)
@@ -233,41 +234,7 @@ func (c *parsedURLs) schema(name string) (*schemaURL, bool) {
 	if u.uri.Validate() {
 		u.header = u.uri.String()
 	}
-	c.schemas.add(name, u)
-	return u, true
-}
-
-// cache is a small map read on every event: reads take no lock (a read lock's
-// shared counter is contended by every request); an entry, rarely added, replaces
-// the map.
-type cache[K comparable, V any] struct {
-	m  atomic.Pointer[map[K]V]
-	mu sync.Mutex // serializes adds
-}
-
-func (c *cache[K, V]) get(k K) (V, bool) {
-	if m := c.m.Load(); m != nil {
-		v, ok := (*m)[k]
-		return v, ok
-	}
-	var zero V
-	return zero, false
-}
-
-func (c *cache[K, V]) add(k K, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var old map[K]V
-	if m := c.m.Load(); m != nil {
-		old = *m
-	}
-	if len(old) >= maxParsedURLs {
-		return
-	}
-	m := make(map[K]V, len(old)+1)
-	maps.Copy(m, old)
-	m[k] = v
-	c.m.Store(&m)
+	return c.schemas.Add(name, u), true
 }
 
 // marshal encodes event data. The vendor's raw object is spliced in as it came

@@ -3,18 +3,17 @@ package telemetry
 import (
 	"context"
 	"errors"
-	"maps"
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/callbridge/callbridge/internal/cowmap"
 )
 
 // Metric names as they appear on /metrics. Counters and histograms appear only
@@ -140,15 +139,12 @@ func (k attrKey) attributes() []attribute.KeyValue {
 const maxAttrSets = 4096
 
 // attrCache maps a comparable description of a measurement's attributes to
-// the options carrying them. Reads take no lock (a map replaced on each new entry,
-// which label values make rare): a read lock's shared counter is contended by
-// every request.
+// the options carrying them, read without a lock (cowmap).
 type attrCache[K interface {
 	comparable
 	attributes() []attribute.KeyValue
 }] struct {
-	sets atomic.Pointer[map[K]*measureOpts]
-	mu   sync.Mutex // serializes writers
+	sets cowmap.Map[K, *measureOpts]
 }
 
 // measureOpts are one attribute set as the options of either kind of instrument,
@@ -159,29 +155,11 @@ type measureOpts struct {
 }
 
 func (c *attrCache[K]) get(k K) *measureOpts {
-	if sets := c.sets.Load(); sets != nil {
-		if o, ok := (*sets)[k]; ok {
-			return o
-		}
+	if o, ok := c.sets.Get(k); ok {
+		return o
 	}
 	opt := metric.WithAttributeSet(attribute.NewSet(k.attributes()...))
-	o := &measureOpts{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var old map[K]*measureOpts
-	if sets := c.sets.Load(); sets != nil {
-		old = *sets
-	}
-	if prev, ok := old[k]; ok {
-		return prev
-	}
-	if len(old) < maxAttrSets {
-		sets := make(map[K]*measureOpts, len(old)+1)
-		maps.Copy(sets, old)
-		sets[k] = o
-		c.sets.Store(&sets)
-	}
-	return o
+	return c.sets.Add(k, &measureOpts{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}})
 }
 
 func (m *Metrics) attrs(k attrKey) *measureOpts { return m.sets.get(k) }
@@ -190,6 +168,7 @@ func (m *Metrics) attrs(k attrKey) *measureOpts { return m.sets.get(k) }
 // packages may pass an sdkmetric provider with a ManualReader).
 func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 	m := &Metrics{meter: mp.Meter(ScopeName)}
+	m.sets.sets.Max, m.serverSets.sets.Max, m.clientSets.sets.Max = maxAttrSets, maxAttrSets, maxAttrSets
 	var err error
 	var errs []error
 	counter := func(name, unit, desc string) metric.Int64Counter {
