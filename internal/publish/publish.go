@@ -261,19 +261,16 @@ func (p *Publisher) marshal(v any, room int, rawUTF8 bool) (data []byte, valid b
 		data, err = json.Marshal(v)
 		return data, false, err
 	}
+	// A carrier that cannot append itself (every one of event's can) is marshalled
+	// without its raw, which is spliced in as it came.
 	rest, raw := rc.WithoutRaw()
 	if p.OmitRaw {
 		raw = nil
 	}
-	if a, ok := rest.(event.JSONAppender); ok {
-		data = a.AppendJSON(getValue(len(raw) + 1024 + room))
-		valid = rawUTF8 || utf8Valid(raw)
-	} else {
-		if data, err = json.Marshal(rest); err != nil {
-			return nil, false, err
-		}
+	if data, err = json.Marshal(rest); err != nil {
+		return nil, false, err
 	}
-	return spliceRaw(data, raw), valid, nil
+	return spliceRaw(data, raw), false, nil
 }
 
 // spliceRaw appends raw to the JSON object data as its last member, "raw".
