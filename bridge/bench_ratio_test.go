@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/callbridge/callbridge/internal/telemetry"
+	"github.com/callbridge/callbridge/internal/telemetry/telemetrytest"
 )
 
 // benchRoundWebhooks is how many webhooks one side of a round posts: a few seconds'
@@ -28,7 +29,7 @@ const benchRoundWebhooks = 15000
 //
 //	go test ./bridge -run '^$' -bench BenchmarkWebhookRatio -benchtime 7x
 func BenchmarkWebhookRatio(b *testing.B) {
-	tel, client := benchTelemetry(b), benchClient(b)
+	tel, client := telemetrytest.Production(b), benchClient(b)
 	for _, c := range []struct {
 		name, account, token, fixture string
 	}{

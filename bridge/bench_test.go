@@ -28,6 +28,7 @@ import (
 	"github.com/callbridge/callbridge/internal/config"
 	"github.com/callbridge/callbridge/internal/kafkatest"
 	"github.com/callbridge/callbridge/internal/telemetry"
+	"github.com/callbridge/callbridge/internal/telemetry/telemetrytest"
 )
 
 // benchParallelism multiplies GOMAXPROCS into the number of webhooks in flight
@@ -53,7 +54,7 @@ const benchParallelism = 16
 // -count repeats each sub-benchmark in a row, not interleaved: on a busy machine
 // compare runs taken close together.
 func BenchmarkWebhooks(b *testing.B) {
-	tel, client := benchTelemetry(b), benchClient(b)
+	tel, client := telemetrytest.Production(b), benchClient(b)
 
 	byaiBody := readFixture(b, "byai/call_instance_result.json")
 	yiwiseBody := readFixture(b, "yiwise/robot_call_record.json")
@@ -88,20 +89,6 @@ func BenchmarkWebhooks(b *testing.B) {
 			})
 		}
 	}
-}
-
-// benchTelemetry is telemetry as deployed by the Helm chart without a collector:
-// spans get ids (for traceparent and logs) but record nothing. Logs at the default
-// level are formatted and discarded, so benchmarks measure producing them, not a
-// terminal.
-func benchTelemetry(b *testing.B) *telemetry.Telemetry {
-	b.Setenv("OTEL_TRACES_EXPORTER", "none")
-	tel, err := telemetry.Setup(context.Background(), telemetry.Options{LogWriter: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	return tel
 }
 
 // benchClient is the vendor's side: one client whose connections serve every
