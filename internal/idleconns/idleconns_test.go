@@ -209,12 +209,14 @@ func TestListenerBoundsOpenConnections(t *testing.T) {
 				return c
 			}
 			var idle []net.Conn
-			for range tc.idle {
+			for i := range tc.idle {
 				c := dial()
 				request(t, c)
 				idle = append(idle, c)
+				// Idle (the server marks it after the response) before the next one
+				// is, so that the first is the longest-idle.
+				waitFor(t, func() bool { return r.Idle() == i+1 })
 			}
-			waitFor(t, func() bool { return r.Idle() == tc.idle })
 			for range tc.busy {
 				if _, err := io.WriteString(dial(), "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 					t.Fatal(err)
